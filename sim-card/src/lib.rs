@@ -1,0 +1,12 @@
+//! A virtual My Number Card (マイナンバーカード).
+//!
+//! The card is built from a [`CardImage`] (what a personalisation bureau writes: files, PINs,
+//! keys) and answers ISO 7816-4 APDUs the way the real applets do (see `docs/card.md`). Transports
+//! carry APDUs to it: in-process calls, vsmartcard's vpcd protocol into a real `pcscd`, and the
+//! HTTP bridge served by the harness.
+
+pub mod card_id;
+pub mod image;
+
+pub use card_id::{CardId, CardIdError};
+pub use image::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};
