@@ -7,6 +7,7 @@
 
 pub mod card_id;
 pub mod image;
+pub mod transport;
 
 pub use card_id::{CardId, CardIdError};
 pub use image::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};

@@ -1,0 +1,21 @@
+//! Ways to reach a card: in-process calls ([`VirtualCard`]) and vsmartcard's vpcd protocol into
+//! a real `pcscd` ([`vpcd`]). The HTTP APDU bridge lives with the server wiring and uses the same
+//! trait.
+
+pub mod vpcd;
+
+use std::sync::{Arc, Mutex};
+
+/// What a transport needs from a card: the contact interface's power and reset lines, the ATR,
+/// and APDU exchange. A response always ends in a status word.
+pub trait VirtualCard: Send {
+    fn atr(&self) -> Vec<u8>;
+    fn power_on(&mut self);
+    fn power_off(&mut self);
+    /// Warm reset.
+    fn reset(&mut self);
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
+}
+
+/// A card shared between transports (vpcd and the HTTP bridge may reach the same card).
+pub type SharedCard = Arc<Mutex<dyn VirtualCard>>;
