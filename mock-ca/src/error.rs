@@ -1,0 +1,120 @@
+//! The crate's error type: faults of the caller's input or of the crypto libraries, each with the
+//! context needed to act on it.
+
+use time::{Date, OffsetDateTime};
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a key, a certificate authority or a certificate could not be produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// RustCrypto `rsa` failed to generate a key from the seeded RNG (not expected for 2048 bits).
+    #[error("RSA-2048 key generation from a seed failed")]
+    KeyGeneration {
+        #[source]
+        source: rsa::Error,
+    },
+
+    /// A private key could not be encoded as, or decoded from, PKCS#8.
+    #[error("RSA private key is not valid PKCS#8")]
+    Pkcs8 {
+        #[source]
+        source: rsa::pkcs8::Error,
+    },
+
+    /// A public key could not be encoded as, or decoded from, SubjectPublicKeyInfo DER.
+    #[error("public key is not a valid SubjectPublicKeyInfo")]
+    SubjectPublicKeyInfo {
+        #[source]
+        source: rsa::pkcs8::spki::Error,
+    },
+
+    /// The subject public key of an issuance request is not an RSA key; every JPKI key is RSA.
+    #[error(
+        "subject public key algorithm {algorithm} is not rsaEncryption (1.2.840.113549.1.1.1)"
+    )]
+    UnsupportedKeyAlgorithm { algorithm: String },
+
+    /// aws-lc-rs (through rcgen) refused the PKCS#8 key for RSA PKCS#1 v1.5 SHA-256 signing.
+    #[error("the signer rejected the {role} key")]
+    SigningKey {
+        role: &'static str,
+        #[source]
+        source: rcgen::Error,
+    },
+
+    /// rcgen could not assemble or sign a certificate.
+    #[error("cannot build the {profile} certificate")]
+    Certificate {
+        profile: &'static str,
+        #[source]
+        source: rcgen::Error,
+    },
+
+    /// A card id is empty or contains NUL, which the domain-separated encodings use as separator.
+    #[error("card id {card_id:?} is empty or contains NUL")]
+    InvalidCardId { card_id: String },
+
+    /// CA generations start at 1 (see [`crate::validity::ca_validity`]).
+    #[error("CA generation {generation} is out of range (1..={max})")]
+    InvalidCaGeneration { generation: u32, max: u32 },
+
+    /// The base URL must be an absolute `http://` or `https://` URL in ASCII without spaces.
+    #[error("base URL {url:?} is not an absolute ASCII http(s) URL")]
+    InvalidBaseUrl { url: String },
+
+    /// A serial number must be 1 to 20 bytes, positive and non-zero (RFC 5280 §4.1.2.2).
+    #[error("serial number {hex} is not a positive integer of at most 20 bytes")]
+    InvalidSerial { hex: String },
+
+    /// A holder field is empty or uses characters the certificate cannot carry.
+    #[error("holder field {field} is invalid: {reason} (got {value:?})")]
+    InvalidHolderField {
+        field: &'static str,
+        reason: &'static str,
+        value: String,
+    },
+
+    /// A substitute-character flag string does not have one flag per character of its text.
+    #[error("{field} has {flags} flags but the text has {chars} characters")]
+    SubstituteFlagsLength {
+        field: &'static str,
+        flags: usize,
+        chars: usize,
+    },
+
+    /// The birth date falls after the issuance date.
+    #[error("birth date {birth_date} is after the issuance time {issued_at}")]
+    BornAfterIssuance {
+        birth_date: Date,
+        issued_at: OffsetDateTime,
+    },
+
+    /// A date computation left the range the certificate encoding supports (years 1950..=9999).
+    #[error("date out of range: {what}")]
+    DateOutOfRange { what: &'static str },
+
+    /// notAfter is not later than notBefore (e.g. a card expiry before the issuance time).
+    #[error("empty validity: notAfter {not_after} is not after notBefore {not_before}")]
+    EmptyValidity {
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    },
+
+    /// A name repeats one attribute type more than twice, which rcgen cannot carry in a subject
+    /// or issuer (see `names.rs`). Not reachable with this crate's own names.
+    #[error("name {name:?} cannot be encoded as a certificate subject or issuer")]
+    UnsupportedName { name: String },
+
+    /// The issuance time lies outside the issuing CA's own validity.
+    #[error(
+        "issuance time {issued_at} is outside the CA validity {ca_not_before} .. {ca_not_after}"
+    )]
+    OutsideCaValidity {
+        issued_at: OffsetDateTime,
+        ca_not_before: OffsetDateTime,
+        ca_not_after: OffsetDateTime,
+    },
+}

@@ -1,0 +1,141 @@
+//! Certificate serial numbers: positive, deterministic, printed as hex.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::hierarchy::Hierarchy;
+use crate::keys::checked_card_id;
+
+/// A certificate serial number: the big-endian magnitude of a positive INTEGER, 1 to 20 bytes
+/// without leading zeros (RFC 5280 §4.1.2.2). Displays as upper-case hex without separators.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Serial(Vec<u8>);
+
+impl Serial {
+    /// The serial of a card's certificate in one hierarchy and card generation:
+    /// the first 8 bytes of `SHA-256("jpki-sim/serial/v1" 00 ‖ card-id ‖ 00 ‖ gen ‖ tag)` (gen a
+    /// big-endian `u32`, tag `sign` or `auth`), with the first byte forced into `0x40..=0x7F`
+    /// so the number is positive and always exactly 8 bytes long.
+    pub fn for_card(
+        card_id_canonical: &str,
+        generation: u32,
+        hierarchy: Hierarchy,
+    ) -> Result<Self> {
+        let card_id = checked_card_id(card_id_canonical)?;
+        let mut hash = Sha256::new();
+        hash.update(b"jpki-sim/serial/v1\0");
+        hash.update(card_id.as_bytes());
+        hash.update([0]);
+        hash.update(generation.to_be_bytes());
+        hash.update(hierarchy.tag().as_bytes());
+        Ok(Self::from_digest(&hash.finalize()))
+    }
+
+    /// The serial of a CA certificate: as [`Serial::for_card`] over
+    /// `"jpki-sim/ca-serial/v1" 00 ‖ gen ‖ tag`.
+    pub fn for_authority(hierarchy: Hierarchy, generation: u32) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"jpki-sim/ca-serial/v1\0");
+        hash.update(generation.to_be_bytes());
+        hash.update(hierarchy.tag().as_bytes());
+        Self::from_digest(&hash.finalize())
+    }
+
+    /// A serial from its big-endian magnitude (leading zero bytes are dropped).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        let magnitude = &bytes[start..];
+        // 20 octets of INTEGER content, so at most 19 magnitude bytes when the top bit is set.
+        let fits = magnitude.len() < 20 || (magnitude.len() == 20 && magnitude[0] & 0x80 == 0);
+        if magnitude.is_empty() || !fits {
+            return Err(Error::InvalidSerial {
+                hex: hex::encode_upper(bytes),
+            });
+        }
+        Ok(Serial(magnitude.to_vec()))
+    }
+
+    /// The big-endian magnitude, without leading zeros.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn from_digest(digest: &[u8]) -> Self {
+        let mut bytes = digest[..8].to_vec();
+        bytes[0] = 0x40 | (bytes[0] & 0x3F);
+        Serial(bytes)
+    }
+}
+
+impl fmt::Display for Serial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode_upper(&self.0))
+    }
+}
+
+impl fmt::Debug for Serial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Serial({self})")
+    }
+}
+
+/// Parses hex in either case, optionally with `:` separators (as OpenSSL prints serials).
+impl FromStr for Serial {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let digits: String = s.chars().filter(|c| *c != ':').collect();
+        let padded = if digits.len() % 2 == 1 {
+            format!("0{digits}")
+        } else {
+            digits
+        };
+        let bytes = hex::decode(&padded).map_err(|_| Error::InvalidSerial { hex: s.to_owned() })?;
+        Serial::from_bytes(&bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_serials_are_eight_positive_bytes_and_stable() {
+        let serial = Serial::for_card("felica:0123456789ABCDEF", 1, Hierarchy::Sign).unwrap();
+        assert_eq!(serial.as_bytes().len(), 8);
+        assert!((0x40..=0x7F).contains(&serial.as_bytes()[0]));
+        assert_eq!(serial.to_string().len(), 16);
+        insta::assert_snapshot!(serial.to_string());
+    }
+
+    #[test]
+    fn hierarchies_and_generations_get_distinct_serials() {
+        let card = "felica:0123456789ABCDEF";
+        let sign = Serial::for_card(card, 1, Hierarchy::Sign).unwrap();
+        assert_ne!(sign, Serial::for_card(card, 1, Hierarchy::Auth).unwrap());
+        assert_ne!(sign, Serial::for_card(card, 2, Hierarchy::Sign).unwrap());
+        assert_ne!(
+            Serial::for_authority(Hierarchy::Sign, 1),
+            Serial::for_authority(Hierarchy::Auth, 1)
+        );
+    }
+
+    #[test]
+    fn hex_round_trips_and_accepts_openssl_style() {
+        let serial: Serial = "06:BF:C3:41".parse().unwrap();
+        assert_eq!(serial.as_bytes(), [0x06, 0xBF, 0xC3, 0x41]);
+        assert_eq!(serial.to_string(), "06BFC341");
+        assert_eq!("6bfc341".parse::<Serial>().unwrap(), serial);
+    }
+
+    #[test]
+    fn zero_oversized_and_garbage_serials_are_rejected() {
+        assert!(Serial::from_bytes(&[0, 0]).is_err());
+        assert!(Serial::from_bytes(&[0x80; 20]).is_err());
+        assert!(Serial::from_bytes(&[0x7F; 20]).is_ok());
+        assert!("xyz".parse::<Serial>().is_err());
+    }
+}
