@@ -20,7 +20,9 @@ pub enum CardId {
 /// Why a string is not a card id. Each variant says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardIdError {
-    #[error("card id {input:?} has no kind prefix: expected `felica:<16 hex>` or `typea:<8|14|20 hex>`")]
+    #[error(
+        "card id {input:?} has no kind prefix: expected `felica:<16 hex>` or `typea:<8|14|20 hex>`"
+    )]
     MissingKind { input: String },
     #[error("card id {input:?} has unknown kind {kind:?}: expected `felica` or `typea`")]
     UnknownKind { input: String, kind: String },
@@ -57,9 +59,11 @@ impl FromStr for CardId {
     type Err = CardIdError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let (kind, hex_part) = input.split_once(':').ok_or_else(|| CardIdError::MissingKind {
-            input: input.to_owned(),
-        })?;
+        let (kind, hex_part) = input
+            .split_once(':')
+            .ok_or_else(|| CardIdError::MissingKind {
+                input: input.to_owned(),
+            })?;
         if let Some(found) = hex_part.chars().find(|c| !c.is_ascii_hexdigit()) {
             return Err(CardIdError::NotHex {
                 input: input.to_owned(),
@@ -139,7 +143,10 @@ mod tests {
         let err = "0123456789abcdef".parse::<CardId>().unwrap_err();
         assert!(err.to_string().contains("felica:<16 hex>"), "{err}");
         let err = "felica:0123".parse::<CardId>().unwrap_err();
-        assert!(err.to_string().contains("expects 16 hex digits, got 4"), "{err}");
+        assert!(
+            err.to_string().contains("expects 16 hex digits, got 4"),
+            "{err}"
+        );
         let err = "typea:0102030405".parse::<CardId>().unwrap_err();
         assert!(err.to_string().contains("8, 14 or 20"), "{err}");
         let err = "typeb:01020304".parse::<CardId>().unwrap_err();

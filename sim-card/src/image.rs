@@ -94,6 +94,22 @@ pub struct AppletImage {
     pub files: BTreeMap<FileId, FileImage>,
 }
 
+impl AppletImage {
+    /// The key `80 2A P1 00` (P2 = `00`) signs with: the AP's only key usable with no credential
+    /// and not reserved for INTERNAL AUTHENTICATE (券面 APs: text `0013`, visual `001A`; spec
+    /// §3.2, §3.3). `None` when there is no such key or more than one.
+    pub fn default_signing_key(&self) -> Option<FileId> {
+        let mut keys = self.files.iter().filter_map(|(fid, file)| match file {
+            FileImage::Key(key) if key.sign == Access::Free && !key.internal_authenticate => {
+                Some(*fid)
+            }
+            _ => None,
+        });
+        let first = keys.next()?;
+        keys.next().is_none().then_some(first)
+    }
+}
+
 /// One elementary file.
 #[derive(Clone, Debug)]
 pub enum FileImage {
