@@ -1,1 +1,6 @@
-//! harness
+//! The `jpki-sim` command: server wiring, card attachment and (later) the scenario runner.
+//!
+//! Everything here is thin glue over the `sim-card`, `mock-ca` and `mock-jlis` libraries.
+
+pub mod cli;
+pub mod server;

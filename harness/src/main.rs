@@ -1,1 +1,17 @@
-fn main() {}
+//! `jpki-sim`: a My Number Card and JPKI simulator for testing software without a physical card.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = harness::cli::Cli::parse();
+    harness::cli::init_tracing(cli.verbose);
+    match harness::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("jpki-sim: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

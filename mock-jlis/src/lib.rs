@@ -4,5 +4,14 @@
 //! (`docs/persona-derivation.md`); personalisation turns them into a [`sim_card::CardImage`].
 
 pub mod my_number;
+pub mod overrides;
 pub mod persona;
 pub mod personalise;
+pub mod routes;
+pub mod store;
+pub mod world;
+
+pub use my_number::{MyNumber, MyNumberError};
+pub use overrides::{LoadError, OverrideError, PersonaOverrides, PinOverrides};
+pub use persona::{Persona, Pins, Sex};
+pub use personalise::{personalise, CardCredentials, PersonaliseError};

@@ -19,3 +19,21 @@ pub trait VirtualCard: Send {
 
 /// A card shared between transports (vpcd and the HTTP bridge may reach the same card).
 pub type SharedCard = Arc<Mutex<dyn VirtualCard>>;
+
+impl VirtualCard for crate::Card {
+    fn atr(&self) -> Vec<u8> {
+        crate::Card::atr(self).to_vec()
+    }
+    fn power_on(&mut self) {
+        crate::Card::power_on(self)
+    }
+    fn power_off(&mut self) {
+        crate::Card::power_off(self)
+    }
+    fn reset(&mut self) {
+        crate::Card::reset(self)
+    }
+    fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        crate::Card::transmit(self, command)
+    }
+}

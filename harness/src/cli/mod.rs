@@ -1,0 +1,70 @@
+//! Command-line interface. Names of commands and flags are a fixed contract (DESIGN §3).
+
+mod persona;
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sim_card::CardId;
+
+/// A simulated My Number Card and JPKI world (simulator only: never the real J-LIS).
+#[derive(Debug, Parser)]
+#[command(name = "jpki-sim", version, about)]
+pub struct Cli {
+    /// Log more (repeat for debug and trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (APDU bridge, CA certificates, admin API) and attach cards to vpcd.
+    Up(up::UpArgs),
+    /// Print a card's derived persona, PINs and certificate serials.
+    Persona(persona::PersonaArgs),
+}
+
+/// Options shared by commands that build a world.
+#[derive(Debug, clap::Args)]
+pub struct WorldArgs {
+    /// Persist the world (keys, cards, PIN counters) in DIR/world.sqlite. Without it the world
+    /// lives in memory and derived keys are cached in the user cache directory.
+    #[arg(long, value_name = "DIR", env = "JPKI_SIM_STATE")]
+    pub state: Option<PathBuf>,
+    /// Where derived RSA keys are cached when no --state is given.
+    #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
+    pub key_cache: Option<PathBuf>,
+    /// YAML persona overrides applied to every card given on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub persona: Option<PathBuf>,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Up(args) => up::run(args),
+        Command::Persona(args) => persona::run(args),
+    }
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Parses a card id with the error text users see for a bad `--card`.
+pub fn parse_card_id(text: &str) -> Result<CardId, String> {
+    text.parse::<CardId>().map_err(|err| err.to_string())
+}

@@ -1,0 +1,161 @@
+//! Serving the world over HTTP: one listener, loopback by default, stops on drop or signal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use mock_jlis::store::Store;
+use mock_jlis::world::{World, WorldConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("listening on {addr}, off loopback, needs an admin token (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
+    TokenRequired { addr: SocketAddr },
+}
+
+/// Where the world keeps its state.
+#[derive(Debug, Clone, Default)]
+pub struct StateConfig {
+    /// `--state DIR`: everything durable in DIR/world.sqlite.
+    pub state_dir: Option<PathBuf>,
+    /// Key cache used when there is no state directory.
+    pub key_cache: Option<PathBuf>,
+}
+
+impl StateConfig {
+    /// Opens the stores: the state directory, or memory plus a per-user key cache.
+    pub fn open(&self, base_url: &str) -> anyhow::Result<World> {
+        let config = WorldConfig {
+            base_url: base_url.to_owned(),
+        };
+        let world = match &self.state_dir {
+            Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
+            None => {
+                let cache = match self.key_cache.clone().or_else(default_key_cache) {
+                    Some(path) => match Store::open(&path) {
+                        Ok(store) => Some(store),
+                        Err(err) => {
+                            tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                World::open(config, Store::in_memory()?, cache)?
+            }
+        };
+        Ok(world)
+    }
+}
+
+/// `$XDG_CACHE_HOME/jpki-sim/keys.sqlite`, else `~/.cache/jpki-sim/keys.sqlite`.
+pub fn default_key_cache() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("jpki-sim").join("keys.sqlite"))
+}
+
+/// A running HTTP server. Stops when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port) and serves `world` until dropped.
+    pub async fn start(
+        world: Arc<World>,
+        addr: SocketAddr,
+        admin_token: Option<String>,
+    ) -> Result<Server, ServerError> {
+        if !addr.ip().is_loopback() && admin_token.is_none() {
+            return Err(ServerError::TokenRequired { addr });
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let token = admin_token.map(Arc::new);
+        let app =
+            mock_jlis::routes::router(world).layer(middleware::from_fn(move |request, next| {
+                let token = token.clone();
+                async move { require_admin_token(token, request, next).await }
+            }));
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Server {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, and waits for the server task.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+async fn require_admin_token(token: Option<Arc<String>>, request: Request, next: Next) -> Response {
+    if let Some(token) = token {
+        if request.uri().path().starts_with("/admin/") {
+            let presented = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if presented != Some(token.as_str()) {
+                let body = serde_json::json!({
+                    "error": "unauthorized",
+                    "message": "the admin API needs `Authorization: Bearer <token>`",
+                });
+                return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+            }
+        }
+    }
+    next.run(request).await
+}

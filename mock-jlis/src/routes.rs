@@ -1,0 +1,194 @@
+//! The HTTP surface (DESIGN §4): health, CA certificates, the card admin API and the APDU bridge.
+//!
+//! Handlers are thin: parse, call [`World`], map the outcome. Client mistakes get a 4xx with a
+//! stable machine-readable `error` code, never a 500.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use sim_card::CardId;
+
+use crate::world::{Hierarchy, World, WorldError};
+
+/// The longest command APDU: extended case 4 with 65535 data bytes.
+const MAX_APDU: usize = 4 + 3 + 65535 + 2;
+/// Admin request bodies are small JSON documents.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+/// All routes of the world, ready to serve or to call with `tower::ServiceExt::oneshot`.
+pub fn router(world: Arc<World>) -> Router {
+    let admin = Router::new()
+        .route("/admin/v1/cards", post(provision_card))
+        .route("/admin/v1/cards/{card}", get(card_view))
+        .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY));
+    let bridge = Router::new()
+        .route("/cards/{card}/apdu", post(apdu))
+        .layer(DefaultBodyLimit::max(MAX_APDU));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/ca/{file}", get(ca_certificate))
+        .merge(admin)
+        .merge(bridge)
+        .with_state(world)
+}
+
+/// A client-facing error: HTTP status, stable code, human message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<WorldError> for ApiError {
+    fn from(err: WorldError) -> Self {
+        let message = format!("{err:#}");
+        match err {
+            WorldError::UnknownCard(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "card_not_found", message)
+            }
+            WorldError::Persona(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_persona", message)
+            }
+            _ => {
+                tracing::error!(error = %message, "world operation failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "world_unavailable",
+                    message,
+                )
+            }
+        }
+    }
+}
+
+fn parse_card(text: &str) -> Result<CardId, ApiError> {
+    text.parse().map_err(|err: sim_card::CardIdError| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_card_id", err.to_string())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionRequest {
+    card: String,
+    /// Persona overrides; validated by the world (JSON is YAML, so one parser serves both).
+    #[serde(default)]
+    persona: Option<serde_json::Value>,
+}
+
+async fn provision_card(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: ProvisionRequest = serde_json::from_slice(&body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let card = parse_card(&request.card)?;
+    let world2 = world.clone();
+    let view = tokio::task::spawn_blocking(move || {
+        let overrides = request.persona.map(|value| value.to_string());
+        let provisioned = world2.provision(&card, overrides.as_deref())?;
+        Ok::<_, WorldError>(world2.view(&provisioned))
+    })
+    .await
+    .map_err(|err| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "world_unavailable",
+            err.to_string(),
+        )
+    })??;
+    Ok((StatusCode::OK, Json(view)))
+}
+
+async fn card_view(
+    State(world): State<Arc<World>>,
+    Path(card): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let card = parse_card(&card)?;
+    let provisioned = world.card(&card).ok_or(WorldError::UnknownCard(card))?;
+    Ok(Json(world.view(&provisioned)))
+}
+
+async fn apdu(
+    State(world): State<Arc<World>>,
+    Path(card): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let card = parse_card(&card)?;
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_apdu",
+            "the request body must be a command APDU (raw bytes)",
+        ));
+    }
+    let provisioned = world.card(&card).ok_or(WorldError::UnknownCard(card))?;
+    let response = provisioned.transmit(&body);
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        response,
+    )
+        .into_response())
+}
+
+async fn ca_certificate(
+    State(world): State<Arc<World>>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, pem) = match file.rsplit_once('.') {
+        Some((name, "der")) => (name, false),
+        Some((name, "pem")) => (name, true),
+        _ => return Err(not_found_ca(&file)),
+    };
+    let hierarchy = match name {
+        "sign" => Hierarchy::Sign,
+        "auth" => Hierarchy::Auth,
+        _ => return Err(not_found_ca(&file)),
+    };
+    let ca = world.ca(hierarchy);
+    Ok(if pem {
+        (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            ca.certificate_pem().to_owned(),
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/pkix-cert")],
+            ca.certificate_der().to_vec(),
+        )
+            .into_response()
+    })
+}
+
+fn not_found_ca(file: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no CA file {file:?}: expected sign.der, sign.pem, auth.der or auth.pem"),
+    )
+}

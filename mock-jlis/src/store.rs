@@ -1,0 +1,270 @@
+//! The world's durable state in an embedded SQLite database.
+//!
+//! One file (`<state dir>/world.sqlite`) holds the key cache (derived RSA keys as PKCS#8, so a
+//! second start skips key generation), the provisioned cards and each card's PIN state. Every
+//! write is its own transaction and returns only after it commits, so an acknowledged change
+//! survives a crash of the process (WAL journal, `synchronous=NORMAL`: durable against process
+//! death, not against power loss of the host).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Bumped when the schema changes incompatibly; older files are refused with a clear error.
+const SCHEMA_VERSION: i64 = 1;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create state directory {path}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open state database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state database {path} has schema version {found}, this build reads version {expected}"
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: i64,
+        expected: i64,
+    },
+    #[error("state database query failed")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A provisioned card as recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardRecord {
+    pub card: String,
+    pub generation: u32,
+    /// Persona overrides as YAML text, if any were given.
+    pub overrides: Option<String>,
+}
+
+/// A handle on the state database. Cheap operations, one connection behind a mutex.
+pub struct Store {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (creating if needed) `world.sqlite` inside `dir`.
+    pub fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Self::open(&dir.join("world.sqlite"))
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::init(conn, path.to_owned())
+    }
+
+    /// A private in-memory store: the world is gone when it is dropped.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: PathBuf::from(":memory:"),
+            source,
+        })?;
+        Self::init(conn, PathBuf::from(":memory:"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cached PKCS#8 of the key derived from `seed`, if it was derived before.
+    pub fn cached_key(&self, seed: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT pkcs8 FROM key_cache WHERE seed = ?1",
+                [&seed[..]],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn put_key(&self, seed: &[u8; 32], pkcs8: &[u8]) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO key_cache (seed, pkcs8) VALUES (?1, ?2)",
+            params![&seed[..], pkcs8],
+        )?;
+        Ok(())
+    }
+
+    /// Records a provisioned card (idempotent: the latest generation and overrides win).
+    pub fn put_card(&self, record: &CardRecord) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO cards (card, generation, overrides) VALUES (?1, ?2, ?3)
+             ON CONFLICT(card) DO UPDATE SET generation = excluded.generation, overrides = excluded.overrides",
+            params![record.card, record.generation, record.overrides],
+        )?;
+        Ok(())
+    }
+
+    pub fn cards(&self) -> Result<Vec<CardRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt =
+            conn.prepare("SELECT card, generation, overrides FROM cards ORDER BY card")?;
+        let rows = stmt.query_map([], |row| {
+            Ok(CardRecord {
+                card: row.get(0)?,
+                generation: row.get(1)?,
+                overrides: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The card's persisted PIN state (JSON of `sim_card::PinSnapshot`) for one generation.
+    pub fn pin_state(&self, card: &str, generation: u32) -> Result<Option<String>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT snapshot FROM pin_state WHERE card = ?1 AND generation = ?2",
+                params![card, generation],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn put_pin_state(
+        &self,
+        card: &str,
+        generation: u32,
+        snapshot_json: &str,
+    ) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO pin_state (card, generation, snapshot) VALUES (?1, ?2, ?3)",
+            params![card, generation, snapshot_json],
+        )?;
+        Ok(())
+    }
+
+    fn init(conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        match found {
+            0 => {
+                conn.execute_batch(
+                    "BEGIN;
+                     CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);
+                     CREATE TABLE IF NOT EXISTS cards (card TEXT PRIMARY KEY, generation INTEGER NOT NULL, overrides TEXT);
+                     CREATE TABLE IF NOT EXISTS pin_state (card TEXT NOT NULL, generation INTEGER NOT NULL,
+                         snapshot TEXT NOT NULL, PRIMARY KEY (card, generation));
+                     COMMIT;",
+                )?;
+                conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            SCHEMA_VERSION => {}
+            found => {
+                return Err(StoreError::SchemaVersion {
+                    path,
+                    found,
+                    expected: SCHEMA_VERSION,
+                })
+            }
+        }
+        Ok(Store {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_survives_reopening_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = [7u8; 32];
+        {
+            let store = Store::open_dir(dir.path()).unwrap();
+            store.put_key(&seed, b"pkcs8").unwrap();
+            store
+                .put_card(&CardRecord {
+                    card: "felica:0123456789ABCDEF".into(),
+                    generation: 1,
+                    overrides: None,
+                })
+                .unwrap();
+            store
+                .put_pin_state("felica:0123456789ABCDEF", 1, "{\"x\":1}")
+                .unwrap();
+        }
+        let store = Store::open_dir(dir.path()).unwrap();
+        assert_eq!(
+            store.cached_key(&seed).unwrap().as_deref(),
+            Some(&b"pkcs8"[..])
+        );
+        assert_eq!(store.cached_key(&[0u8; 32]).unwrap(), None);
+        assert_eq!(store.cards().unwrap().len(), 1);
+        assert_eq!(
+            store
+                .pin_state("felica:0123456789ABCDEF", 1)
+                .unwrap()
+                .as_deref(),
+            Some("{\"x\":1}")
+        );
+        assert_eq!(store.pin_state("felica:0123456789ABCDEF", 2).unwrap(), None);
+    }
+
+    #[test]
+    fn put_card_is_idempotent_and_latest_generation_wins() {
+        let store = Store::in_memory().unwrap();
+        for generation in [1, 1, 2] {
+            store
+                .put_card(&CardRecord {
+                    card: "typea:04A1B2C3".into(),
+                    generation,
+                    overrides: None,
+                })
+                .unwrap();
+        }
+        let cards = store.cards().unwrap();
+        assert_eq!(cards.len(), 1);
+        assert_eq!(cards[0].generation, 2);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("world.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+}
