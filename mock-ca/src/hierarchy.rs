@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use rcgen::{CertificateParams, Issuer, KeyPair, SerialNumber};
+use rcgen::{CertificateParams, Issuer, KeyIdMethod, KeyPair, SerialNumber};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
@@ -101,6 +101,8 @@ impl CertificateAuthority {
         params.not_after = not_after;
         params.serial_number = Some(SerialNumber::from_slice(serial.as_bytes()));
         params.distinguished_name = name.to_rcgen()?;
+        // Kept in the issuer so rcgen-made AKIs agree with our SHA-1 SKI.
+        params.key_identifier_method = KeyIdMethod::PreSpecified(key_id.clone());
         params.custom_extensions = profile::ca_extensions(hierarchy, &name, &key_id, &base_url);
         let certificate = params
             .self_signed(&signer)
@@ -183,7 +185,9 @@ impl CertificateAuthority {
         pem_encode("CERTIFICATE", &self.certificate_der)
     }
 
-    /// rcgen's issuer (name + aws-lc-rs signing key), for CRLs and OCSP signing.
+    /// rcgen's issuer (name + aws-lc-rs signing key), for CRLs and OCSP signing. rcgen CRL
+    /// parameters carry their own key-identifier method: use
+    /// `KeyIdMethod::PreSpecified(ca.key_identifier().to_vec())` so the CRL's AKI matches.
     pub fn signer(&self) -> &Issuer<'static, KeyPair> {
         &self.issuer
     }

@@ -155,6 +155,63 @@ fn openssl_sees_the_authentication_profile() {
 }
 
 #[test]
+fn openssl_accepts_a_crl_signed_through_the_ca_signer() {
+    use rcgen::{
+        CertificateRevocationListParams, KeyIdMethod, RevocationReason, RevokedCertParams,
+        SerialNumber,
+    };
+    use time::macros::datetime;
+
+    let files = Files::new();
+    let ca = &common::mock_ca().sign;
+    let revoked = common::issue(Hierarchy::Sign);
+    let crl = CertificateRevocationListParams {
+        this_update: datetime!(2024-12-31 15:00 UTC),
+        next_update: datetime!(2025-01-01 15:00 UTC),
+        crl_number: SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from_slice(revoked.serial.as_bytes()),
+            revocation_time: datetime!(2024-12-31 12:00 UTC),
+            reason_code: Some(RevocationReason::AffiliationChanged),
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::PreSpecified(ca.key_identifier().to_vec()),
+    }
+    .signed_by(ca.signer())
+    .unwrap();
+    std::fs::write(files.path.join("sign.crl.pem"), crl.pem().unwrap()).unwrap();
+
+    let (ok, out) = openssl(
+        &[
+            "crl",
+            "-in",
+            "sign.crl.pem",
+            "-CAfile",
+            "sign-ca.pem",
+            "-noout",
+        ],
+        &files.path,
+    );
+    assert!(ok && out.contains("verify OK"), "{out}");
+    let (ok, out) = openssl(
+        &[
+            "verify",
+            "-attime",
+            AT_TIME,
+            "-crl_check",
+            "-CRLfile",
+            "sign.crl.pem",
+            "-CAfile",
+            "sign-ca.pem",
+            "sign-ee.pem",
+        ],
+        &files.path,
+    );
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+}
+
+#[test]
 fn openssl_text_of_the_fixed_world_is_byte_exact() {
     let files = Files::new();
     for cert in ["sign-ca.pem", "auth-ca.pem", "sign-ee.pem", "auth-ee.pem"] {
