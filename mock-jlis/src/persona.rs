@@ -493,13 +493,23 @@ pub(crate) mod iso_date {
         ))
     }
 
+    /// Validates inside the visitor, so that errors carry the YAML position and field path.
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format_args!(
-                "expected a calendar date YYYY-MM-DD, got {text:?}"
-            ))
-        })
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Date;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a calendar date YYYY-MM-DD")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Date, E> {
+                parse(text).ok_or_else(|| {
+                    E::custom(format_args!(
+                        "expected a calendar date YYYY-MM-DD, got {text:?}"
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_str(Visitor)
     }
 
     pub fn parse(text: &str) -> Option<Date> {
@@ -600,8 +610,8 @@ mod tests {
     #[test]
     fn pin_b_is_birth_key_expiry_year_and_security_code() {
         let n: MyNumber = "111111111118".parse().unwrap();
-        let pins = Pins::defaults(&n, date!(1980 - 02 - 17), date!(2035 - 02 - 17), "2285")
-            .unwrap();
+        let pins =
+            Pins::defaults(&n, date!(1980 - 02 - 17), date!(2035 - 02 - 17), "2285").unwrap();
         assert_eq!(pins.pin_b, "55021720352285");
         assert_eq!(pins.pin_a, "111111111118");
         assert_eq!(format!("{pins:?}"), "Pins(<redacted>)");
@@ -610,7 +620,11 @@ mod tests {
     #[test]
     fn municipality_check_digits_match_published_codes() {
         let mut p = Persona::derive(&card("typea:04A1B2C3"), 1);
-        for (code, full) in [("13221", "132217"), ("01101", "011011"), ("14104", "141046")] {
+        for (code, full) in [
+            ("13221", "132217"),
+            ("01101", "011011"),
+            ("14104", "141046"),
+        ] {
             p.municipality_code = code.to_owned();
             assert_eq!(p.municipality_code_with_check_digit(), full);
         }
@@ -631,7 +645,10 @@ mod tests {
         ] {
             assert_eq!(names.len(), 40);
             for name in names {
-                assert!(name.kana.chars().all(|c| ('\u{30A1}'..='\u{30FC}').contains(&c)));
+                assert!(name
+                    .kana
+                    .chars()
+                    .all(|c| ('\u{30A1}'..='\u{30FC}').contains(&c)));
             }
         }
     }
