@@ -204,7 +204,6 @@ impl Worker {
         let mut out = Vec::with_capacity(512);
         loop {
             read_frame(&mut reader, &mut payload)?;
-            set_quickack(&reader);
             let response = match payload.as_slice() {
                 [] => return Err(VpcdError::EmptyFrame),
                 [code] => match *code {
@@ -253,7 +252,11 @@ impl Worker {
     }
 }
 
-fn read_frame(reader: &mut impl Read, payload: &mut Vec<u8>) -> Result<(), VpcdError> {
+/// Reads one frame from vpcd, re-arming `TCP_QUICKACK` before each read: sending our previous
+/// response put the socket back into delayed-ACK mode, and vpcd 0.8 holds a frame's payload until
+/// its length is acknowledged.
+fn read_frame(reader: &mut TcpStream, payload: &mut Vec<u8>) -> Result<(), VpcdError> {
+    set_quickack(reader);
     let mut len = [0u8; 2];
     if let Err(err) = reader.read_exact(&mut len) {
         return Err(match err.kind() {
@@ -261,12 +264,15 @@ fn read_frame(reader: &mut impl Read, payload: &mut Vec<u8>) -> Result<(), VpcdE
             _ => VpcdError::Io(err),
         });
     }
+    set_quickack(reader);
     let len = u16::from_be_bytes(len) as usize;
     payload.resize(len, 0);
     reader.read_exact(payload).map_err(|err| match err.kind() {
         io::ErrorKind::UnexpectedEof => VpcdError::Closed,
         _ => VpcdError::Io(err),
-    })
+    })?;
+    set_quickack(reader);
+    Ok(())
 }
 
 /// Writes length and payload in one `write` so vpcd never waits on a half frame.
