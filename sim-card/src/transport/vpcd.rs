@@ -168,7 +168,9 @@ impl Worker {
                     tracing::info!(addr = %self.addr, "card inserted into vpcd");
                     match self.serve(stream) {
                         Ok(()) | Err(VpcdError::Closed) => {
-                            tracing::info!(addr = %self.addr, "vpcd closed the connection; reconnecting")
+                            if !self.stop.load(Ordering::SeqCst) {
+                                tracing::info!(addr = %self.addr, "vpcd closed the connection; reconnecting")
+                            }
                         }
                         Err(err) => {
                             if !self.stop.load(Ordering::SeqCst) {

@@ -1,0 +1,72 @@
+//! The HTTP APDU bridge of `jpki-sim up`, from another process, as a mobile test build uses it.
+
+mod support;
+
+use support::{http, Up};
+
+const CARD: &str = "typea:04A1B2C3";
+
+#[test]
+fn bridge_answers_apdus_and_keeps_pin_state_with_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ]);
+    let apdu = |hex_apdu: &str| {
+        let (status, body) = http(
+            "POST",
+            &format!("{}/cards/{CARD}/apdu", up.url),
+            &hex::decode(hex_apdu).unwrap(),
+        );
+        assert_eq!(status, 200);
+        hex::encode_upper(body)
+    };
+    // select the JPKI AP, then the auth PIN EF, then ask for its retries
+    assert_eq!(apdu("00A4040C0AD392F000260100000001"), "9000");
+    assert_eq!(apdu("00A4020C020018"), "9000");
+    assert_eq!(apdu("00200080"), "63C3");
+    // one wrong PIN costs one try
+    assert_eq!(apdu("002000800430303030"), "63C2");
+    assert_eq!(apdu("00200080"), "63C2");
+    // an unknown AID is not found
+    assert_eq!(apdu("00A4040C0AA0000000030000000000"), "6A82");
+    // a malformed APDU gets a status word, not an HTTP error
+    assert_eq!(apdu("00B0"), "6700");
+
+    let (status, body) = http(
+        "POST",
+        &format!("{}/cards/typea:0000/apdu", up.url),
+        b"\x00\xA4\x04\x0C",
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("invalid_card_id"));
+    let (status, body) = http(
+        "POST",
+        &format!("{}/cards/typea:01020304/apdu", up.url),
+        b"\x00\xA4\x04\x0C",
+    );
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("card_not_found"));
+    let (status, _) = http("POST", &format!("{}/cards/{CARD}/apdu", up.url), b"");
+    assert_eq!(status, 400);
+    up.stop();
+}
+
+#[test]
+fn bad_card_id_on_the_command_line_names_what_was_expected() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args(["up", "--no-vpcd", "--card", "felica:12345"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("felica expects 16 hex digits, got 5"),
+        "{stderr}"
+    );
+}
