@@ -202,21 +202,31 @@ pub struct BeforeMeiji {
 impl Persona {
     /// The persona of generation `generation` of the card `card_id`.
     pub fn derive(card_id: &CardId, generation: u32) -> Persona {
+        Persona::derive_traced(card_id, generation).0
+    }
+
+    /// Derivation with every pick recorded, for the documented test vectors.
+    pub(crate) fn derive_traced(card_id: &CardId, generation: u32) -> (Persona, Trace) {
         let mut identity = Stream::new(IDENTITY_LABEL, card_id, None);
-        let sex = if identity.below(2) == 0 {
+        let sex_draw = identity.below(2);
+        let sex = if sex_draw == 0 {
             Sex::Male
         } else {
             Sex::Female
         };
-        let family = &tables::FAMILY_NAMES[identity.index(tables::FAMILY_NAMES.len())];
+        let family_index = identity.index(tables::FAMILY_NAMES.len());
+        let family = &tables::FAMILY_NAMES[family_index];
         let given_table = match sex {
             Sex::Female => tables::FEMALE_GIVEN_NAMES,
             _ => tables::MALE_GIVEN_NAMES,
         };
-        let given = &given_table[identity.index(given_table.len())];
-        let birth_date = identity.date_in(BIRTH_RANGE);
-        let municipality = &tables::MUNICIPALITIES[identity.index(tables::MUNICIPALITIES.len())];
-        let town = &municipality.towns[identity.index(municipality.towns.len())];
+        let given_index = identity.index(given_table.len());
+        let given = &given_table[given_index];
+        let (birth_day_offset, birth_date) = identity.date_in(BIRTH_RANGE);
+        let municipality_index = identity.index(tables::MUNICIPALITIES.len());
+        let municipality = &tables::MUNICIPALITIES[municipality_index];
+        let town_index = identity.index(municipality.towns.len());
+        let town = &municipality.towns[town_index];
         let chome = 1 + identity.below(town.chome);
         let banchi = 1 + identity.below(30);
         let go = 1 + identity.below(20);
@@ -227,7 +237,7 @@ impl Persona {
         let my_number = MyNumber::from_body(body).unwrap_or_else(|| unreachable!("digits < 10"));
 
         let mut issuance = Stream::new(ISSUANCE_LABEL, card_id, Some(generation));
-        let card_issued_on = issuance.date_in(ISSUE_RANGE);
+        let (issue_day_offset, card_issued_on) = issuance.date_in(ISSUE_RANGE);
         let security_code = issuance.digits(4);
         let card_serial = format!("9{}", issuance.digits(14));
 
@@ -244,7 +254,21 @@ impl Persona {
         let card_expires_on = card_expiry(birth_date, card_issued_on);
         let pins = Pins::defaults(&my_number, birth_date, card_expires_on, &security_code)
             .unwrap_or_else(|e| unreachable!("derived birth dates are 昭和 or 平成: {e}"));
-        Persona {
+        let trace = Trace {
+            identity_seed: hex::encode(identity.seed),
+            issuance_seed: hex::encode(issuance.seed),
+            sex_draw,
+            family_index,
+            given_index,
+            birth_day_offset,
+            municipality_index,
+            town_index,
+            chome,
+            banchi,
+            go,
+            issue_day_offset,
+        };
+        let persona = Persona {
             card_id: card_id.clone(),
             generation,
             name_substitute_flags: substitute_flags(&name),
@@ -266,7 +290,8 @@ impl Persona {
             card_issued_on,
             card_expires_on,
             pins,
-        }
+        };
+        (persona, trace)
     }
 
     /// Completed years of age on the issue date.
@@ -406,6 +431,23 @@ fn birthday_in(birth_date: Date, year: i32) -> Date {
     Date::from_calendar_date(year, month, day).unwrap_or(birth_date)
 }
 
+/// The intermediate picks of one derivation (documented test vectors show them).
+#[derive(Debug, Serialize)]
+pub(crate) struct Trace {
+    identity_seed: String,
+    issuance_seed: String,
+    sex_draw: u32,
+    family_index: usize,
+    given_index: usize,
+    birth_day_offset: u32,
+    municipality_index: usize,
+    town_index: usize,
+    chome: u32,
+    banchi: u32,
+    go: u32,
+    issue_day_offset: u32,
+}
+
 /// Counter-mode SHA-256: block i = SHA-256(seed ‖ u32be(i)), consumed 4 bytes at a time.
 struct Stream {
     seed: [u8; 32],
@@ -473,10 +515,11 @@ impl Stream {
             .collect()
     }
 
-    /// A day in the inclusive range: first + below(days in range).
-    fn date_in(&mut self, (first, last): (Date, Date)) -> Date {
+    /// A day in the inclusive range: first + below(days in range); also returns the offset.
+    fn date_in(&mut self, (first, last): (Date, Date)) -> (u32, Date) {
         let days = (last - first).whole_days() as u32 + 1;
-        first + time::Duration::days(i64::from(self.below(days)))
+        let offset = self.below(days);
+        (offset, first + time::Duration::days(i64::from(offset)))
     }
 }
 
@@ -650,6 +693,78 @@ mod tests {
                     .chars()
                     .all(|c| ('\u{30A1}'..='\u{30FC}').contains(&c)));
             }
+        }
+    }
+
+    /// The test vectors of docs/persona-derivation.md: change these only with a new derivation
+    /// version, and update the document from the snapshots.
+    #[test]
+    fn documented_test_vectors() {
+        for (id, generation) in [
+            ("felica:0123456789ABCDEF", 1),
+            ("typea:04A1B2C3", 1),
+            ("typea:04A1B2C3D4E5F6", 1),
+            ("typea:04A1B2C3D4E5F6", 2),
+        ] {
+            let (persona, trace) = Persona::derive_traced(&card(id), generation);
+            let vector = serde_json::json!({ "trace": trace, "persona": persona });
+            let name = format!("{}_gen{generation}", id.replace(':', "_"));
+            insta::assert_json_snapshot!(name, vector);
+            assert_eq!(
+                documented_vector(&format!("<!-- vector {id} generation {generation} -->")),
+                vector,
+                "docs/persona-derivation.md quotes a different vector for {id} generation {generation}"
+            );
+        }
+    }
+
+    fn derivation_doc() -> String {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/persona-derivation.md");
+        std::fs::read_to_string(path).expect("docs/persona-derivation.md")
+    }
+
+    /// The JSON block after `marker` in the derivation document.
+    fn documented_vector(marker: &str) -> serde_json::Value {
+        let doc = derivation_doc();
+        let after = &doc[doc.find(marker).expect(marker) + marker.len()..];
+        let start = after.find("```json\n").expect("json block") + 8;
+        let end = start + after[start..].find("```").expect("end of block");
+        serde_json::from_str(&after[start..end]).expect("valid JSON")
+    }
+
+    #[test]
+    fn documented_tables_match_the_code() {
+        let doc = derivation_doc();
+        for names in [
+            tables::FAMILY_NAMES,
+            tables::MALE_GIVEN_NAMES,
+            tables::FEMALE_GIVEN_NAMES,
+        ] {
+            for (i, n) in names.iter().enumerate() {
+                let row = format!("| {i} | {} | {} | {} |", n.kanji, n.kana, n.romaji);
+                assert!(doc.contains(&row), "missing row {row}");
+            }
+        }
+        let mut p = Persona::derive(&card("typea:04A1B2C3"), 1);
+        for (i, m) in tables::MUNICIPALITIES.iter().enumerate() {
+            p.municipality_code = m.code.to_owned();
+            let towns: Vec<String> = m
+                .towns
+                .iter()
+                .enumerate()
+                .map(|(j, t)| format!("{j}: {} ({})", t.name, t.chome))
+                .collect();
+            let row = format!(
+                "| {i} | {} | {} | {} | {} | {} | {} | {} |",
+                m.code,
+                p.municipality_code_with_check_digit(),
+                m.prefecture,
+                m.prefecture_romaji,
+                m.name,
+                m.romaji,
+                towns.join("; ")
+            );
+            assert!(doc.contains(&row), "missing row {row}");
         }
     }
 
