@@ -301,3 +301,61 @@ fn jpki_cli_reads_both_certificates_reports_retries_and_signs() {
     assert!(verdict.contains("Verified OK"), "{verdict}");
     up.stop();
 }
+
+#[test]
+fn several_cards_sit_in_several_readers_each_with_its_own_certificate() {
+    let Some(_reader) = pcsc_session("several-cards") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let cards = [
+        "felica:0123456789ABCDEF",
+        "typea:04A1B2C3",
+        "typea:04A1B2C3D4E5F6",
+    ];
+    let up = Up::start(&[
+        "--card",
+        cards[0],
+        "--card",
+        cards[1],
+        "--card",
+        cards[2],
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    up.wait_for_reader();
+    // Card i is on vpcd port 35963+i: readers "Virtual PCD 00 00", "Virtual PCD 00 01" and, through
+    // the copied driver of the second reader stanza, "Virtual PCD B 00 00".
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let readers = run_ok("opensc-tool", &["-l"]);
+        let present = readers.lines().filter(|l| l.contains("Yes")).count();
+        if present >= 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every card appeared:\n{readers}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (reader, card) in cards.iter().enumerate() {
+        let (status, body) = http("GET", &format!("{}/admin/v1/cards/{card}", up.url), b"");
+        assert_eq!(status, 200);
+        let view: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let serial = view["certificates"]["auth"]["serial"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let listing = run_ok(
+            "pkcs15-tool",
+            &["--reader", &reader.to_string(), "--list-certificates"],
+        );
+        assert!(
+            listing.contains(&serial),
+            "reader {reader} should hold {card} ({serial}):\n{listing}"
+        );
+    }
+    up.stop();
+}
