@@ -65,7 +65,7 @@ impl IntoResponse for ApiError {
 
 impl From<WorldError> for ApiError {
     fn from(err: WorldError) -> Self {
-        let message = format!("{err:#}");
+        let message = error_chain(&err);
         match err {
             WorldError::UnknownCard(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "card_not_found", message)
@@ -191,4 +191,16 @@ fn not_found_ca(file: &str) -> ApiError {
         "not_found",
         format!("no CA file {file:?}: expected sign.der, sign.pem, auth.der or auth.pem"),
     )
+}
+
+/// `error: cause: cause`, so a client sees which field or file was wrong.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
