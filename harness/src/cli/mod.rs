@@ -6,6 +6,7 @@ mod up;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim_card::CardId;
 
@@ -69,4 +70,17 @@ pub fn init_tracing(verbose: u8) {
 /// Parses a card id with the error text users see for a bad `--card`.
 pub fn parse_card_id(text: &str) -> Result<CardId, String> {
     text.parse::<CardId>().map_err(|err| err.to_string())
+}
+
+impl WorldArgs {
+    /// The `--persona` file's text, checked here so errors name the file, line and column.
+    pub fn persona_overrides(&self) -> anyhow::Result<Option<String>> {
+        let Some(path) = &self.persona else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read persona file {}", path.display()))?;
+        mock_jlis::PersonaOverrides::from_yaml_str(&text, &path.display().to_string())?;
+        Ok(Some(text))
+    }
 }

@@ -25,13 +25,7 @@ pub struct PersonaArgs {
 }
 
 pub fn run(args: PersonaArgs) -> anyhow::Result<ExitCode> {
-    let overrides = match &args.world.persona {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read persona file {}", path.display()))?,
-        ),
-        None => None,
-    };
+    let overrides = args.world.persona_overrides()?;
     let state = StateConfig {
         state_dir: args.world.state.clone(),
         key_cache: args.world.key_cache.clone(),

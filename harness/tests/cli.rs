@@ -70,3 +70,67 @@ fn bad_card_id_on_the_command_line_names_what_was_expected() {
         "{stderr}"
     );
 }
+
+fn jpki_sim(args: &[&str], cache: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args(args)
+        .arg("--key-cache")
+        .arg(cache)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn persona_prints_the_derived_identity_and_json_matches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let text = jpki_sim(&["persona", CARD], &cache);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = String::from_utf8(text.stdout).unwrap();
+    let json = jpki_sim(&["persona", CARD, "--json"], &cache);
+    let view: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    for field in ["name", "name_kana", "address", "my_number", "security_code"] {
+        let value = view["persona"][field].as_str().unwrap();
+        assert!(
+            text.contains(value),
+            "text output lacks {field} {value}:\n{text}"
+        );
+    }
+    for kind in ["sign", "auth"] {
+        assert!(text.contains(view["certificates"][kind]["serial"].as_str().unwrap()));
+    }
+    assert!(text.contains("ABC123") && text.contains("1234"));
+    // A renewal is a new generation: same person, new certificates.
+    let renewed = jpki_sim(&["persona", CARD, "--json", "--generation", "2"], &cache);
+    let renewed: serde_json::Value = serde_json::from_slice(&renewed.stdout).unwrap();
+    assert_eq!(
+        renewed["persona"]["my_number"],
+        view["persona"]["my_number"]
+    );
+    assert_ne!(
+        renewed["certificates"]["auth"]["serial"],
+        view["certificates"]["auth"]["serial"]
+    );
+}
+
+#[test]
+fn a_bad_persona_file_is_reported_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("persona.yaml");
+    std::fs::write(&file, "name: 試験　太郎\nmy_number: \"123456789012\"\n").unwrap();
+    let out = jpki_sim(
+        &["persona", CARD, "--persona", file.to_str().unwrap()],
+        &dir.path().join("keys.sqlite"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:", file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("my_number"), "{stderr}");
+}
