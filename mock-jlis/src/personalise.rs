@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
-use rsa::pkcs8::DecodePrivateKey;
 use sha2::{Digest, Sha256};
 use sim_card::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};
+use sim_card::{CardKey, SignatureScheme};
 
 use crate::persona::{yyyymmdd, Persona};
 
@@ -69,7 +69,7 @@ pub enum PersonaliseError {
     RawKeyRejected {
         key: &'static str,
         #[source]
-        source: rsa::pkcs8::Error,
+        source: sim_card::KeyError,
     },
     /// The card's `90`/`91` key encoding holds exactly a 256-byte modulus and exponent 65537.
     #[error("{key}: expected RSA-2048 with exponent 65537, got a {modulus_bytes}-byte modulus and exponent {exponent_hex}")]
@@ -90,7 +90,7 @@ pub enum PersonaliseError {
         key: &'static str,
         what: &'static str,
         #[source]
-        source: rsa::Error,
+        source: sim_card::SignError,
     },
     /// Holders 15 or older at issuance have a signature certificate, younger ones none.
     #[error(
@@ -247,17 +247,16 @@ impl ApKey {
         Ok(signature)
     }
 
-    /// PKCS#1 v1.5 type-1 padding over `encoded` as given. aws-lc-rs only pads DigestInfos it
-    /// builds itself, so this one signature goes through RustCrypto `rsa` (deterministic, and
-    /// timing side channels do not matter for simulator keys).
+    /// PKCS#1 v1.5 type-1 padding over `encoded` as given (aws-lc-rs only pads DigestInfos it
+    /// builds itself): the card's own raw signing operation.
     fn sign_unhashed(&self, what: &'static str, encoded: &[u8]) -> Result<Vec<u8>> {
-        let key = rsa::RsaPrivateKey::from_pkcs8_der(&self.pkcs8).map_err(|source| {
+        let key = CardKey::from_pkcs8(&self.pkcs8).map_err(|source| {
             PersonaliseError::RawKeyRejected {
                 key: self.name,
                 source,
             }
         })?;
-        key.sign(rsa::Pkcs1v15Sign::new_unprefixed(), encoded)
+        key.sign(SignatureScheme::Pkcs1Raw, encoded)
             .map_err(|source| PersonaliseError::RawSigning {
                 key: self.name,
                 what,
