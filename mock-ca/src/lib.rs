@@ -17,12 +17,14 @@
 //! ```
 
 mod asn1;
+pub mod crl;
 mod error;
 mod hierarchy;
 mod holder;
 mod issuance;
 mod keys;
 mod names;
+pub mod ocsp;
 pub mod oid;
 mod profile;
 mod serial;

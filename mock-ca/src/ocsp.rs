@@ -1,0 +1,1 @@
+//! OCSP responder (RFC 6960, RFC 5019).
