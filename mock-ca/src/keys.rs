@@ -111,6 +111,30 @@ impl KeySeed {
         Ok(KeySeed(hash.finalize().into()))
     }
 
+    /// The seed of a card key re-issued within a generation: revision 0 is [`KeySeed::for_card`];
+    /// revision r > 0 (the r-th re-issue, e.g. after an address change) appends
+    /// `00 ‖ "rev" ‖ r` (big-endian `u32`) after the role tag.
+    pub fn for_card_revision(
+        card_id_canonical: &str,
+        generation: u32,
+        revision: u32,
+        role: KeyRole,
+    ) -> Result<Self> {
+        if revision == 0 {
+            return Self::for_card(card_id_canonical, generation, role);
+        }
+        check_card_id(card_id_canonical)?;
+        let mut hash = Sha256::new();
+        hash.update(b"jpki-sim/key/v1\0");
+        hash.update(card_id_canonical.as_bytes());
+        hash.update([0]);
+        hash.update(generation.to_be_bytes());
+        hash.update(role.tag().as_bytes());
+        hash.update(b"\0rev");
+        hash.update(revision.to_be_bytes());
+        Ok(KeySeed(hash.finalize().into()))
+    }
+
     /// The seed of a CA-side key for one CA generation.
     pub fn for_authority(generation: u32, role: CaKeyRole) -> Self {
         let mut hash = Sha256::new();

@@ -34,6 +34,30 @@ impl Serial {
         Ok(Self::from_digest(&hash.finalize()))
     }
 
+    /// The serial of a certificate re-issued within a generation: revision 0 is
+    /// [`Serial::for_card`]; revision r > 0 appends `00 ‖ "rev" ‖ r` (big-endian `u32`) to the
+    /// hashed input.
+    pub fn for_card_revision(
+        card_id_canonical: &str,
+        generation: u32,
+        revision: u32,
+        hierarchy: Hierarchy,
+    ) -> Result<Self> {
+        if revision == 0 {
+            return Self::for_card(card_id_canonical, generation, hierarchy);
+        }
+        let card_id = checked_card_id(card_id_canonical)?;
+        let mut hash = Sha256::new();
+        hash.update(b"jpki-sim/serial/v1\0");
+        hash.update(card_id.as_bytes());
+        hash.update([0]);
+        hash.update(generation.to_be_bytes());
+        hash.update(hierarchy.tag().as_bytes());
+        hash.update(b"\0rev");
+        hash.update(revision.to_be_bytes());
+        Ok(Self::from_digest(&hash.finalize()))
+    }
+
     /// The serial of a CA certificate: as [`Serial::for_card`] over
     /// `"jpki-sim/ca-serial/v1" 00 ‖ gen ‖ tag`.
     pub fn for_authority(hierarchy: Hierarchy, generation: u32) -> Self {
@@ -100,6 +124,22 @@ impl FromStr for Serial {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn revisions_give_new_serials_and_revision_zero_is_the_first_issue() {
+        let card = "felica:0123456789ABCDEF";
+        let first = Serial::for_card(card, 1, Hierarchy::Sign).unwrap();
+        assert_eq!(
+            Serial::for_card_revision(card, 1, 0, Hierarchy::Sign).unwrap(),
+            first
+        );
+        let second = Serial::for_card_revision(card, 1, 1, Hierarchy::Sign).unwrap();
+        let third = Serial::for_card_revision(card, 1, 2, Hierarchy::Sign).unwrap();
+        assert_ne!(second, first);
+        assert_ne!(third, second);
+        assert_eq!(second.as_bytes().len(), 8);
+    }
+
     use super::*;
 
     #[test]
