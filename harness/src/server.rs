@@ -38,9 +38,7 @@ pub struct StateConfig {
 impl StateConfig {
     /// Opens the stores: the state directory, or memory plus a per-user key cache.
     pub fn open(&self, base_url: &str) -> anyhow::Result<World> {
-        let config = WorldConfig {
-            base_url: base_url.to_owned(),
-        };
+        let config = WorldConfig::new(base_url.to_owned());
         let world = match &self.state_dir {
             Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
             None => {

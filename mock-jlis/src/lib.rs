@@ -3,10 +3,13 @@
 //! A card id and a generation number determine a resident's persona, keys and certificates
 //! (`docs/persona-derivation.md`); personalisation turns them into a [`sim_card::CardImage`].
 
+pub mod clock;
+pub mod events;
 pub mod my_number;
 pub mod overrides;
 pub mod persona;
 pub mod personalise;
+pub mod registry;
 pub mod routes;
 pub mod store;
 pub mod world;

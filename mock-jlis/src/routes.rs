@@ -14,6 +14,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use sim_card::CardId;
 
+use crate::clock::{parse_duration, ClockError};
+use crate::events::EventRequest;
 use crate::world::{Hierarchy, World, WorldError};
 
 /// The longest command APDU: extended case 4 with 65535 data bytes.
@@ -26,6 +28,8 @@ pub fn router(world: Arc<World>) -> Router {
     let admin = Router::new()
         .route("/admin/v1/cards", post(provision_card))
         .route("/admin/v1/cards/{card}", get(card_view))
+        .route("/admin/v1/events", post(life_event))
+        .route("/admin/v1/clock", get(clock_view).post(move_clock))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY));
     let bridge = Router::new()
         .route("/cards/{card}/apdu", post(apdu))
@@ -72,6 +76,18 @@ impl From<WorldError> for ApiError {
             }
             WorldError::Persona(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_persona", message)
+            }
+            WorldError::NotActive { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "card_not_active", message)
+            }
+            WorldError::NoSignatureCertificate { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "no_signature_certificate", message)
+            }
+            WorldError::Clock(ClockError::Backwards { .. }) => {
+                ApiError::new(StatusCode::CONFLICT, "clock_backwards", message)
+            }
+            WorldError::Clock(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_clock", message)
             }
             _ => {
                 tracing::error!(error = %message, "world operation failed");
@@ -122,6 +138,81 @@ async fn provision_card(
         )
     })??;
     Ok((StatusCode::OK, Json(view)))
+}
+
+async fn life_event(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: EventRequest = serde_json::from_slice(&body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let outcome = blocking(world, move |world| world.apply_event(&request)).await?;
+    Ok((StatusCode::OK, Json(outcome)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    /// A duration to move forward by: `15m`, `1d`, `1h30m`.
+    #[serde(default)]
+    advance: Option<String>,
+    /// An RFC 3339 instant to move to (forward only).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    set: Option<time::OffsetDateTime>,
+}
+
+async fn clock_view(State(world): State<Arc<World>>) -> impl IntoResponse {
+    Json(clock_json(&world))
+}
+
+async fn move_clock(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: ClockRequest = serde_json::from_slice(&body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let mode = match (request.advance, request.set) {
+        (Some(advance), None) => world
+            .clock()
+            .advanced(parse_duration(&advance).map_err(WorldError::from)?)
+            .map_err(WorldError::from)?,
+        (None, Some(at)) => world.clock().set_to(at).map_err(WorldError::from)?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_clock",
+                "give exactly one of `advance` (e.g. \"15m\") or `set` (RFC 3339)",
+            ))
+        }
+    };
+    blocking(world.clone(), move |world| world.set_clock(mode)).await?;
+    Ok(Json(clock_json(&world)))
+}
+
+fn clock_json(world: &World) -> serde_json::Value {
+    let now = world.now();
+    serde_json::json!({
+        "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "mode": world.clock().mode(),
+        "cadence": world.cadence(),
+    })
+}
+
+/// Runs world work that touches the store or derives keys off the async threads.
+async fn blocking<T: Send + 'static>(
+    world: Arc<World>,
+    work: impl FnOnce(&World) -> Result<T, WorldError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(move || work(&world))
+        .await
+        .map_err(|err| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "world_unavailable",
+                err.to_string(),
+            )
+        })?
+        .map_err(ApiError::from)
 }
 
 async fn card_view(

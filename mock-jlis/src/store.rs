@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Bumped when the schema changes incompatibly; older files are refused with a clear error.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,12 +42,51 @@ pub enum StoreError {
 }
 
 /// A provisioned card as recorded in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CardRecord {
     pub card: String,
     pub generation: u32,
     /// Persona overrides as YAML text, if any were given.
     pub overrides: Option<String>,
+    /// The current persona (JSON) once life events changed it; derived again otherwise.
+    pub persona_json: Option<String>,
+    /// How many times the signature certificate was re-issued in this generation.
+    pub sign_revision: u32,
+    /// `active`, `deceased`, `emigrated`, `lost`, `suspended`.
+    pub life: String,
+}
+
+/// A certificate row (see [`crate::registry::CertRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRow {
+    pub serial_hex: String,
+    pub hierarchy: String,
+    pub card: String,
+    pub generation: u32,
+    pub revision: u32,
+    pub municipality_code: String,
+    pub prefecture_romaji: String,
+    pub municipality_romaji: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub revoked_at: Option<String>,
+    pub reason: Option<String>,
+    pub superseded_by: Option<String>,
+    /// The certificate itself (DER), so a restart serves the very same bytes.
+    pub der: Vec<u8>,
+}
+
+/// Everything one life event changes, written in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct EventCommit {
+    pub card: String,
+    pub kind: String,
+    pub at: String,
+    /// The request as JSON, for the audit trail.
+    pub body: String,
+    pub card_record: Option<CardRecord>,
+    /// Certificates to insert or replace (new ones, and revoked or superseded old ones).
+    pub certificates: Vec<CertificateRow>,
 }
 
 /// A handle on the state database. Cheap operations, one connection behind a mutex.
@@ -114,28 +153,112 @@ impl Store {
         Ok(())
     }
 
-    /// Records a provisioned card (idempotent: the latest generation and overrides win).
-    pub fn put_card(&self, record: &CardRecord) -> Result<(), StoreError> {
-        self.lock().execute(
-            "INSERT INTO cards (card, generation, overrides) VALUES (?1, ?2, ?3)
-             ON CONFLICT(card) DO UPDATE SET generation = excluded.generation, overrides = excluded.overrides",
-            params![record.card, record.generation, record.overrides],
-        )?;
+    /// Records a provisioned card and its certificates in one transaction (idempotent: the
+    /// latest values win).
+    pub fn put_card(
+        &self,
+        record: &CardRecord,
+        certificates: &[CertificateRow],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        upsert_card(&tx, record)?;
+        for certificate in certificates {
+            upsert_certificate(&tx, certificate)?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
     pub fn cards(&self) -> Result<Vec<CardRecord>, StoreError> {
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT card, generation, overrides FROM cards ORDER BY card")?;
+        let mut stmt = conn.prepare(
+            "SELECT card, generation, overrides, persona_json, sign_revision, life FROM cards ORDER BY card",
+        )?;
         let rows = stmt.query_map([], |row| {
             Ok(CardRecord {
                 card: row.get(0)?,
                 generation: row.get(1)?,
                 overrides: row.get(2)?,
+                persona_json: row.get(3)?,
+                sign_revision: row.get(4)?,
+                life: row.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn certificates(&self) -> Result<Vec<CertificateRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT serial, hierarchy, card, generation, revision, municipality_code, prefecture_romaji,
+                    municipality_romaji, not_before, not_after, revoked_at, reason, superseded_by, der
+             FROM certificates",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(CertificateRow {
+                serial_hex: row.get(0)?,
+                hierarchy: row.get(1)?,
+                card: row.get(2)?,
+                generation: row.get(3)?,
+                revision: row.get(4)?,
+                municipality_code: row.get(5)?,
+                prefecture_romaji: row.get(6)?,
+                municipality_romaji: row.get(7)?,
+                not_before: row.get(8)?,
+                not_after: row.get(9)?,
+                revoked_at: row.get(10)?,
+                reason: row.get(11)?,
+                superseded_by: row.get(12)?,
+                der: row.get(13)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Writes one life event and everything it changes atomically; returns the event's id.
+    pub fn commit_event(&self, commit: &EventCommit) -> Result<i64, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO events (card, kind, at, body) VALUES (?1, ?2, ?3, ?4)",
+            params![commit.card, commit.kind, commit.at, commit.body],
+        )?;
+        let id = tx.last_insert_rowid();
+        if let Some(record) = &commit.card_record {
+            upsert_card(&tx, record)?;
+        }
+        for certificate in &commit.certificates {
+            upsert_certificate(&tx, certificate)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Number of events recorded for `card` (all kinds).
+    pub fn event_count(&self, card: &str) -> Result<u64, StoreError> {
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE card = ?1",
+            [card],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The persisted clock mode (JSON), if the clock was ever set or moved.
+    pub fn clock(&self) -> Result<Option<String>, StoreError> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row("SELECT mode FROM clock WHERE id = 1", [], |row| row.get(0))
+            .optional()?)
+    }
+
+    pub fn put_clock(&self, mode_json: &str) -> Result<(), StoreError> {
+        self.lock().execute(
+            "INSERT INTO clock (id, mode) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET mode = excluded.mode",
+            [mode_json],
+        )?;
+        Ok(())
     }
 
     /// The card's persisted PIN state (JSON of `sim_card::PinSnapshot`) for one generation.
@@ -173,9 +296,20 @@ impl Store {
                 conn.execute_batch(
                     "BEGIN;
                      CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);
-                     CREATE TABLE IF NOT EXISTS cards (card TEXT PRIMARY KEY, generation INTEGER NOT NULL, overrides TEXT);
+                     CREATE TABLE IF NOT EXISTS cards (card TEXT PRIMARY KEY, generation INTEGER NOT NULL,
+                         overrides TEXT, persona_json TEXT, sign_revision INTEGER NOT NULL DEFAULT 0,
+                         life TEXT NOT NULL DEFAULT 'active');
                      CREATE TABLE IF NOT EXISTS pin_state (card TEXT NOT NULL, generation INTEGER NOT NULL,
                          snapshot TEXT NOT NULL, PRIMARY KEY (card, generation));
+                     CREATE TABLE IF NOT EXISTS certificates (serial TEXT NOT NULL, hierarchy TEXT NOT NULL,
+                         card TEXT NOT NULL, generation INTEGER NOT NULL, revision INTEGER NOT NULL,
+                         municipality_code TEXT NOT NULL, prefecture_romaji TEXT NOT NULL,
+                         municipality_romaji TEXT NOT NULL, not_before TEXT NOT NULL, not_after TEXT NOT NULL,
+                         revoked_at TEXT, reason TEXT, superseded_by TEXT, der BLOB NOT NULL,
+                         PRIMARY KEY (hierarchy, serial));
+                     CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, card TEXT NOT NULL,
+                         kind TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);
+                     CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL);
                      COMMIT;",
                 )?;
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -200,6 +334,52 @@ impl Store {
     }
 }
 
+fn upsert_card(tx: &rusqlite::Transaction<'_>, record: &CardRecord) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "INSERT INTO cards (card, generation, overrides, persona_json, sign_revision, life)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(card) DO UPDATE SET generation = excluded.generation, overrides = excluded.overrides,
+             persona_json = excluded.persona_json, sign_revision = excluded.sign_revision, life = excluded.life",
+        params![
+            record.card,
+            record.generation,
+            record.overrides,
+            record.persona_json,
+            record.sign_revision,
+            if record.life.is_empty() { "active" } else { record.life.as_str() },
+        ],
+    )?;
+    Ok(())
+}
+
+fn upsert_certificate(
+    tx: &rusqlite::Transaction<'_>,
+    row: &CertificateRow,
+) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "INSERT OR REPLACE INTO certificates (serial, hierarchy, card, generation, revision, municipality_code,
+             prefecture_romaji, municipality_romaji, not_before, not_after, revoked_at, reason, superseded_by, der)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            row.serial_hex,
+            row.hierarchy,
+            row.card,
+            row.generation,
+            row.revision,
+            row.municipality_code,
+            row.prefecture_romaji,
+            row.municipality_romaji,
+            row.not_before,
+            row.not_after,
+            row.revoked_at,
+            row.reason,
+            row.superseded_by,
+            row.der,
+        ],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,11 +392,14 @@ mod tests {
             let store = Store::open_dir(dir.path()).unwrap();
             store.put_key(&seed, b"pkcs8").unwrap();
             store
-                .put_card(&CardRecord {
-                    card: "felica:0123456789ABCDEF".into(),
-                    generation: 1,
-                    overrides: None,
-                })
+                .put_card(
+                    &CardRecord {
+                        card: "felica:0123456789ABCDEF".into(),
+                        generation: 1,
+                        ..CardRecord::default()
+                    },
+                    &[],
+                )
                 .unwrap();
             store
                 .put_pin_state("felica:0123456789ABCDEF", 1, "{\"x\":1}")
@@ -244,11 +427,14 @@ mod tests {
         let store = Store::in_memory().unwrap();
         for generation in [1, 1, 2] {
             store
-                .put_card(&CardRecord {
-                    card: "typea:04A1B2C3".into(),
-                    generation,
-                    overrides: None,
-                })
+                .put_card(
+                    &CardRecord {
+                        card: "typea:04A1B2C3".into(),
+                        generation,
+                        ..CardRecord::default()
+                    },
+                    &[],
+                )
                 .unwrap();
         }
         let cards = store.cards().unwrap();

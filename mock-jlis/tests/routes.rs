@@ -16,9 +16,7 @@ fn world() -> Arc<World> {
     static WORLD: OnceLock<Arc<World>> = OnceLock::new();
     WORLD
         .get_or_init(|| {
-            let config = WorldConfig {
-                base_url: "http://127.0.0.1:8700".into(),
-            };
+            let config = WorldConfig::new("http://127.0.0.1:8700");
             Arc::new(World::open(config, Store::in_memory().unwrap(), None).unwrap())
         })
         .clone()

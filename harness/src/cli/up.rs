@@ -92,17 +92,8 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
                 .context("vpcd port out of range")?;
             let client =
                 VpcdClient::spawn((host.as_str(), port), card.shared(), Backoff::default())
-                    .with_context(|| {
-                        format!(
-                            "cannot attach {} to vpcd {host}:{port}",
-                            card.persona.card_id
-                        )
-                    })?;
-            attachments.push((
-                card.persona.card_id.clone(),
-                format!("{host}:{port}"),
-                client,
-            ));
+                    .with_context(|| format!("cannot attach {} to vpcd {host}:{port}", card.id))?;
+            attachments.push((card.id.clone(), format!("{host}:{port}"), client));
         }
     }
 
@@ -114,7 +105,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         if provisioned.len() == 1 { "" } else { "s" }
     );
     for card in &provisioned {
-        let id = &card.persona.card_id;
+        let id = &card.id;
         let vpcd = attachments
             .iter()
             .find(|(attached, _, _)| attached == id)

@@ -1,0 +1,263 @@
+//! Every certificate the world has issued, with its revocation and successor: the data behind
+//! CRLs, OCSP, linkage and the latest-4-info service.
+//!
+//! Status is a function of time: a certificate is revoked *as of* an instant if its revocation
+//! happened before it, and expired after its notAfter. Each publication channel asks as of its own
+//! instant (the daily CRL's issue time, the OCSP window's start, the admin view's now), which is
+//! how cadences fall out without any timers.
+
+use std::collections::HashMap;
+
+use mock_ca::crl::RevocationReason;
+use mock_ca::{Hierarchy, Serial};
+use serde::Serialize;
+use sim_card::CardId;
+use time::OffsetDateTime;
+
+/// One issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertRecord {
+    pub serial: Serial,
+    pub hierarchy: Hierarchy,
+    pub card: CardId,
+    pub generation: u32,
+    /// Re-issue count within the generation (0 = issued with the card).
+    pub revision: u32,
+    /// 5-digit municipality code of the holder at issuance (selects the CRL partition).
+    pub municipality_code: String,
+    pub prefecture_romaji: String,
+    pub municipality_romaji: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub revocation: Option<Revocation>,
+    /// The certificate that replaced this one (address change, renewal, re-issue).
+    pub superseded_by: Option<Serial>,
+}
+
+/// When and why a certificate was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Revocation {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub reason: RevocationReason,
+}
+
+/// A certificate's status as of an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CertStatus {
+    Good,
+    Revoked {
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    },
+    /// Past notAfter; expiry needs no revocation entry.
+    Expired,
+    /// Not yet valid at that instant (issued later).
+    NotYetIssued,
+}
+
+impl CertRecord {
+    /// The status as of `at`.
+    pub fn status_at(&self, at: OffsetDateTime) -> CertStatus {
+        if at < self.not_before {
+            return CertStatus::NotYetIssued;
+        }
+        if let Some(revocation) = self.revocation.filter(|r| r.at <= at) {
+            return CertStatus::Revoked {
+                at: revocation.at,
+                reason: revocation.reason,
+            };
+        }
+        if at > self.not_after {
+            CertStatus::Expired
+        } else {
+            CertStatus::Good
+        }
+    }
+
+    /// Revoked as of `at`: what OCSP and CRLs publish (an expired certificate still shows its
+    /// revocation).
+    pub fn revoked_as_of(&self, at: OffsetDateTime) -> Option<Revocation> {
+        self.revocation.filter(|r| r.at <= at)
+    }
+}
+
+/// All certificates, indexed by (hierarchy, serial).
+#[derive(Debug, Default)]
+pub struct Registry {
+    by_serial: HashMap<(Hierarchy, Serial), CertRecord>,
+}
+
+impl Registry {
+    pub fn insert(&mut self, record: CertRecord) {
+        self.by_serial
+            .insert((record.hierarchy, record.serial.clone()), record);
+    }
+
+    pub fn get(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<&CertRecord> {
+        self.by_serial.get(&(hierarchy, serial.clone()))
+    }
+
+    pub fn get_mut(&mut self, hierarchy: Hierarchy, serial: &Serial) -> Option<&mut CertRecord> {
+        self.by_serial.get_mut(&(hierarchy, serial.clone()))
+    }
+
+    /// Certificates of one hierarchy.
+    pub fn iter(&self, hierarchy: Hierarchy) -> impl Iterator<Item = &CertRecord> {
+        self.by_serial
+            .values()
+            .filter(move |r| r.hierarchy == hierarchy)
+    }
+
+    /// Certificates of one card (all generations), oldest first.
+    pub fn of_card(&self, card: &CardId) -> Vec<&CertRecord> {
+        let mut records: Vec<_> = self
+            .by_serial
+            .values()
+            .filter(|r| &r.card == card)
+            .collect();
+        records.sort_by_key(|r| (r.not_before, r.generation, r.revision, r.hierarchy.tag()));
+        records
+    }
+
+    /// Follows `superseded_by` links from `serial` to the newest certificate.
+    pub fn latest(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<&CertRecord> {
+        let mut current = self.get(hierarchy, serial)?;
+        // Chains are short (one link per re-issue); the bound guards against a corrupt cycle.
+        for _ in 0..1_000 {
+            match &current.superseded_by {
+                Some(next) => current = self.get(hierarchy, next)?,
+                None => return Some(current),
+            }
+        }
+        None
+    }
+
+    /// The revoked entries a CRL as of `at` lists: revoked by then and not expired by then.
+    pub fn crl_entries(
+        &self,
+        hierarchy: Hierarchy,
+        at: OffsetDateTime,
+        municipality: Option<&str>,
+    ) -> Vec<(Serial, Revocation)> {
+        let mut entries: Vec<_> = self
+            .iter(hierarchy)
+            .filter(|r| municipality.is_none_or(|m| r.municipality_code == m))
+            .filter(|r| r.not_after >= at)
+            .filter_map(|r| r.revoked_as_of(at).map(|rev| (r.serial.clone(), rev)))
+            .collect();
+        entries.sort_by(|a, b| {
+            a.1.at
+                .cmp(&b.1.at)
+                .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+        });
+        entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn record(serial: u8, revoked: Option<(OffsetDateTime, RevocationReason)>) -> CertRecord {
+        CertRecord {
+            serial: Serial::from_bytes(&[0x40, serial]).unwrap(),
+            hierarchy: Hierarchy::Sign,
+            card: "typea:04A1B2C3".parse().unwrap(),
+            generation: 1,
+            revision: 0,
+            municipality_code: "13113".into(),
+            prefecture_romaji: "Tokyo-to".into(),
+            municipality_romaji: "Shibuya-ku".into(),
+            not_before: datetime!(2025-01-01 00:00 UTC),
+            not_after: datetime!(2030-01-01 14:59:59 UTC),
+            revocation: revoked.map(|(at, reason)| Revocation { at, reason }),
+            superseded_by: None,
+        }
+    }
+
+    #[test]
+    fn status_follows_time() {
+        let r = record(
+            1,
+            Some((
+                datetime!(2026-07-01 10:07 UTC),
+                RevocationReason::AffiliationChanged,
+            )),
+        );
+        assert_eq!(
+            r.status_at(datetime!(2024-12-31 00:00 UTC)),
+            CertStatus::NotYetIssued
+        );
+        assert_eq!(
+            r.status_at(datetime!(2026-07-01 10:00 UTC)),
+            CertStatus::Good
+        );
+        assert!(matches!(
+            r.status_at(datetime!(2026-07-01 10:15 UTC)),
+            CertStatus::Revoked { .. }
+        ));
+        let good = record(2, None);
+        assert_eq!(
+            good.status_at(datetime!(2030-01-02 00:00 UTC)),
+            CertStatus::Expired
+        );
+    }
+
+    #[test]
+    fn crl_lists_revocations_before_its_instant_and_drops_expired_ones() {
+        let mut registry = Registry::default();
+        registry.insert(record(
+            1,
+            Some((
+                datetime!(2026-07-01 10:07 UTC),
+                RevocationReason::AffiliationChanged,
+            )),
+        ));
+        registry.insert(record(
+            2,
+            Some((
+                datetime!(2026-07-02 10:07 UTC),
+                RevocationReason::KeyCompromise,
+            )),
+        ));
+        registry.insert(record(3, None));
+        let day2 = registry.crl_entries(Hierarchy::Sign, datetime!(2026-07-02 00:00 UTC), None);
+        assert_eq!(day2.len(), 1);
+        let day3 = registry.crl_entries(Hierarchy::Sign, datetime!(2026-07-03 00:00 UTC), None);
+        assert_eq!(day3.len(), 2);
+        assert!(registry
+            .crl_entries(Hierarchy::Auth, datetime!(2026-07-03 00:00 UTC), None)
+            .is_empty());
+        assert!(registry
+            .crl_entries(
+                Hierarchy::Sign,
+                datetime!(2026-07-03 00:00 UTC),
+                Some("01100")
+            )
+            .is_empty());
+        assert!(registry
+            .crl_entries(Hierarchy::Sign, datetime!(2031-01-01 00:00 UTC), None)
+            .is_empty());
+    }
+
+    #[test]
+    fn latest_follows_successors() {
+        let mut registry = Registry::default();
+        let mut first = record(1, None);
+        let second = record(2, None);
+        first.superseded_by = Some(second.serial.clone());
+        registry.insert(first.clone());
+        registry.insert(second.clone());
+        assert_eq!(
+            registry
+                .latest(Hierarchy::Sign, &first.serial)
+                .unwrap()
+                .serial,
+            second.serial
+        );
+    }
+}
