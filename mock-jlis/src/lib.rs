@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod events;
+pub mod faults;
 pub mod my_number;
 pub mod overrides;
 pub mod persona;

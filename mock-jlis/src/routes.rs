@@ -5,9 +5,11 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,6 +18,7 @@ use sim_card::CardId;
 
 use crate::clock::{parse_duration, ClockError};
 use crate::events::EventRequest;
+use crate::faults::{Endpoint, FaultKind, FaultRule};
 use crate::world::{Hierarchy, World, WorldError};
 
 /// The longest command APDU: extended case 4 with 65535 data bytes.
@@ -30,6 +33,10 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/admin/v1/cards/{card}", get(card_view))
         .route("/admin/v1/events", post(life_event))
         .route("/admin/v1/clock", get(clock_view).post(move_clock))
+        .route(
+            "/admin/v1/faults",
+            get(list_faults).post(arm_fault).delete(clear_faults),
+        )
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY));
     let bridge = Router::new()
         .route("/cards/{card}/apdu", post(apdu))
@@ -39,6 +46,10 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/ca/{file}", get(ca_certificate))
         .merge(admin)
         .merge(bridge)
+        .layer(axum::middleware::from_fn_with_state(
+            world.clone(),
+            inject_faults,
+        ))
         .with_state(world)
 }
 
@@ -159,6 +170,82 @@ struct ClockRequest {
     /// An RFC 3339 instant to move to (forward only).
     #[serde(default, with = "time::serde::rfc3339::option")]
     set: Option<time::OffsetDateTime>,
+}
+
+async fn arm_fault(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let rule: FaultRule = serde_json::from_slice(&body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    world
+        .faults()
+        .arm(rule)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string()))?;
+    Ok(Json(world.faults().list()))
+}
+
+async fn list_faults(State(world): State<Arc<World>>) -> impl IntoResponse {
+    Json(world.faults().list())
+}
+
+async fn clear_faults(State(world): State<Arc<World>>) -> impl IntoResponse {
+    world.faults().clear();
+    Json(world.faults().list())
+}
+
+/// Applies the generic armed faults of the request's endpoint group (see `faults.rs`).
+async fn inject_faults(State(world): State<Arc<World>>, request: Request, next: Next) -> Response {
+    let Some(endpoint) = Endpoint::of_path(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let Some(fault) = world.faults().take(endpoint, |f| !f.is_protocol_fault()) else {
+        return next.run(request).await;
+    };
+    tracing::info!(?endpoint, ?fault, "injecting a fault");
+    match fault {
+        FaultKind::Delay { millis } => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            next.run(request).await
+        }
+        FaultKind::Unavailable => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "injected fault: service unavailable",
+        )
+        .into_response(),
+        FaultKind::Down => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_down",
+            "injected fault: the service is down for maintenance",
+        )
+        .into_response(),
+        FaultKind::Garbage => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            b"\x00\xFFjpki-sim injected garbage\x00".to_vec(),
+        )
+            .into_response(),
+        // Headers go out, then the body fails: the server drops the connection mid-response.
+        _ => Response::new(Body::new(BrokenBody)),
+    }
+}
+
+/// A response body that fails on first read, which makes the server abort the connection.
+struct BrokenBody;
+
+impl http_body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: connection reset",
+        ))))
+    }
 }
 
 async fn clock_view(State(world): State<Arc<World>>) -> impl IntoResponse {

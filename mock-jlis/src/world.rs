@@ -153,6 +153,7 @@ pub struct World {
     cards: RwLock<BTreeMap<CardId, Arc<ProvisionedCard>>>,
     /// Serialises provisioning and life events: each reads, commits, then publishes.
     pub(crate) writer: Mutex<()>,
+    faults: crate::faults::Faults,
 }
 
 /// A card: its current state and its running card OS (shared with transports).
@@ -218,6 +219,7 @@ impl World {
             registry: RwLock::new(Registry::default()),
             cards: RwLock::new(BTreeMap::new()),
             writer: Mutex::new(()),
+            faults: crate::faults::Faults::default(),
         };
         world.restore()?;
         Ok(world)
@@ -236,6 +238,11 @@ impl World {
 
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// The armed fault-injection rules.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.faults
     }
 
     pub fn cadence(&self) -> Cadence {

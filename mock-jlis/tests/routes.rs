@@ -177,3 +177,225 @@ async fn apdu_bridge_exchanges_bytes_with_the_card() {
     let (status, _) = call("POST", &uri, vec![0u8; 70_000]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A world of its own, for tests that arm faults or move the clock.
+fn private_world() -> Arc<World> {
+    let mut config = WorldConfig::new("http://127.0.0.1:8700");
+    config.clock = Some(mock_jlis::clock::ClockMode::Frozen {
+        at: time::macros::datetime!(2026-11-01 03:00 UTC),
+    });
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("routes-keys.sqlite");
+    Arc::new(
+        World::open(
+            config,
+            Store::in_memory().unwrap(),
+            Some(Store::open(&cache).unwrap()),
+        )
+        .unwrap(),
+    )
+}
+
+async fn call_on(
+    world: &Arc<World>,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Vec<u8>) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(body.into())
+        .unwrap();
+    let response = router(world.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = match response.into_body().collect().await {
+        Ok(body) => body.to_bytes().to_vec(),
+        Err(_) => b"<body aborted>".to_vec(),
+    };
+    (status, bytes)
+}
+
+#[tokio::test]
+async fn clock_moves_forward_only() {
+    let world = private_world();
+    let (status, got) = call_on(&world, "GET", "/admin/v1/clock", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["now"], "2026-11-01T03:00:00Z");
+    assert_eq!(json(&got)["mode"]["mode"], "frozen");
+    let (status, got) = call_on(&world, "POST", "/admin/v1/clock", r#"{"advance":"15m"}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["now"], "2026-11-01T03:15:00Z");
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/clock",
+        r#"{"set":"2027-01-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["now"], "2027-01-01T00:00:00Z");
+    for (body, status, code) in [
+        (
+            r#"{"set":"2020-01-01T00:00:00Z"}"#,
+            StatusCode::CONFLICT,
+            "clock_backwards",
+        ),
+        (
+            r#"{"advance":"soon"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_clock",
+        ),
+        (
+            r#"{"advance":"1h","set":"2030-01-01T00:00:00Z"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_clock",
+        ),
+        (r#"{}"#, StatusCode::BAD_REQUEST, "invalid_clock"),
+        (
+            r#"{"set":"tomorrow"}"#,
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+    ] {
+        let (got_status, got) = call_on(&world, "POST", "/admin/v1/clock", body).await;
+        assert_eq!(
+            (got_status, json(&got)["error"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn events_revoke_and_refuse_with_stable_codes() {
+    let world = private_world();
+    let card = "typea:04A1B2C3";
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        format!(r#"{{"card":"{card}"}}"#),
+    )
+    .await;
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/events",
+        format!(r#"{{"card":"{card}","kind":"address_change"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&got));
+    let outcome = json(&got);
+    assert_eq!(outcome["revoked"][0]["hierarchy"], "sign");
+    assert_eq!(outcome["revoked"][0]["reason"], "affiliation_changed");
+    let (_, view) = call_on(
+        &world,
+        "GET",
+        &format!("/admin/v1/cards/{card}"),
+        Body::empty(),
+    )
+    .await;
+    let view = json(&view);
+    assert_eq!(
+        view["certificates"]["sign"]["serial"],
+        outcome["issued"][0]["serial"]
+    );
+    assert_eq!(view["certificates"]["sign"]["status"], "good");
+    assert_eq!(view["certificates"]["auth"]["status"], "good");
+
+    let (status, _) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/events",
+        format!(r#"{{"card":"{card}","kind":"death"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for (body, status, code) in [
+        (
+            format!(r#"{{"card":"{card}","kind":"name_change"}}"#),
+            StatusCode::CONFLICT,
+            "card_not_active",
+        ),
+        (
+            r#"{"card":"typea:01020304","kind":"death"}"#.to_owned(),
+            StatusCode::NOT_FOUND,
+            "card_not_found",
+        ),
+        (
+            format!(r#"{{"card":"{card}","kind":"abduction"}}"#),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        ("[]".to_owned(), StatusCode::BAD_REQUEST, "invalid_json"),
+    ] {
+        let (got_status, got) = call_on(&world, "POST", "/admin/v1/events", body.clone()).await;
+        assert_eq!(
+            (got_status, json(&got)["error"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn armed_faults_hit_their_endpoint_the_given_number_of_times() {
+    let world = private_world();
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/faults",
+        r#"{"endpoint":"ca","fault":{"kind":"unavailable"},"count":1}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&got));
+    let (status, got) = call_on(&world, "GET", "/ca/auth.der", Body::empty()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(&got)["error"], "unavailable");
+    let (status, _) = call_on(&world, "GET", "/ca/auth.der", Body::empty()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a count-1 fault disarms after one request"
+    );
+
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/faults",
+        r#"{"endpoint":"ca","fault":{"kind":"garbage"}}"#,
+    )
+    .await;
+    for _ in 0..2 {
+        let (status, got) = call_on(&world, "GET", "/ca/auth.der", Body::empty()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_ne!(
+            got,
+            world
+                .ca(mock_jlis::world::Hierarchy::Auth)
+                .certificate_der()
+        );
+    }
+    let (_, listed) = call_on(&world, "GET", "/admin/v1/faults", Body::empty()).await;
+    assert_eq!(json(&listed).as_array().unwrap().len(), 1);
+    call_on(&world, "DELETE", "/admin/v1/faults", Body::empty()).await;
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/faults",
+        r#"{"endpoint":"ca","fault":{"kind":"connection_reset"},"count":1}"#,
+    )
+    .await;
+    let (_, got) = call_on(&world, "GET", "/ca/auth.der", Body::empty()).await;
+    assert_eq!(got, b"<body aborted>");
+    // The admin API itself is never faulted, and bad rules are refused.
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/faults",
+        r#"{"endpoint":"crl","fault":{"kind":"try_later"}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&got)["error"], "invalid_fault");
+}

@@ -1,0 +1,245 @@
+//! Fault injection: make an endpoint misbehave on purpose, always or for the next N requests, so
+//! a PF's handling of outages, stale data and forged answers can be tested.
+//!
+//! Generic faults (connection reset, 503, delay, garbage body, service down) are applied by a
+//! middleware around the endpoint group; protocol faults (OCSP `tryLater`, a response signed by
+//! the wrong key, a stale thisUpdate, yesterday's CRL, a CRL past nextUpdate) are applied by the
+//! CRL and OCSP handlers, which ask [`Faults::take`] for them.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The endpoint groups a fault can target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/crl/...`
+    Crl,
+    /// `/ocsp`
+    Ocsp,
+    /// `/jlis/v1/...`
+    Jlis,
+    /// `/ca/...`
+    Ca,
+    /// `/cards/{card}/apdu`
+    Bridge,
+}
+
+impl Endpoint {
+    /// The group a request path belongs to, if faults apply to it (never the admin API).
+    pub fn of_path(path: &str) -> Option<Endpoint> {
+        let first = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        match first {
+            "crl" => Some(Endpoint::Crl),
+            "ocsp" => Some(Endpoint::Ocsp),
+            "jlis" => Some(Endpoint::Jlis),
+            "ca" => Some(Endpoint::Ca),
+            "cards" => Some(Endpoint::Bridge),
+            _ => None,
+        }
+    }
+}
+
+/// What goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The connection is dropped without a complete response.
+    ConnectionReset,
+    /// HTTP 503 Service Unavailable.
+    Unavailable,
+    /// The answer comes after `millis` milliseconds.
+    Delay { millis: u64 },
+    /// HTTP 200 with bytes that are not the expected format.
+    Garbage,
+    /// The whole service is down (J-LIS maintenance): 503 with a machine-readable code.
+    Down,
+    /// OCSP: responseStatus `tryLater`.
+    TryLater,
+    /// OCSP: a well-formed response signed by a key that is neither the CA's nor its responder's.
+    WrongKey,
+    /// OCSP: thisUpdate a day in the past (nextUpdate too), as a stale cache would serve.
+    StaleThisUpdate,
+    /// CRL: the previous day's CRL (the 5–10 minute daily refresh window).
+    YesterdaysCrl,
+    /// CRL: a CRL whose nextUpdate has passed.
+    ExpiredCrl,
+}
+
+impl FaultKind {
+    /// Whether the fault is handled by the endpoint's own handler rather than the middleware.
+    pub fn is_protocol_fault(self) -> bool {
+        matches!(
+            self,
+            FaultKind::TryLater
+                | FaultKind::WrongKey
+                | FaultKind::StaleThisUpdate
+                | FaultKind::YesterdaysCrl
+                | FaultKind::ExpiredCrl
+        )
+    }
+
+    /// Whether the fault makes sense on `endpoint`.
+    pub fn applies_to(self, endpoint: Endpoint) -> bool {
+        match self {
+            FaultKind::TryLater | FaultKind::WrongKey | FaultKind::StaleThisUpdate => {
+                endpoint == Endpoint::Ocsp
+            }
+            FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl => endpoint == Endpoint::Crl,
+            _ => true,
+        }
+    }
+
+    pub fn delay(self) -> Option<Duration> {
+        match self {
+            FaultKind::Delay { millis } => Some(Duration::from_millis(millis)),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /admin/v1/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    pub endpoint: Endpoint,
+    pub fault: FaultKind,
+    /// Applies to the next `count` requests, then disarms; absent = until cleared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+}
+
+/// Why a fault rule was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FaultError {
+    #[error("fault {fault:?} does not apply to endpoint {endpoint:?}")]
+    NotApplicable {
+        endpoint: Endpoint,
+        fault: FaultKind,
+    },
+    #[error("a fault count must be at least 1")]
+    ZeroCount,
+}
+
+/// The armed faults. Rules are matched in the order they were added.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<Vec<FaultRule>>,
+}
+
+impl Faults {
+    pub fn arm(&self, rule: FaultRule) -> Result<(), FaultError> {
+        if !rule.fault.applies_to(rule.endpoint) {
+            return Err(FaultError::NotApplicable {
+                endpoint: rule.endpoint,
+                fault: rule.fault,
+            });
+        }
+        if rule.count == Some(0) {
+            return Err(FaultError::ZeroCount);
+        }
+        self.lock().push(rule);
+        Ok(())
+    }
+
+    pub fn list(&self) -> Vec<FaultRule> {
+        self.lock().clone()
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Consumes one use of the first armed fault for `endpoint` that `wanted` accepts.
+    pub fn take(
+        &self,
+        endpoint: Endpoint,
+        wanted: impl Fn(FaultKind) -> bool,
+    ) -> Option<FaultKind> {
+        let mut rules = self.lock();
+        let index = rules
+            .iter()
+            .position(|r| r.endpoint == endpoint && wanted(r.fault))?;
+        let fault = rules[index].fault;
+        if let Some(count) = rules[index].count.as_mut() {
+            *count -= 1;
+            if *count == 0 {
+                rules.remove(index);
+            }
+        }
+        Some(fault)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultRule>> {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_faults_disarm_and_unlimited_ones_stay() {
+        let faults = Faults::default();
+        faults
+            .arm(FaultRule {
+                endpoint: Endpoint::Ocsp,
+                fault: FaultKind::TryLater,
+                count: Some(2),
+            })
+            .unwrap();
+        faults
+            .arm(FaultRule {
+                endpoint: Endpoint::Crl,
+                fault: FaultKind::Unavailable,
+                count: None,
+            })
+            .unwrap();
+        let any = |_| true;
+        assert_eq!(faults.take(Endpoint::Ocsp, any), Some(FaultKind::TryLater));
+        assert_eq!(faults.take(Endpoint::Ocsp, any), Some(FaultKind::TryLater));
+        assert_eq!(faults.take(Endpoint::Ocsp, any), None);
+        for _ in 0..5 {
+            assert_eq!(
+                faults.take(Endpoint::Crl, any),
+                Some(FaultKind::Unavailable)
+            );
+        }
+        assert_eq!(
+            faults.take(Endpoint::Crl, FaultKind::is_protocol_fault),
+            None
+        );
+        faults.clear();
+        assert!(faults.list().is_empty());
+    }
+
+    #[test]
+    fn protocol_faults_only_arm_where_they_mean_something() {
+        let faults = Faults::default();
+        let err = faults
+            .arm(FaultRule {
+                endpoint: Endpoint::Crl,
+                fault: FaultKind::TryLater,
+                count: None,
+            })
+            .unwrap_err();
+        assert!(matches!(err, FaultError::NotApplicable { .. }));
+        assert_eq!(
+            faults.arm(FaultRule {
+                endpoint: Endpoint::Jlis,
+                fault: FaultKind::Down,
+                count: Some(0),
+            }),
+            Err(FaultError::ZeroCount)
+        );
+        assert_eq!(Endpoint::of_path("/ocsp/MEIw"), Some(Endpoint::Ocsp));
+        assert_eq!(Endpoint::of_path("/admin/v1/faults"), None);
+    }
+}
