@@ -8,12 +8,17 @@
 /// Universal tag numbers used by the certificate profiles.
 pub(crate) mod tag {
     pub(crate) const BOOLEAN: u8 = 0x01;
+    pub(crate) const INTEGER: u8 = 0x02;
     pub(crate) const BIT_STRING: u8 = 0x03;
     pub(crate) const OCTET_STRING: u8 = 0x04;
+    pub(crate) const NULL: u8 = 0x05;
     pub(crate) const OID: u8 = 0x06;
+    pub(crate) const ENUMERATED: u8 = 0x0A;
     pub(crate) const UTF8_STRING: u8 = 0x0C;
     pub(crate) const PRINTABLE_STRING: u8 = 0x13;
     pub(crate) const IA5_STRING: u8 = 0x16;
+    pub(crate) const UTC_TIME: u8 = 0x17;
+    pub(crate) const GENERALIZED_TIME: u8 = 0x18;
     pub(crate) const SEQUENCE: u8 = 0x30;
     pub(crate) const SET: u8 = 0x31;
 }
@@ -110,6 +115,23 @@ pub(crate) fn context_primitive(number: u8, content: &[u8]) -> Vec<u8> {
     tlv(0x80 | number, content)
 }
 
+/// Only the tag and length octets of a TLV, for writers that append the content themselves:
+/// large structures (CRLs) are written once into a pre-sized buffer instead of nested copies.
+pub(crate) fn push_header(out: &mut Vec<u8>, tag: u8, content_len: usize) {
+    out.push(tag);
+    push_length(out, content_len);
+}
+
+/// How many octets [`push_header`] writes for `content_len` content octets.
+pub(crate) fn header_len(content_len: usize) -> usize {
+    let length_octets = if content_len < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - content_len.leading_zeros()).div_ceil(8) as usize
+    };
+    1 + length_octets
+}
+
 fn push_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
@@ -163,6 +185,17 @@ mod tests {
     fn long_lengths_use_the_minimal_long_form() {
         assert_eq!(&tlv(0x04, &[0; 0x80])[..3], &[0x04, 0x81, 0x80]);
         assert_eq!(&tlv(0x04, &[0; 0x1234])[..4], &[0x04, 0x82, 0x12, 0x34]);
+    }
+
+    #[test]
+    fn header_len_matches_what_push_header_writes() {
+        for len in [
+            0, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF, 0x1_0000, 0xFF_FFFF, 0x100_0000,
+        ] {
+            let mut out = Vec::new();
+            push_header(&mut out, tag::SEQUENCE, len);
+            assert_eq!(out.len(), header_len(len), "{len:#x}");
+        }
     }
 
     #[test]

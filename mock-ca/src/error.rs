@@ -117,4 +117,24 @@ pub enum Error {
         ca_not_before: OffsetDateTime,
         ca_not_after: OffsetDateTime,
     },
+
+    /// A CRL's nextUpdate is not later than its thisUpdate (RFC 5280 §5.1.2.5).
+    #[error("CRL nextUpdate {next_update} is not after thisUpdate {this_update}")]
+    InvalidCrlPeriod {
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    },
+
+    /// A municipality CRL partition names an empty prefecture or municipality, or one with
+    /// control characters; no certificate's distribution point could carry it.
+    #[error("CRL partition {field} {value:?} must be non-empty text without control characters")]
+    InvalidCrlScope { field: &'static str, value: String },
+
+    /// aws-lc-rs (through rcgen's key handle) failed to sign a structure built by this crate.
+    #[error("signing the {what} failed")]
+    Signature {
+        what: &'static str,
+        #[source]
+        source: rcgen::Error,
+    },
 }
