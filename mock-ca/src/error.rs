@@ -137,4 +137,34 @@ pub enum Error {
         #[source]
         source: rcgen::Error,
     },
+
+    /// An OCSP refresh period shorter than one second (OCSP times have whole seconds).
+    #[error("OCSP refresh period {period} is shorter than one second")]
+    InvalidOcspPeriod { period: time::Duration },
+
+    /// A delegated OCSP responder certificate must lie within its CA's validity.
+    #[error(
+        "OCSP responder validity {not_before} .. {not_after} is outside the CA validity {ca_not_before} .. {ca_not_after}"
+    )]
+    OcspResponderValidity {
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        ca_not_before: OffsetDateTime,
+        ca_not_after: OffsetDateTime,
+    },
+
+    /// A delegated OCSP responder's certificate and key do not belong to the CA it answers for.
+    #[error("{hierarchy} OCSP responder: {reason}")]
+    OcspResponderMismatch {
+        hierarchy: crate::Hierarchy,
+        reason: &'static str,
+    },
+
+    /// aws-lc-rs refused the OCSP signing key (CA or delegated) as an RSA PKCS#8 key.
+    #[error("{hierarchy} OCSP responder: aws-lc-rs rejected the signing key")]
+    OcspSigningKey {
+        hierarchy: crate::Hierarchy,
+        #[source]
+        source: aws_lc_rs::error::KeyRejected,
+    },
 }

@@ -1,1 +1,0 @@
-//! OCSP responder (RFC 6960, RFC 5019).
