@@ -9,7 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mock_jlis::store::Store;
-use mock_jlis::world::{World, WorldConfig};
+use mock_jlis::world::{Cadence, OcspSigner, World, WorldConfig};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -27,18 +27,22 @@ pub enum ServerError {
 }
 
 /// Where the world keeps its state.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StateConfig {
     /// `--state DIR`: everything durable in DIR/world.sqlite.
     pub state_dir: Option<PathBuf>,
     /// Key cache used when there is no state directory.
     pub key_cache: Option<PathBuf>,
+    pub cadence: Cadence,
+    pub ocsp_signer: OcspSigner,
 }
 
 impl StateConfig {
     /// Opens the stores: the state directory, or memory plus a per-user key cache.
     pub fn open(&self, base_url: &str) -> anyhow::Result<World> {
-        let config = WorldConfig::new(base_url.to_owned());
+        let mut config = WorldConfig::new(base_url.to_owned());
+        config.cadence = self.cadence;
+        config.ocsp_signer = self.ocsp_signer;
         let world = match &self.state_dir {
             Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
             None => {

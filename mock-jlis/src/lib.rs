@@ -10,6 +10,7 @@ pub mod my_number;
 pub mod overrides;
 pub mod persona;
 pub mod personalise;
+pub mod publish;
 pub mod registry;
 pub mod routes;
 pub mod store;

@@ -88,12 +88,27 @@ impl CertRecord {
 #[derive(Debug, Default)]
 pub struct Registry {
     by_serial: HashMap<(Hierarchy, Serial), CertRecord>,
+    version: u64,
 }
 
 impl Registry {
     pub fn insert(&mut self, record: CertRecord) {
+        self.version += 1;
         self.by_serial
             .insert((record.hierarchy, record.serial.clone()), record);
+    }
+
+    /// Increases with every change, so derived data (CRLs) can be cached against it.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The CRL distribution point names of a municipality, from any certificate issued there.
+    pub fn municipality_names(&self, code: &str) -> Option<(String, String)> {
+        self.by_serial
+            .values()
+            .find(|r| r.municipality_code == code)
+            .map(|r| (r.prefecture_romaji.clone(), r.municipality_romaji.clone()))
     }
 
     pub fn get(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<&CertRecord> {

@@ -19,6 +19,7 @@ use sim_card::CardId;
 use crate::clock::{parse_duration, ClockError};
 use crate::events::EventRequest;
 use crate::faults::{Endpoint, FaultKind, FaultRule};
+use crate::publish::CrlPartition;
 use crate::world::{Hierarchy, World, WorldError};
 
 /// The longest command APDU: extended case 4 with 65535 data bytes.
@@ -41,8 +42,15 @@ pub fn router(world: Arc<World>) -> Router {
     let bridge = Router::new()
         .route("/cards/{card}/apdu", post(apdu))
         .layer(DefaultBodyLimit::max(MAX_APDU));
+    let status = Router::new()
+        .route("/crl/{file}", get(full_crl))
+        .route("/crl/{hierarchy}/{file}", get(partition_crl))
+        .route("/ocsp", post(ocsp_post))
+        .route("/ocsp/{*request}", get(ocsp_get))
+        .layer(DefaultBodyLimit::max(mock_ca::ocsp::MAX_REQUEST_LEN));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(status)
         .route("/ca/{file}", get(ca_certificate))
         .merge(admin)
         .merge(bridge)
@@ -245,6 +253,80 @@ impl http_body::Body for BrokenBody {
             std::io::ErrorKind::ConnectionReset,
             "injected fault: connection reset",
         ))))
+    }
+}
+
+async fn full_crl(State(world): State<Arc<World>>, Path(file): Path<String>) -> Result<Response, ApiError> {
+    let hierarchy = match file.as_str() {
+        "sign.crl" => Hierarchy::Sign,
+        "auth.crl" => Hierarchy::Auth,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no CRL {file:?}: expected sign.crl or auth.crl"),
+            ))
+        }
+    };
+    crl_response(world, hierarchy, CrlPartition::Full).await
+}
+
+async fn partition_crl(
+    State(world): State<Arc<World>>,
+    Path((hierarchy, file)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no CRL /crl/{hierarchy}/{file}: expected /crl/sign|auth/<5-digit municipality code>.crl"),
+        )
+    };
+    let hierarchy_value = match hierarchy.as_str() {
+        "sign" => Hierarchy::Sign,
+        "auth" => Hierarchy::Auth,
+        _ => return Err(not_found()),
+    };
+    let code = file.strip_suffix(".crl").ok_or_else(not_found)?;
+    if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_found());
+    }
+    crl_response(world, hierarchy_value, CrlPartition::Municipality(code.to_owned())).await
+}
+
+async fn crl_response(world: Arc<World>, hierarchy: Hierarchy, partition: CrlPartition) -> Result<Response, ApiError> {
+    let der = blocking(world, move |world| world.crl(hierarchy, &partition)).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der.as_ref().clone()).into_response())
+}
+
+async fn ocsp_post(State(world): State<Arc<World>>, body: Bytes) -> Response {
+    ocsp_response(world.ocsp(&body))
+}
+
+async fn ocsp_get(State(world): State<Arc<World>>, Path(request): Path<String>) -> Response {
+    match mock_ca::ocsp::OcspRequest::from_get_path(&request) {
+        Ok(parsed) => ocsp_response(world.ocsp_request(&parsed)),
+        Err(_) => ocsp_response(
+            mock_ca::ocsp::OcspResponse::error(mock_ca::ocsp::OcspErrorStatus::MalformedRequest).into(),
+        ),
+    }
+}
+
+/// OCSP answers every request with 200 and an OCSPResponse; errors are response statuses.
+fn ocsp_response(der: Arc<[u8]>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/ocsp-response")],
+        Body::from(Bytes::from_owner(ArcBytes(der))),
+    )
+        .into_response()
+}
+
+/// Lets a cached response go out without copying it.
+struct ArcBytes(Arc<[u8]>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -89,6 +89,22 @@ pub struct EventCommit {
     pub certificates: Vec<CertificateRow>,
 }
 
+/// A consent to the latest basic-4-info service, as recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    /// Assigned by the store on insert (ignored by [`Store::insert_consent`]).
+    pub id: i64,
+    /// The signature certificate the consent document was signed with (upper-case hex).
+    pub serial_hex: String,
+    pub card: String,
+    /// RFC 3339 instants.
+    pub granted_at: String,
+    pub expires_at: String,
+    pub withdrawn_at: Option<String>,
+    /// SHA-256 of the signed consent document (hex): the evidence, not the document itself.
+    pub document_sha256: String,
+}
+
 /// A handle on the state database. Cheap operations, one connection behind a mutex.
 pub struct Store {
     path: PathBuf,
@@ -131,6 +147,60 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Records a consent; returns its id.
+    pub fn insert_consent(&self, row: &ConsentRow) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO consents (serial, card, granted_at, expires_at, withdrawn_at, document_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                row.serial_hex,
+                row.card,
+                row.granted_at,
+                row.expires_at,
+                row.withdrawn_at,
+                row.document_sha256,
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Every consent given with any certificate of `card`, oldest first.
+    pub fn consents_of_card(&self, card: &str) -> Result<Vec<ConsentRow>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT id, serial, card, granted_at, expires_at, withdrawn_at, document_sha256
+             FROM consents WHERE card = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([card], |row| {
+            Ok(ConsentRow {
+                id: row.get(0)?,
+                serial_hex: row.get(1)?,
+                card: row.get(2)?,
+                granted_at: row.get(3)?,
+                expires_at: row.get(4)?,
+                withdrawn_at: row.get(5)?,
+                document_sha256: row.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks the consents `ids` withdrawn at `at` in one transaction (already withdrawn ones keep
+    /// their first withdrawal time).
+    pub fn withdraw_consents(&self, ids: &[i64], at: &str) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        for id in ids {
+            tx.execute(
+                "UPDATE consents SET withdrawn_at = ?2 WHERE id = ?1 AND withdrawn_at IS NULL",
+                params![id, at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// The cached PKCS#8 of the key derived from `seed`, if it was derived before.
@@ -310,6 +380,10 @@ impl Store {
                      CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, card TEXT NOT NULL,
                          kind TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL);
                      CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL);
+                     CREATE TABLE IF NOT EXISTS consents (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                         serial TEXT NOT NULL, card TEXT NOT NULL, granted_at TEXT NOT NULL,
+                         expires_at TEXT NOT NULL, withdrawn_at TEXT, document_sha256 TEXT NOT NULL);
+                     CREATE INDEX IF NOT EXISTS consents_by_card ON consents (card);
                      COMMIT;",
                 )?;
                 conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;

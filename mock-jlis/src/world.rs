@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use mock_ca::ocsp::{OcspCache, OcspResponder, ResponderCertificate, ResponderSigner};
 use mock_ca::{
     CaKeyRole, CertificateAuthority, Holder, IssuanceRequest, IssuedCertificate, KeyMaterial,
     KeyRole, KeySeed, MunicipalityCode, Serial, SubjectId, SubstituteFlags,
@@ -58,6 +59,8 @@ pub enum WorldError {
     NoSignatureCertificate { card: CardId },
     #[error(transparent)]
     Clock(#[from] ClockError),
+    #[error("no municipality with code {0:?} is known")]
+    UnknownMunicipality(String),
 }
 
 /// Bad persona overrides, from a file or a request body.
@@ -88,6 +91,10 @@ pub struct WorldConfig {
     pub cadence: Cadence,
     /// The clock to start from when the store has none (default: follow real time).
     pub clock: Option<ClockMode>,
+    /// How long after issuance a certificate's linkage (old → new, sign ↔ auth) becomes visible
+    /// to PFs; zero by default, about 90 minutes in the field (jpki-pki.md, Linkage).
+    pub linkage_lag: std::time::Duration,
+    pub ocsp_signer: OcspSigner,
 }
 
 impl WorldConfig {
@@ -96,6 +103,8 @@ impl WorldConfig {
             base_url: base_url.into(),
             cadence: Cadence::Realistic,
             clock: None,
+            linkage_lag: std::time::Duration::ZERO,
+            ocsp_signer: OcspSigner::Delegated,
         }
     }
 }
@@ -149,11 +158,26 @@ pub struct World {
     auth_ca: CertificateAuthority,
     pub(crate) clock: SimClock,
     pub(crate) cadence: Cadence,
+    pub(crate) linkage_lag: std::time::Duration,
     pub(crate) registry: RwLock<Registry>,
     cards: RwLock<BTreeMap<CardId, Arc<ProvisionedCard>>>,
     /// Serialises provisioning and life events: each reads, commits, then publishes.
     pub(crate) writer: Mutex<()>,
     faults: crate::faults::Faults,
+    pub(crate) crls: crate::publish::CrlCache,
+    pub(crate) ocsp: crate::publish::OcspService,
+    ocsp_signer: OcspSigner,
+}
+
+/// Who signs OCSP responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcspSigner {
+    /// A delegated responder certificate (id-kp-OCSPSigning) issued by each CA.
+    #[default]
+    Delegated,
+    /// The CA key itself.
+    Ca,
 }
 
 /// A card: its current state and its running card OS (shared with transports).
@@ -187,9 +211,10 @@ impl World {
         let seeds = [
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::SignCa),
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::AuthCa),
+            KeySeed::for_authority(CA_GENERATION, CaKeyRole::OcspResponder),
         ];
-        let [sign_key, auth_key] = <[KeyMaterial; 2]>::try_from(derive_keys(cache, &seeds)?)
-            .unwrap_or_else(|_| unreachable!("two seeds give two keys"));
+        let [sign_key, auth_key, responder_key] = <[KeyMaterial; 3]>::try_from(derive_keys(cache, &seeds)?)
+            .unwrap_or_else(|_| unreachable!("three seeds give three keys"));
         let clock_mode = match store.clock()? {
             Some(json) => serde_json::from_str(&json).map_err(|e| WorldError::CorruptState {
                 card: "(clock)".into(),
@@ -199,23 +224,34 @@ impl World {
                 .clock
                 .unwrap_or(ClockMode::Following { offset_seconds: 0 }),
         };
+        let sign_ca = CertificateAuthority::from_key(Hierarchy::Sign, CA_GENERATION, &config.base_url, &sign_key)?;
+        let auth_ca = CertificateAuthority::from_key(Hierarchy::Auth, CA_GENERATION, &config.base_url, &auth_key)?;
+        let responder = |ca: &CertificateAuthority| -> Result<OcspResponder, WorldError> {
+            let signer = match config.ocsp_signer {
+                OcspSigner::Ca => ResponderSigner::Ca,
+                OcspSigner::Delegated => ResponderSigner::Delegated {
+                    certificate: ResponderCertificate::issue(ca, &responder_key, ca.not_before(), ca.not_after())?,
+                    key: responder_key.clone(),
+                },
+            };
+            Ok(OcspResponder::new(ca, signer)?)
+        };
+        let ocsp = crate::publish::OcspService {
+            sign: responder(&sign_ca)?,
+            auth: responder(&auth_ca)?,
+            cache: OcspCache::default(),
+        };
         let world = World {
-            sign_ca: CertificateAuthority::from_key(
-                Hierarchy::Sign,
-                CA_GENERATION,
-                &config.base_url,
-                &sign_key,
-            )?,
-            auth_ca: CertificateAuthority::from_key(
-                Hierarchy::Auth,
-                CA_GENERATION,
-                &config.base_url,
-                &auth_key,
-            )?,
+            sign_ca,
+            auth_ca,
+            crls: crate::publish::CrlCache::default(),
+            ocsp,
+            ocsp_signer: config.ocsp_signer,
             store: Arc::new(store),
             key_cache,
             clock: SimClock::new(clock_mode),
             cadence: config.cadence,
+            linkage_lag: config.linkage_lag,
             registry: RwLock::new(Registry::default()),
             cards: RwLock::new(BTreeMap::new()),
             writer: Mutex::new(()),
@@ -240,6 +276,32 @@ impl World {
         self.clock.now()
     }
 
+    pub fn ocsp_signer(&self) -> OcspSigner {
+        self.ocsp_signer
+    }
+
+    /// The delegated OCSP responder certificate of `hierarchy`, if responses are delegated.
+    pub fn ocsp_responder_certificate(&self, hierarchy: Hierarchy) -> Option<Vec<u8>> {
+        (self.ocsp_signer == OcspSigner::Delegated).then(|| {
+            let key = self.key_of(KeySeed::for_authority(CA_GENERATION, CaKeyRole::OcspResponder))?;
+            let ca = self.ca(hierarchy);
+            ResponderCertificate::issue(ca, &key, ca.not_before(), ca.not_after())
+                .ok()
+                .map(|c| c.der().to_vec())
+        })?
+    }
+
+    /// An OCSP responder that claims to answer for `hierarchy` but signs with a key nobody
+    /// certified (the `wrong_key` fault).
+    pub(crate) fn impostor_responder(&self, hierarchy: Hierarchy) -> Option<OcspResponder> {
+        let key = self.key_of(KeySeed::for_authority(u32::MAX, CaKeyRole::OcspResponder))?;
+        OcspResponder::impostor(self.ca(hierarchy), &key).ok()
+    }
+
+    fn key_of(&self, seed: KeySeed) -> Option<KeyMaterial> {
+        cached_key(self.key_cache.as_ref().unwrap_or(&self.store), &seed).ok()
+    }
+
     /// The armed fault-injection rules.
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.faults
@@ -247,6 +309,10 @@ impl World {
 
     pub fn cadence(&self) -> Cadence {
         self.cadence
+    }
+
+    pub fn linkage_lag(&self) -> std::time::Duration {
+        self.linkage_lag
     }
 
     /// Moves the clock (persisted first).

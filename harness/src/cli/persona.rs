@@ -29,6 +29,8 @@ pub fn run(args: PersonaArgs) -> anyhow::Result<ExitCode> {
     let state = StateConfig {
         state_dir: args.world.state.clone(),
         key_cache: args.world.key_cache.clone(),
+        cadence: Default::default(),
+        ocsp_signer: Default::default(),
     };
     let world = state.open("http://127.0.0.1:8700")?;
     let card = world

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sim_card::transport::vpcd::{Backoff, VpcdClient};
+use mock_jlis::world::{Cadence, OcspSigner};
 use sim_card::CardId;
 
 use super::{parse_card_id, WorldArgs};
@@ -35,11 +36,30 @@ pub struct UpArgs {
     /// Base URL written into certificates (CRL and OCSP locations); default http://LISTEN.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// When revocations become visible: `realistic` (daily CRL at 00:00 JST, OCSP on
+    /// 15-minute boundaries) or `instant`.
+    #[arg(long, value_enum, default_value = "realistic", env = "JPKI_SIM_CADENCE")]
+    pub cadence: CadenceArg,
+    /// Who signs OCSP responses: a delegated responder certificate, or the CA key.
+    #[arg(long, value_enum, default_value = "delegated", env = "JPKI_SIM_OCSP_SIGNER")]
+    pub ocsp_signer: OcspSignerArg,
     /// Bearer token the admin API requires (required when listening off loopback).
     #[arg(long, env = "JPKI_SIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     #[command(flatten)]
     pub world: WorldArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CadenceArg {
+    Realistic,
+    Instant,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OcspSignerArg {
+    Delegated,
+    Ca,
 }
 
 pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
@@ -60,6 +80,14 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
     let state = StateConfig {
         state_dir: args.world.state.clone(),
         key_cache: args.world.key_cache.clone(),
+        cadence: match args.cadence {
+            CadenceArg::Realistic => Cadence::Realistic,
+            CadenceArg::Instant => Cadence::Instant,
+        },
+        ocsp_signer: match args.ocsp_signer {
+            OcspSignerArg::Delegated => OcspSigner::Delegated,
+            OcspSignerArg::Ca => OcspSigner::Ca,
+        },
     };
     let world = tokio::task::spawn_blocking(move || state.open(&base_url)).await??;
     let world = Arc::new(world);

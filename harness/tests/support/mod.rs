@@ -97,6 +97,12 @@ impl Up {
         }
     }
 
+    /// SIGKILL: a crash, no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
         self.terminate();

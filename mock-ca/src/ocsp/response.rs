@@ -173,6 +173,17 @@ impl OcspResponder {
         })
     }
 
+    /// A responder for fault injection: it answers for `ca` and names the CA as responder, but
+    /// signs with `key`, which nobody certified. Verifiers must reject its responses.
+    pub fn impostor(ca: &CertificateAuthority, key: &KeyMaterial) -> Result<Self> {
+        let mut responder = Self::new(ca, ResponderSigner::Ca)?;
+        responder.key = RsaKeyPair::from_pkcs8(key.pkcs8_der()).map_err(|source| Error::OcspSigningKey {
+            hierarchy: ca.hierarchy(),
+            source,
+        })?;
+        Ok(responder)
+    }
+
     pub fn hierarchy(&self) -> Hierarchy {
         self.hierarchy
     }
