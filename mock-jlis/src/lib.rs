@@ -4,8 +4,10 @@
 //! (`docs/persona-derivation.md`); personalisation turns them into a [`sim_card::CardImage`].
 
 pub mod clock;
+pub mod consent;
 pub mod events;
 pub mod faults;
+pub mod jlis_routes;
 pub mod my_number;
 pub mod overrides;
 pub mod persona;

@@ -54,6 +54,7 @@ pub fn router(world: Arc<World>) -> Router {
         .route("/ca/{file}", get(ca_certificate))
         .merge(admin)
         .merge(bridge)
+        .merge(crate::jlis_routes::routes())
         .layer(axum::middleware::from_fn_with_state(
             world.clone(),
             inject_faults,
