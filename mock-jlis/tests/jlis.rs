@@ -849,3 +849,27 @@ fn arbitrary_consent_bodies_get_a_4xx_never_a_5xx() {
         prop_assert!(status.is_client_error(), "{status}: {got}");
     });
 }
+
+#[tokio::test]
+async fn loss_refuses_the_latest_info_until_the_card_is_reissued() {
+    let world = world();
+    let card = provision(&world, "typea:04A1B2C3D4E5F6");
+    let serial = consent(&world, &card, None).await;
+    let latest = format!("/jlis/v1/latest/{serial}");
+    event(&world, &card, "loss").await;
+    let message = refused(
+        &world,
+        "GET",
+        &latest,
+        Body::empty(),
+        StatusCode::GONE,
+        "latest_certificate_revoked",
+    )
+    .await;
+    assert!(message.contains("KeyCompromise"), "{message}");
+    event(&world, &card, "reissue").await;
+    let (status, got) = call(&world, "GET", &latest, Body::empty()).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    assert_eq!(got["latest_serial"], sign_serial(&card));
+    assert_eq!(got["changed"], true);
+}
