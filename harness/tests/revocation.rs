@@ -12,14 +12,22 @@ const CARD: &str = "felica:0123456789ABCDEF";
 
 fn json(url: &str, method: &str, body: &str) -> serde_json::Value {
     let (status, got) = http(method, url, body.as_bytes());
-    assert_eq!(status, 200, "{method} {url}: {}", String::from_utf8_lossy(&got));
+    assert_eq!(
+        status,
+        200,
+        "{method} {url}: {}",
+        String::from_utf8_lossy(&got)
+    );
     serde_json::from_slice(&got).unwrap()
 }
 
 fn now(up: &Up) -> time::OffsetDateTime {
     let clock = json(&format!("{}/admin/v1/clock", up.url), "GET", "");
-    time::OffsetDateTime::parse(clock["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-        .unwrap()
+    time::OffsetDateTime::parse(
+        clock["now"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
 }
 
 /// Moves the simulated clock to one minute past the next 15-minute boundary, so a test knows
@@ -29,12 +37,22 @@ fn align_to_window(up: &Up) {
     let minutes = i64::from(t.minute());
     let boundary = t.replace_second(0).unwrap().replace_nanosecond(0).unwrap()
         + time::Duration::minutes(15 - minutes % 15 + 1);
-    let at = boundary.format(&time::format_description::well_known::Rfc3339).unwrap();
-    json(&format!("{}/admin/v1/clock", up.url), "POST", &format!(r#"{{"set":"{at}"}}"#));
+    let at = boundary
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    json(
+        &format!("{}/admin/v1/clock", up.url),
+        "POST",
+        &format!(r#"{{"set":"{at}"}}"#),
+    );
 }
 
 fn advance(up: &Up, by: &str) {
-    json(&format!("{}/admin/v1/clock", up.url), "POST", &format!(r#"{{"advance":"{by}"}}"#));
+    json(
+        &format!("{}/admin/v1/clock", up.url),
+        "POST",
+        &format!(r#"{{"advance":"{by}"}}"#),
+    );
 }
 
 struct Files {
@@ -59,7 +77,17 @@ fn ocsp(files: &Files, up: &Up, hierarchy: &str, cert: &str, extra: &[&str]) -> 
     let url = format!("{}/ocsp", up.url);
     // The simulated clock may run ahead of the host's; allow for it when checking times.
     let mut args = vec![
-        "ocsp", "-issuer", &ca, "-cert", cert, "-url", &url, "-CAfile", &ca, "-validity_period", "172800",
+        "ocsp",
+        "-issuer",
+        &ca,
+        "-cert",
+        cert,
+        "-url",
+        &url,
+        "-CAfile",
+        &ca,
+        "-validity_period",
+        "172800",
     ];
     args.extend_from_slice(extra);
     let out = run("openssl", &args, Duration::from_secs(30));
@@ -70,13 +98,33 @@ fn ocsp(files: &Files, up: &Up, hierarchy: &str, cert: &str, extra: &[&str]) -> 
 fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&["--no-vpcd", "--card", CARD, "--key-cache", cache.to_str().unwrap()]);
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ]);
     let files = Files { dir };
     files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
     files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
     let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let sign = write(files.dir.path(), "sign.pem", view["certificates"]["sign"]["pem"].as_str().unwrap().as_bytes());
-    let auth = write(files.dir.path(), "auth.pem", view["certificates"]["auth"]["pem"].as_str().unwrap().as_bytes());
+    let sign = write(
+        files.dir.path(),
+        "sign.pem",
+        view["certificates"]["sign"]["pem"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    );
+    let auth = write(
+        files.dir.path(),
+        "auth.pem",
+        view["certificates"]["auth"]["pem"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    );
     align_to_window(&up);
 
     let before = ocsp(&files, &up, "sign", &sign, &[]);
@@ -92,7 +140,10 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
 
     // Same 15-minute window: the responder's data predates the revocation.
     let same_window = ocsp(&files, &up, "sign", &sign, &[]);
-    assert!(same_window.contains(&format!("{sign}: good")), "{same_window}");
+    assert!(
+        same_window.contains(&format!("{sign}: good")),
+        "{same_window}"
+    );
 
     advance(&up, "15m");
     let revoked = ocsp(&files, &up, "sign", &sign, &[]);
@@ -101,7 +152,10 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
     assert!(revoked.contains("Reason: affiliationChanged"), "{revoked}");
     // The authentication certificate is untouched by a move.
     let auth_status = ocsp(&files, &up, "auth", &auth, &[]);
-    assert!(auth_status.contains(&format!("{auth}: good")), "{auth_status}");
+    assert!(
+        auth_status.contains(&format!("{auth}: good")),
+        "{auth_status}"
+    );
     // Without a nonce the answer comes from the cache; with one it is signed for the request.
     let no_nonce = ocsp(&files, &up, "sign", &sign, &["-no_nonce"]);
     assert!(no_nonce.contains(&format!("{sign}: revoked")), "{no_nonce}");
@@ -111,30 +165,73 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
     let crl = files.fetch(&up, "/crl/sign.crl", "sign-today.crl");
     let checked = run_ok(
         "openssl",
-        &["crl", "-inform", "DER", "-in", &crl, "-CAfile", &files.path("sign-ca.pem"), "-noout"],
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            &crl,
+            "-CAfile",
+            &files.path("sign-ca.pem"),
+            "-noout",
+        ],
     );
     assert!(checked.contains("verify OK"), "{checked}");
     let crl_pem = files.path("sign-today.pem");
-    run_ok("openssl", &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem]);
+    run_ok(
+        "openssl",
+        &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem],
+    );
     let today = run(
         "openssl",
-        &["verify", "-attime", &at, "-crl_check", "-CAfile", &files.path("sign-ca.pem"), "-CRLfile", &crl_pem, &sign],
+        &[
+            "verify",
+            "-attime",
+            &at,
+            "-crl_check",
+            "-CAfile",
+            &files.path("sign-ca.pem"),
+            "-CRLfile",
+            &crl_pem,
+            &sign,
+        ],
         Duration::from_secs(30),
     );
-    assert!(today.status.success(), "not on today's CRL yet: {}", String::from_utf8_lossy(&today.stderr));
+    assert!(
+        today.status.success(),
+        "not on today's CRL yet: {}",
+        String::from_utf8_lossy(&today.stderr)
+    );
 
     advance(&up, "1d");
     let at = now(&up).unix_timestamp().to_string();
     let crl = files.fetch(&up, "/crl/sign.crl", "sign-tomorrow.crl");
     let crl_pem = files.path("sign-tomorrow.pem");
-    run_ok("openssl", &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem]);
+    run_ok(
+        "openssl",
+        &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem],
+    );
     let tomorrow = run(
         "openssl",
-        &["verify", "-attime", &at, "-crl_check", "-CAfile", &files.path("sign-ca.pem"), "-CRLfile", &crl_pem, &sign],
+        &[
+            "verify",
+            "-attime",
+            &at,
+            "-crl_check",
+            "-CAfile",
+            &files.path("sign-ca.pem"),
+            "-CRLfile",
+            &crl_pem,
+            &sign,
+        ],
         Duration::from_secs(30),
     );
-    let text = String::from_utf8_lossy(&tomorrow.stdout).into_owned() + &String::from_utf8_lossy(&tomorrow.stderr);
-    assert!(!tomorrow.status.success() && text.contains("certificate revoked"), "{text}");
+    let text = String::from_utf8_lossy(&tomorrow.stdout).into_owned()
+        + &String::from_utf8_lossy(&tomorrow.stderr);
+    assert!(
+        !tomorrow.status.success() && text.contains("certificate revoked"),
+        "{text}"
+    );
     let listing = run_ok("openssl", &["crl", "-in", &crl_pem, "-noout", "-text"]);
     assert!(listing.contains("Affiliation Changed"), "{listing}");
 
@@ -143,9 +240,22 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
     let partition = files.fetch(&up, &format!("/crl/sign/{code}.crl"), "partition.crl");
     let checked = run_ok(
         "openssl",
-        &["crl", "-inform", "DER", "-in", &partition, "-CAfile", &files.path("sign-ca.pem"), "-noout", "-text"],
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            &partition,
+            "-CAfile",
+            &files.path("sign-ca.pem"),
+            "-noout",
+            "-text",
+        ],
     );
-    assert!(checked.contains("verify OK") && checked.contains("Affiliation Changed"), "{checked}");
+    assert!(
+        checked.contains("verify OK") && checked.contains("Affiliation Changed"),
+        "{checked}"
+    );
     up.stop();
 }
 
@@ -153,44 +263,110 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
 fn ocsp_get_unknown_serials_other_issuers_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&["--no-vpcd", "--card", CARD, "--key-cache", cache.to_str().unwrap(), "--ocsp-signer", "ca"]);
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+        "--ocsp-signer",
+        "ca",
+    ]);
     let files = Files { dir };
     files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
     files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
     let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let auth = write(files.dir.path(), "auth.pem", view["certificates"]["auth"]["pem"].as_str().unwrap().as_bytes());
+    let auth = write(
+        files.dir.path(),
+        "auth.pem",
+        view["certificates"]["auth"]["pem"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    );
 
     // RFC 5019 GET, signed by the CA itself.
-    let get = ocsp(&files, &up, "auth", &auth, &["-no_nonce", "-header", "Host=localhost"]);
-    assert!(get.contains("Response verify OK") && get.contains(": good"), "{get}");
+    let get = ocsp(
+        &files,
+        &up,
+        "auth",
+        &auth,
+        &["-no_nonce", "-header", "Host=localhost"],
+    );
+    assert!(
+        get.contains("Response verify OK") && get.contains(": good"),
+        "{get}"
+    );
 
     // A serial the CA never issued.
     let ca = files.path("auth-ca.pem");
     let url = format!("{}/ocsp", up.url);
     let out = run(
         "openssl",
-        &["ocsp", "-issuer", &ca, "-serial", "0x77", "-url", &url, "-CAfile", &ca, "-no_nonce", "-validity_period", "172800"],
+        &[
+            "ocsp",
+            "-issuer",
+            &ca,
+            "-serial",
+            "0x77",
+            "-url",
+            &url,
+            "-CAfile",
+            &ca,
+            "-no_nonce",
+            "-validity_period",
+            "172800",
+        ],
         Duration::from_secs(30),
     );
-    let unknown = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(unknown.contains("Response verify OK") && unknown.contains("0x77: unknown"), "{unknown}");
+    let unknown =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        unknown.contains("Response verify OK") && unknown.contains("0x77: unknown"),
+        "{unknown}"
+    );
 
     // Asking the sign hierarchy about an auth certificate: the responder is not authoritative.
     let request = files.path("req.der");
-    run_ok("openssl", &["ocsp", "-issuer", &files.path("sign-ca.pem"), "-cert", &auth, "-no_nonce", "-reqout", &request]);
+    run_ok(
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            &files.path("sign-ca.pem"),
+            "-cert",
+            &auth,
+            "-no_nonce",
+            "-reqout",
+            &request,
+        ],
+    );
     let (status, body) = http("POST", &url, &std::fs::read(&request).unwrap());
     assert_eq!(status, 200);
     let response = write(files.dir.path(), "resp.der", &body);
-    let text = run("openssl", &["ocsp", "-respin", &response, "-resp_text", "-noverify"], Duration::from_secs(30));
-    let text = String::from_utf8_lossy(&text.stdout).into_owned() + &String::from_utf8_lossy(&text.stderr);
+    let text = run(
+        "openssl",
+        &["ocsp", "-respin", &response, "-resp_text", "-noverify"],
+        Duration::from_secs(30),
+    );
+    let text =
+        String::from_utf8_lossy(&text.stdout).into_owned() + &String::from_utf8_lossy(&text.stderr);
     assert!(text.contains("unauthorized"), "{text}");
 
     let (status, body) = http("POST", &url, b"not an OCSP request");
     assert_eq!(status, 200);
     let response = write(files.dir.path(), "malformed.der", &body);
-    let text = run("openssl", &["ocsp", "-respin", &response, "-resp_text", "-noverify"], Duration::from_secs(30));
-    let text = String::from_utf8_lossy(&text.stdout).into_owned() + &String::from_utf8_lossy(&text.stderr);
-    assert!(text.contains("malformedrequest") || text.contains("malformedRequest"), "{text}");
+    let text = run(
+        "openssl",
+        &["ocsp", "-respin", &response, "-resp_text", "-noverify"],
+        Duration::from_secs(30),
+    );
+    let text =
+        String::from_utf8_lossy(&text.stdout).into_owned() + &String::from_utf8_lossy(&text.stderr);
+    assert!(
+        text.contains("malformedrequest") || text.contains("malformedRequest"),
+        "{text}"
+    );
     up.stop();
 }
 
@@ -210,12 +386,21 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
     let sender = std::thread::spawn(move || {
         let mut acknowledged = Vec::new();
         for (i, card) in stream_cards.iter().cycle().take(60).enumerate() {
-            let kind = if i < 6 { "address_change" } else { "name_change" };
+            let kind = if i < 6 {
+                "address_change"
+            } else {
+                "name_change"
+            };
             let body = format!(r#"{{"card":"{card}","kind":"{kind}"}}"#);
-            match std::panic::catch_unwind(|| http("POST", &format!("{url}/admin/v1/events"), body.as_bytes())) {
+            match std::panic::catch_unwind(|| {
+                http("POST", &format!("{url}/admin/v1/events"), body.as_bytes())
+            }) {
                 Ok((200, got)) => {
                     let outcome: serde_json::Value = serde_json::from_slice(&got).unwrap();
-                    acknowledged.push((card.clone(), outcome["issued"][0]["serial"].as_str().unwrap().to_owned()));
+                    acknowledged.push((
+                        card.clone(),
+                        outcome["issued"][0]["serial"].as_str().unwrap().to_owned(),
+                    ));
                 }
                 _ => break,
             }
@@ -225,7 +410,10 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
     std::thread::sleep(Duration::from_millis(700));
     up.kill();
     let acknowledged = sender.join().unwrap();
-    assert!(!acknowledged.is_empty(), "no event was acknowledged before the kill");
+    assert!(
+        !acknowledged.is_empty(),
+        "no event was acknowledged before the kill"
+    );
 
     let up = Up::start(&["--no-vpcd", "--state", state.to_str().unwrap()]);
     for card in &cards {
@@ -233,7 +421,10 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
         let history = view["history"].as_array().unwrap();
         // Consistent: exactly one current, good signature certificate, all older ones revoked
         // and linked to their successor.
-        let signs: Vec<_> = history.iter().filter(|h| h["hierarchy"] == "sign").collect();
+        let signs: Vec<_> = history
+            .iter()
+            .filter(|h| h["hierarchy"] == "sign")
+            .collect();
         let good: Vec<_> = signs.iter().filter(|h| h["status"] == "good").collect();
         assert_eq!(good.len(), 1, "{card}: {history:?}");
         assert_eq!(good[0]["serial"], view["certificates"]["sign"]["serial"]);
@@ -260,58 +451,143 @@ fn arm(up: &Up, rule: &str) {
 fn injected_ocsp_and_crl_faults_are_what_openssl_rejects() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&["--no-vpcd", "--card", CARD, "--key-cache", cache.to_str().unwrap()]);
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ]);
     let files = Files { dir };
     files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
     files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
     let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let auth = write(files.dir.path(), "auth.pem", view["certificates"]["auth"]["pem"].as_str().unwrap().as_bytes());
+    let auth = write(
+        files.dir.path(),
+        "auth.pem",
+        view["certificates"]["auth"]["pem"]
+            .as_str()
+            .unwrap()
+            .as_bytes(),
+    );
     let ca = files.path("auth-ca.pem");
     let url = format!("{}/ocsp", up.url);
     // The clock follows the host here, so OpenSSL's own time checks apply unchanged.
     let strict = |extra: &[&str]| {
-        let mut args = vec!["ocsp", "-issuer", &ca, "-cert", &auth, "-url", &url, "-CAfile", &ca];
+        let mut args = vec![
+            "ocsp", "-issuer", &ca, "-cert", &auth, "-url", &url, "-CAfile", &ca,
+        ];
         args.extend_from_slice(extra);
         let out = run("openssl", &args, Duration::from_secs(30));
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     };
     let fine = strict(&[]);
-    assert!(fine.contains("Response verify OK") && fine.contains(": good"), "{fine}");
+    assert!(
+        fine.contains("Response verify OK") && fine.contains(": good"),
+        "{fine}"
+    );
 
-    arm(&up, r#"{"endpoint":"ocsp","fault":{"kind":"try_later"},"count":1}"#);
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"try_later"},"count":1}"#,
+    );
     let busy = strict(&[]);
-    assert!(busy.contains("trylater") || busy.contains("tryLater"), "{busy}");
+    assert!(
+        busy.contains("trylater") || busy.contains("tryLater"),
+        "{busy}"
+    );
 
-    arm(&up, r#"{"endpoint":"ocsp","fault":{"kind":"wrong_key"},"count":1}"#);
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"wrong_key"},"count":1}"#,
+    );
     let forged = strict(&[]);
-    assert!(!forged.contains("Response verify OK"), "a forged response verified:\n{forged}");
-    assert!(forged.to_lowercase().contains("verify") && forged.to_lowercase().contains("fail"), "{forged}");
+    assert!(
+        !forged.contains("Response verify OK"),
+        "a forged response verified:\n{forged}"
+    );
+    assert!(
+        forged.to_lowercase().contains("verify") && forged.to_lowercase().contains("fail"),
+        "{forged}"
+    );
 
-    arm(&up, r#"{"endpoint":"ocsp","fault":{"kind":"stale_this_update"},"count":1}"#);
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"stale_this_update"},"count":1}"#,
+    );
     let stale = strict(&[]);
-    assert!(stale.contains("Status times invalid") || stale.contains("status expired"), "{stale}");
+    assert!(
+        stale.contains("Status times invalid") || stale.contains("status expired"),
+        "{stale}"
+    );
 
-    arm(&up, r#"{"endpoint":"ocsp","fault":{"kind":"unavailable"},"count":1}"#);
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"unavailable"},"count":1}"#,
+    );
     let down = strict(&[]);
     assert!(!down.contains(": good"), "{down}");
     let recovered = strict(&[]);
-    assert!(recovered.contains(": good"), "faults must disarm after their count:\n{recovered}");
+    assert!(
+        recovered.contains(": good"),
+        "faults must disarm after their count:\n{recovered}"
+    );
 
     // A CRL past its nextUpdate is refused by OpenSSL's CRL check.
-    arm(&up, r#"{"endpoint":"crl","fault":{"kind":"expired_crl"},"count":1}"#);
+    arm(
+        &up,
+        r#"{"endpoint":"crl","fault":{"kind":"expired_crl"},"count":1}"#,
+    );
     let crl = files.fetch(&up, "/crl/auth.crl", "expired.crl");
     let crl_pem = files.path("expired.pem");
-    run_ok("openssl", &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem]);
+    run_ok(
+        "openssl",
+        &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem],
+    );
     let out = run(
         "openssl",
-        &["verify", "-crl_check", "-CAfile", &ca, "-CRLfile", &crl_pem, &auth],
+        &[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            &ca,
+            "-CRLfile",
+            &crl_pem,
+            &auth,
+        ],
         Duration::from_secs(30),
     );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && text.contains("CRL has expired"), "{text}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && text.contains("CRL has expired"),
+        "{text}"
+    );
     let current = files.fetch(&up, "/crl/auth.crl", "current.crl");
     let current_pem = files.path("current.pem");
-    run_ok("openssl", &["crl", "-inform", "DER", "-in", &current, "-out", &current_pem]);
-    run_ok("openssl", &["verify", "-crl_check", "-CAfile", &ca, "-CRLfile", &current_pem, &auth]);
+    run_ok(
+        "openssl",
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            &current,
+            "-out",
+            &current_pem,
+        ],
+    );
+    run_ok(
+        "openssl",
+        &[
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            &ca,
+            "-CRLfile",
+            &current_pem,
+            &auth,
+        ],
+    );
     up.stop();
 }

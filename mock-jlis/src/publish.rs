@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use mock_ca::crl::{build_crl, CrlRequest, CrlScope, RevokedEntry};
-use mock_ca::ocsp::{CertStatus as OcspStatus, OcspCache, OcspErrorStatus, OcspRequest, OcspResponder, OcspResponse, OcspWindow};
+use mock_ca::ocsp::{
+    CertStatus as OcspStatus, OcspCache, OcspErrorStatus, OcspRequest, OcspResponder, OcspResponse,
+    OcspWindow,
+};
 use mock_ca::{Hierarchy, Serial};
 use time::{Duration, OffsetDateTime, Time};
 
@@ -47,13 +50,16 @@ pub struct CrlCache {
 
 impl World {
     /// The CRL `partition` of `hierarchy` as published now (DER), honouring CRL faults.
-    pub fn crl(&self, hierarchy: Hierarchy, partition: &CrlPartition) -> Result<Arc<Vec<u8>>, WorldError> {
+    pub fn crl(
+        &self,
+        hierarchy: Hierarchy,
+        partition: &CrlPartition,
+    ) -> Result<Arc<Vec<u8>>, WorldError> {
         let now = self.now();
         let (mut this_update, mut next_update, mut number) = self.crl_schedule(hierarchy, now);
-        match self
-            .faults()
-            .take(Endpoint::Crl, |f| matches!(f, FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl))
-        {
+        match self.faults().take(Endpoint::Crl, |f| {
+            matches!(f, FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl)
+        }) {
             Some(FaultKind::YesterdaysCrl) => {
                 this_update -= Duration::DAY;
                 next_update -= Duration::DAY;
@@ -75,7 +81,13 @@ impl World {
             number,
             registry.version(),
         );
-        if let Some(hit) = self.crls.entries.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(hit) = self
+            .crls
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(hit.clone());
         }
         let (scope, municipality) = match partition {
@@ -116,18 +128,27 @@ impl World {
         let der = Arc::new(build_crl(self.ca(hierarchy), &request, entries)?);
         let mut cache = self.crls.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Only the newest CRLs are worth keeping.
-        cache.retain(|k, _| k.2 >= this_update.unix_timestamp() - Duration::days(2).whole_seconds());
+        cache
+            .retain(|k, _| k.2 >= this_update.unix_timestamp() - Duration::days(2).whole_seconds());
         cache.insert(key, der.clone());
         Ok(der)
     }
 
     /// thisUpdate, nextUpdate and cRLNumber of the CRL current at `now`.
-    pub fn crl_schedule(&self, hierarchy: Hierarchy, now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime, u64) {
+    pub fn crl_schedule(
+        &self,
+        hierarchy: Hierarchy,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime, u64) {
         let epoch = self.ca(hierarchy).not_before();
         match self.cadence() {
             Cadence::Realistic => {
                 let today = OffsetDateTime::new_utc(now.date(), CRL_ISSUE_UTC);
-                let this_update = if today <= now { today } else { today - Duration::DAY };
+                let this_update = if today <= now {
+                    today
+                } else {
+                    today - Duration::DAY
+                };
                 let number = ((this_update - epoch).whole_days().max(0) as u64) + 1;
                 (this_update, this_update + Duration::DAY, number)
             }
@@ -154,7 +175,10 @@ impl World {
     pub fn ocsp_request(&self, request: &OcspRequest) -> Arc<[u8]> {
         let now = self.now();
         let fault = self.faults().take(Endpoint::Ocsp, |f| {
-            matches!(f, FaultKind::TryLater | FaultKind::WrongKey | FaultKind::StaleThisUpdate)
+            matches!(
+                f,
+                FaultKind::TryLater | FaultKind::WrongKey | FaultKind::StaleThisUpdate
+            )
         });
         if fault == Some(FaultKind::TryLater) {
             return OcspResponse::error(OcspErrorStatus::TryLater).into();
@@ -209,4 +233,3 @@ impl World {
         service.cache.respond(responder, request, &status, window)
     }
 }
-

@@ -257,7 +257,10 @@ impl http_body::Body for BrokenBody {
     }
 }
 
-async fn full_crl(State(world): State<Arc<World>>, Path(file): Path<String>) -> Result<Response, ApiError> {
+async fn full_crl(
+    State(world): State<Arc<World>>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
     let hierarchy = match file.as_str() {
         "sign.crl" => Hierarchy::Sign,
         "auth.crl" => Hierarchy::Auth,
@@ -292,12 +295,25 @@ async fn partition_crl(
     if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(not_found());
     }
-    crl_response(world, hierarchy_value, CrlPartition::Municipality(code.to_owned())).await
+    crl_response(
+        world,
+        hierarchy_value,
+        CrlPartition::Municipality(code.to_owned()),
+    )
+    .await
 }
 
-async fn crl_response(world: Arc<World>, hierarchy: Hierarchy, partition: CrlPartition) -> Result<Response, ApiError> {
+async fn crl_response(
+    world: Arc<World>,
+    hierarchy: Hierarchy,
+    partition: CrlPartition,
+) -> Result<Response, ApiError> {
     let der = blocking(world, move |world| world.crl(hierarchy, &partition)).await?;
-    Ok(([(header::CONTENT_TYPE, "application/pkix-crl")], der.as_ref().clone()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/pkix-crl")],
+        der.as_ref().clone(),
+    )
+        .into_response())
 }
 
 async fn ocsp_post(State(world): State<Arc<World>>, body: Bytes) -> Response {
@@ -308,7 +324,8 @@ async fn ocsp_get(State(world): State<Arc<World>>, Path(request): Path<String>) 
     match mock_ca::ocsp::OcspRequest::from_get_path(&request) {
         Ok(parsed) => ocsp_response(world.ocsp_request(&parsed)),
         Err(_) => ocsp_response(
-            mock_ca::ocsp::OcspResponse::error(mock_ca::ocsp::OcspErrorStatus::MalformedRequest).into(),
+            mock_ca::ocsp::OcspResponse::error(mock_ca::ocsp::OcspErrorStatus::MalformedRequest)
+                .into(),
         ),
     }
 }

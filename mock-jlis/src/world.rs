@@ -213,8 +213,9 @@ impl World {
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::AuthCa),
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::OcspResponder),
         ];
-        let [sign_key, auth_key, responder_key] = <[KeyMaterial; 3]>::try_from(derive_keys(cache, &seeds)?)
-            .unwrap_or_else(|_| unreachable!("three seeds give three keys"));
+        let [sign_key, auth_key, responder_key] =
+            <[KeyMaterial; 3]>::try_from(derive_keys(cache, &seeds)?)
+                .unwrap_or_else(|_| unreachable!("three seeds give three keys"));
         let clock_mode = match store.clock()? {
             Some(json) => serde_json::from_str(&json).map_err(|e| WorldError::CorruptState {
                 card: "(clock)".into(),
@@ -224,13 +225,28 @@ impl World {
                 .clock
                 .unwrap_or(ClockMode::Following { offset_seconds: 0 }),
         };
-        let sign_ca = CertificateAuthority::from_key(Hierarchy::Sign, CA_GENERATION, &config.base_url, &sign_key)?;
-        let auth_ca = CertificateAuthority::from_key(Hierarchy::Auth, CA_GENERATION, &config.base_url, &auth_key)?;
+        let sign_ca = CertificateAuthority::from_key(
+            Hierarchy::Sign,
+            CA_GENERATION,
+            &config.base_url,
+            &sign_key,
+        )?;
+        let auth_ca = CertificateAuthority::from_key(
+            Hierarchy::Auth,
+            CA_GENERATION,
+            &config.base_url,
+            &auth_key,
+        )?;
         let responder = |ca: &CertificateAuthority| -> Result<OcspResponder, WorldError> {
             let signer = match config.ocsp_signer {
                 OcspSigner::Ca => ResponderSigner::Ca,
                 OcspSigner::Delegated => ResponderSigner::Delegated {
-                    certificate: ResponderCertificate::issue(ca, &responder_key, ca.not_before(), ca.not_after())?,
+                    certificate: ResponderCertificate::issue(
+                        ca,
+                        &responder_key,
+                        ca.not_before(),
+                        ca.not_after(),
+                    )?,
                     key: responder_key.clone(),
                 },
             };
@@ -283,7 +299,10 @@ impl World {
     /// The delegated OCSP responder certificate of `hierarchy`, if responses are delegated.
     pub fn ocsp_responder_certificate(&self, hierarchy: Hierarchy) -> Option<Vec<u8>> {
         (self.ocsp_signer == OcspSigner::Delegated).then(|| {
-            let key = self.key_of(KeySeed::for_authority(CA_GENERATION, CaKeyRole::OcspResponder))?;
+            let key = self.key_of(KeySeed::for_authority(
+                CA_GENERATION,
+                CaKeyRole::OcspResponder,
+            ))?;
             let ca = self.ca(hierarchy);
             ResponderCertificate::issue(ca, &key, ca.not_before(), ca.not_after())
                 .ok()

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sim_card::transport::vpcd::{Backoff, VpcdClient};
 use mock_jlis::world::{Cadence, OcspSigner};
+use sim_card::transport::vpcd::{Backoff, VpcdClient};
 use sim_card::CardId;
 
 use super::{parse_card_id, WorldArgs};
@@ -38,10 +38,20 @@ pub struct UpArgs {
     pub base_url: Option<String>,
     /// When revocations become visible: `realistic` (daily CRL at 00:00 JST, OCSP on
     /// 15-minute boundaries) or `instant`.
-    #[arg(long, value_enum, default_value = "realistic", env = "JPKI_SIM_CADENCE")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "realistic",
+        env = "JPKI_SIM_CADENCE"
+    )]
     pub cadence: CadenceArg,
     /// Who signs OCSP responses: a delegated responder certificate, or the CA key.
-    #[arg(long, value_enum, default_value = "delegated", env = "JPKI_SIM_OCSP_SIGNER")]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "delegated",
+        env = "JPKI_SIM_OCSP_SIGNER"
+    )]
     pub ocsp_signer: OcspSignerArg,
     /// Bearer token the admin API requires (required when listening off loopback).
     #[arg(long, env = "JPKI_SIM_ADMIN_TOKEN", hide_env_values = true)]

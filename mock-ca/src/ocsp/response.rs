@@ -177,10 +177,11 @@ impl OcspResponder {
     /// signs with `key`, which nobody certified. Verifiers must reject its responses.
     pub fn impostor(ca: &CertificateAuthority, key: &KeyMaterial) -> Result<Self> {
         let mut responder = Self::new(ca, ResponderSigner::Ca)?;
-        responder.key = RsaKeyPair::from_pkcs8(key.pkcs8_der()).map_err(|source| Error::OcspSigningKey {
-            hierarchy: ca.hierarchy(),
-            source,
-        })?;
+        responder.key =
+            RsaKeyPair::from_pkcs8(key.pkcs8_der()).map_err(|source| Error::OcspSigningKey {
+                hierarchy: ca.hierarchy(),
+                source,
+            })?;
         Ok(responder)
     }
 
