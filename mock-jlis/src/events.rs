@@ -123,12 +123,14 @@ impl World {
         let now = self.now();
         let before = card.state();
         let kind = request.kind;
-        let needs_active = !matches!(kind, EventKind::Reissue | EventKind::Renewal);
-        if (needs_active && before.life != Life::Active)
-            || (kind == EventKind::Renewal && before.life != Life::Active)
-            || (kind == EventKind::Reissue
-                && !matches!(before.life, Life::Active | Life::Lost | Life::Suspended))
-        {
+        // Reissue replaces a lost or suspended card; every other event needs an active one.
+        let allowed = match kind {
+            EventKind::Reissue => {
+                matches!(before.life, Life::Active | Life::Lost | Life::Suspended)
+            }
+            _ => before.life == Life::Active,
+        };
+        if !allowed {
             return Err(WorldError::NotActive {
                 card: request.card.clone(),
                 life: before.life,

@@ -42,10 +42,13 @@ pub struct OcspService {
     pub(crate) cache: OcspCache,
 }
 
-/// Cached CRLs, keyed by what their bytes depend on.
+/// What a CRL's bytes depend on: hierarchy, partition, thisUpdate, cRLNumber, registry version.
+type CrlKey = (Hierarchy, CrlPartition, i64, u64, u64);
+
+/// Cached CRLs.
 #[derive(Default)]
 pub struct CrlCache {
-    entries: Mutex<HashMap<(Hierarchy, CrlPartition, i64, u64, u64), Arc<Vec<u8>>>>,
+    entries: Mutex<HashMap<CrlKey, Arc<Vec<u8>>>>,
 }
 
 impl World {

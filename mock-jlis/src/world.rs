@@ -394,7 +394,7 @@ impl World {
                 .collect::<Vec<_>>(),
         )?;
         self.publish_records(records);
-        Ok(self.install(card, state, built.image)?)
+        self.install(card, state, built.image)
     }
 
     pub fn card(&self, card: &CardId) -> Option<Arc<ProvisionedCard>> {
