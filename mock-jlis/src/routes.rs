@@ -109,6 +109,12 @@ impl From<WorldError> for ApiError {
             WorldError::Clock(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_clock", message)
             }
+            WorldError::UnknownMunicipality(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            WorldError::HasHistory(_) => {
+                ApiError::new(StatusCode::CONFLICT, "card_has_history", message)
+            }
             _ => {
                 tracing::error!(error = %message, "world operation failed");
                 ApiError::new(

@@ -59,6 +59,8 @@ pub enum WorldError {
     NoSignatureCertificate { card: CardId },
     #[error(transparent)]
     Clock(#[from] ClockError),
+    #[error("{0} already went through life events; persona overrides apply to fresh cards only")]
+    HasHistory(CardId),
     #[error("no municipality with code {0:?} is known")]
     UnknownMunicipality(String),
 }
@@ -355,8 +357,18 @@ impl World {
                 return Ok(existing);
             }
         }
-        let generation = self.card(card).map_or(1, |c| c.state().persona.generation);
-        self.provision_generation(card, generation, overrides_yaml)
+        if let Some(existing) = self.card(card) {
+            let state = existing.state();
+            if state.overrides.as_deref() == overrides_yaml {
+                return Ok(existing);
+            }
+            // Re-personalising would silently undo re-issued certificates and revocations.
+            if state.sign_revision > 0 || state.life != Life::Active || state.persona.generation > 1
+            {
+                return Err(WorldError::HasHistory(card.clone()));
+            }
+        }
+        self.provision_generation(card, 1, overrides_yaml)
     }
 
     /// Provisions `card` at an explicit generation (`jpki-sim persona --generation`).

@@ -399,3 +399,43 @@ async fn armed_faults_hit_their_endpoint_the_given_number_of_times() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json(&got)["error"], "invalid_fault");
 }
+
+#[tokio::test]
+async fn unknown_municipality_partitions_and_overrides_after_events_are_client_errors() {
+    let world = private_world();
+    let (status, got) = call_on(&world, "GET", "/crl/sign/99999.crl", Body::empty()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&got)["error"], "not_found");
+    let (status, got) = call_on(&world, "GET", "/crl/sign/1310.crl", Body::empty()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(json(&got)["error"], "not_found");
+    let card = "felica:0011223344556677";
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        format!(r#"{{"card":"{card}"}}"#),
+    )
+    .await;
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/events",
+        format!(r#"{{"card":"{card}","kind":"name_change"}}"#),
+    )
+    .await;
+    let body = format!(r#"{{"card":"{card}","persona":{{"auth_pin":"9999"}}}}"#);
+    let (status, got) = call_on(&world, "POST", "/admin/v1/cards", body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(json(&got)["error"], "card_has_history");
+    // Without overrides, provisioning stays idempotent and returns the card as it is now.
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        format!(r#"{{"card":"{card}"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["history"].as_array().unwrap().len(), 3);
+}
