@@ -35,6 +35,15 @@ pub fn routes() -> Router<Arc<World>> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }
 
+/// Every `(method, path)` of [`routes`], in axum's path syntax (see [`crate::routes::ROUTES`]).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/jlis/v1/consents"),
+    ("DELETE", "/jlis/v1/consents/{serial}"),
+    ("GET", "/jlis/v1/latest/{serial}"),
+    ("GET", "/jlis/v1/linkage/{hierarchy}/{serial}"),
+    ("GET", "/jlis/v1/status/{hierarchy}/{serial}"),
+];
+
 /// A client-facing error of the J-LIS API.
 #[derive(Debug)]
 struct JlisError {

@@ -50,6 +50,7 @@ pub fn router(world: Arc<World>) -> Router {
         .layer(DefaultBodyLimit::max(mock_ca::ocsp::MAX_REQUEST_LEN));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/openapi.json", get(openapi))
         .merge(status)
         .route("/ca/{file}", get(ca_certificate))
         .merge(admin)
@@ -60,6 +61,35 @@ pub fn router(world: Arc<World>) -> Router {
             inject_faults,
         ))
         .with_state(world)
+}
+
+/// Every `(method, path)` [`router`] serves besides [`crate::jlis_routes::ROUTES`], in axum's
+/// path syntax. `openapi.json` documents exactly these; `tests/openapi.rs` keeps all three in step.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/ca/{file}"),
+    ("GET", "/crl/{file}"),
+    ("GET", "/crl/{hierarchy}/{file}"),
+    ("POST", "/ocsp"),
+    ("GET", "/ocsp/{*request}"),
+    ("POST", "/admin/v1/cards"),
+    ("GET", "/admin/v1/cards/{card}"),
+    ("POST", "/admin/v1/events"),
+    ("GET", "/admin/v1/clock"),
+    ("POST", "/admin/v1/clock"),
+    ("GET", "/admin/v1/faults"),
+    ("POST", "/admin/v1/faults"),
+    ("DELETE", "/admin/v1/faults"),
+    ("POST", "/cards/{card}/apdu"),
+];
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of this listener.
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../openapi.json"),
+    )
 }
 
 /// A client-facing error: HTTP status, stable code, human message.

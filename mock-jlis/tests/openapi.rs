@@ -1,0 +1,768 @@
+//! `mock-jlis/openapi.json` describes exactly what `router()` serves.
+//!
+//! axum cannot list a router's routes, so three things are kept equal: the `.route(...)` calls in
+//! the router's source, `routes::ROUTES` + `jlis_routes::ROUTES`, and the document's operations.
+//! Then every documented operation is called through `router()` with the document's own examples:
+//! it must be served (no empty 404/405 from the router), answer a documented status and content
+//! type, and its JSON must match the documented schema. Every other method on a documented path
+//! must get the router's 405.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use base64::Engine;
+use http_body_util::BodyExt;
+use mock_jlis::routes::router;
+use mock_jlis::store::Store;
+use mock_jlis::world::{World, WorldConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const DOCUMENT: &str = include_str!("../openapi.json");
+const ROUTER_SOURCES: &[(&str, &str)] = &[
+    ("src/routes.rs", include_str!("../src/routes.rs")),
+    ("src/jlis_routes.rs", include_str!("../src/jlis_routes.rs")),
+];
+/// The routers `routes.rs` merges from other modules; each must be scanned above.
+const MERGED_MODULES: &[&str] = &["crate::jlis_routes::routes()"];
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+/// SELECT the JPKI AP by name: any card answers it.
+const SELECT_JPKI: &[u8] = b"\x00\xA4\x04\x0C\x0A\xD3\x92\xF0\x00\x26\x01\x00\x00\x00\x01";
+
+fn document() -> Value {
+    serde_json::from_str(DOCUMENT).expect("openapi.json is JSON")
+}
+
+fn world() -> Arc<World> {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("events-keys.sqlite");
+    let config = WorldConfig::new("http://127.0.0.1:8700");
+    Arc::new(
+        World::open(
+            config,
+            Store::in_memory().unwrap(),
+            Some(Store::open(&cache).unwrap()),
+        )
+        .unwrap(),
+    )
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// The router's own answer for a path or method it does not serve: no body at all (every
+    /// handler's 404 is a JSON error).
+    fn is_unrouted(&self) -> bool {
+        matches!(
+            self.status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        ) && self.body.is_empty()
+    }
+}
+
+async fn call(world: &Arc<World>, method: &str, uri: &str, body: Vec<u8>) -> Answer {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::from(body))
+        .unwrap();
+    let response = router(world.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        content_type,
+        body: body.to_vec(),
+    }
+}
+
+/// `(METHOD, path)` in the document's path syntax.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut set = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            if [
+                "get", "put", "post", "delete", "options", "head", "patch", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                set.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    set
+}
+
+/// axum's `{*rest}` wildcard is an ordinary `{rest}` parameter in OpenAPI.
+fn openapi_path(axum_path: &str) -> String {
+    axum_path.replace("{*", "{")
+}
+
+fn declared() -> Vec<(&'static str, &'static str)> {
+    mock_jlis::routes::ROUTES
+        .iter()
+        .chain(mock_jlis::jlis_routes::ROUTES)
+        .copied()
+        .collect()
+}
+
+/// The `(METHOD, path)` of every `.route("path", get(..).post(..))` call in `source`.
+fn scan_routes(source: &str) -> BTreeSet<(String, String)> {
+    let code: String = source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = BTreeSet::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let open = rest.find('"').expect("a route path literal");
+        let close = open + 1 + rest[open + 1..].find('"').expect("closing quote");
+        let path = rest[open + 1..close].to_owned();
+        rest = &rest[close + 1..];
+        // The method router: method functions called at depth 0, up to `.route(`'s own `)`.
+        let (mut depth, mut ident, mut chars) = (0usize, String::new(), rest.char_indices());
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    while let Some((_, c)) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                '(' => {
+                    let method = ident.to_uppercase();
+                    if depth == 0 && (METHODS.contains(&method.as_str()) || method == "HEAD") {
+                        found.insert((method, path.clone()));
+                    }
+                    depth += 1;
+                }
+                ')' if depth == 0 => {
+                    rest = &rest[i..];
+                    break;
+                }
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if c.is_ascii_alphanumeric() || c == '_' {
+                ident.push(c);
+            } else {
+                ident.clear();
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_every_ref_resolves() {
+    let doc = document();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["info"]["title"], "jpki-sim");
+    assert_eq!(doc["servers"][0]["url"], "http://127.0.0.1:8700");
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 50, "{} refs", refs.len());
+    for target in refs {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{target}: only local refs"));
+        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+    }
+    // Every operation is tagged, identified and answers something; admin paths carry the
+    // optional bearer scheme and its 401.
+    let mut ids = BTreeSet::new();
+    for (method, path) in documented(&doc) {
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        assert!(
+            ids.insert(op["operationId"].as_str().unwrap().to_owned()),
+            "{method} {path}"
+        );
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        if path.starts_with("/admin/") {
+            assert_eq!(op["security"], serde_json::json!([{"bearerAuth": []}, {}]));
+            assert!(op["responses"].get("401").is_some(), "{method} {path}");
+        } else {
+            assert!(op.get("security").is_none(), "{method} {path}");
+        }
+    }
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => refs.push(target.clone()),
+                    _ => collect_refs(inner, refs),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_route_lists_match_the_router_source_and_the_document() {
+    let listed: BTreeSet<(String, String)> = declared()
+        .into_iter()
+        .map(|(m, p)| (m.to_owned(), p.to_owned()))
+        .collect();
+    assert_eq!(listed.len(), declared().len(), "ROUTES has duplicates");
+
+    let mut in_source = BTreeSet::new();
+    for (name, source) in ROUTER_SOURCES {
+        let found = scan_routes(source);
+        assert!(!found.is_empty(), "no routes found in {name}");
+        in_source.extend(found);
+        for nested in [".nest(", ".nest_service(", ".route_service("] {
+            assert!(
+                !source.contains(nested),
+                "{name} uses {nested}: scan it here"
+            );
+        }
+    }
+    for merged in ROUTER_SOURCES[0].1.match_indices(".merge(crate::") {
+        let rest = &ROUTER_SOURCES[0].1[merged.0 + ".merge(".len()..];
+        assert!(
+            MERGED_MODULES.iter().any(|m| rest.starts_with(m)),
+            "routes.rs merges a router this test does not scan: {}",
+            rest.lines().next().unwrap()
+        );
+    }
+    let unlisted: Vec<_> = in_source.difference(&listed).collect();
+    let stale: Vec<_> = listed.difference(&in_source).collect();
+    assert!(
+        unlisted.is_empty() && stale.is_empty(),
+        "routed but not in ROUTES: {unlisted:?}; in ROUTES but not routed: {stale:?}"
+    );
+
+    let as_documented: BTreeSet<(String, String)> = listed
+        .iter()
+        .map(|(m, p)| (m.clone(), openapi_path(p)))
+        .collect();
+    let doc = documented(&document());
+    let missing: Vec<_> = as_documented.difference(&doc).collect();
+    let extra: Vec<_> = doc.difference(&as_documented).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "served but not documented: {missing:?}; documented but not served: {extra:?}"
+    );
+}
+
+/// The document's path with every parameter replaced by its example.
+fn example_uri(doc: &Value, path: &str, op: &Value) -> String {
+    let params = op["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| resolve(doc, &p).clone());
+    let mut uri = path.to_owned();
+    for param in params {
+        if param["in"] != "path" {
+            continue;
+        }
+        let name = param["name"].as_str().unwrap();
+        let example = param["example"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: parameter {name} needs a string example"));
+        uri = uri.replace(&format!("{{{name}}}"), example);
+    }
+    assert!(
+        !uri.contains('{'),
+        "{path}: undocumented parameter in {uri}"
+    );
+    uri
+}
+
+fn example_body(doc: &Value, path: &str, op: &Value) -> Vec<u8> {
+    let Some(content) = op["requestBody"]["content"].as_object() else {
+        return Vec::new();
+    };
+    let (media, body) = content.iter().next().expect("a request media type");
+    match media.as_str() {
+        "application/json" => {
+            let example = &body["example"];
+            assert!(!example.is_null(), "{path}: the JSON body needs an example");
+            let schema = resolve(doc, &body["schema"]);
+            if let Err(err) = validate(doc, schema, example) {
+                panic!("{path}: the request example does not match its schema: {err}");
+            }
+            serde_json::to_vec(example).unwrap()
+        }
+        "application/octet-stream" => SELECT_JPKI.to_vec(),
+        "application/ocsp-request" => {
+            // The GET example, as DER.
+            let get = &doc["paths"]["/ocsp/{request}"]["get"]["parameters"][0]["example"];
+            base64::engine::general_purpose::STANDARD
+                .decode(get.as_str().unwrap())
+                .unwrap()
+        }
+        other => panic!("{path}: no sample body for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served_as_documented() {
+    let doc = document();
+    let world = world();
+    // Router order: the card is provisioned before the routes that need it.
+    for (method, axum_path) in declared() {
+        let path = openapi_path(axum_path);
+        let op = &doc["paths"][&path][method.to_lowercase()];
+        let uri = example_uri(&doc, &path, op);
+        let answer = call(&world, method, &uri, example_body(&doc, &path, op)).await;
+        check_documented(&doc, method, &path, &uri, &answer);
+    }
+}
+
+/// The answer is served, with a documented status and content type, and JSON as documented.
+fn check_documented(doc: &Value, method: &str, path: &str, uri: &str, answer: &Answer) {
+    let op = &doc["paths"][path][method.to_lowercase()];
+    let what = format!(
+        "{method} {uri} -> {} {:?} {}",
+        answer.status,
+        answer.content_type,
+        String::from_utf8_lossy(&answer.body)
+            .chars()
+            .take(300)
+            .collect::<String>()
+    );
+    assert!(!answer.is_unrouted(), "not served: {what}");
+    let response = op["responses"]
+        .get(answer.status.as_str())
+        .unwrap_or_else(|| panic!("undocumented status: {what}"));
+    let response = resolve(doc, response);
+    let media = answer
+        .content_type
+        .as_deref()
+        .map(|t| t.split(';').next().unwrap().trim().to_owned());
+    match (media.as_deref(), response.get("content")) {
+        (None, None) => {}
+        (Some(media), Some(content)) => {
+            let documented = content
+                .get(media)
+                .unwrap_or_else(|| panic!("undocumented content type: {what}"));
+            if media == "application/json" {
+                let value: Value = serde_json::from_slice(&answer.body).unwrap();
+                if let Err(err) = validate(doc, &documented["schema"], &value) {
+                    panic!("the answer does not match its schema: {err}\n{what}");
+                }
+            }
+        }
+        _ => panic!("content documented differently: {what}"),
+    }
+}
+
+#[tokio::test]
+async fn refusals_are_documented_with_their_status_and_code() {
+    const CARD: &str = "felica:0123456789ABCDEF";
+    const UNKNOWN: &str = "felica:00000000000000FF";
+    let doc = document();
+    let world = world();
+    let card = format!(r#"{{"card":"{CARD}"}}"#);
+    let big = vec![b' '; 70 * 1024];
+    /// (method, documented path, uri, body, status, error code)
+    type Case = (
+        &'static str,
+        &'static str,
+        String,
+        Vec<u8>,
+        u16,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            card.into(),
+            200,
+            "",
+        ),
+        (
+            "GET",
+            "/ca/{file}",
+            "/ca/root.der".into(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/crl/{file}",
+            "/crl/x.crl".into(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/crl/{hierarchy}/{file}",
+            "/crl/x/14204.crl".into(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/crl/{hierarchy}/{file}",
+            "/crl/sign/1420.crl".into(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        ("POST", "/ocsp", "/ocsp".into(), big.clone(), 413, ""),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            b"{".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            br#"{"card":"x"}"#.to_vec(),
+            400,
+            "invalid_card_id",
+        ),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            format!(r#"{{"card":"{UNKNOWN}","persona":{{"card_expires_on":"2000-01-01"}}}}"#)
+                .into(),
+            422,
+            "invalid_persona",
+        ),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            big.clone(),
+            413,
+            "",
+        ),
+        (
+            "GET",
+            "/admin/v1/cards/{card}",
+            "/admin/v1/cards/x".into(),
+            vec![],
+            400,
+            "invalid_card_id",
+        ),
+        (
+            "GET",
+            "/admin/v1/cards/{card}",
+            format!("/admin/v1/cards/{UNKNOWN}"),
+            vec![],
+            404,
+            "card_not_found",
+        ),
+        (
+            "POST",
+            "/admin/v1/events",
+            "/admin/v1/events".into(),
+            format!(r#"{{"card":"{CARD}","kind":"nope"}}"#).into(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/admin/v1/events",
+            "/admin/v1/events".into(),
+            format!(r#"{{"card":"{UNKNOWN}","kind":"death"}}"#).into(),
+            404,
+            "card_not_found",
+        ),
+        (
+            "POST",
+            "/admin/v1/clock",
+            "/admin/v1/clock".into(),
+            b"{}".to_vec(),
+            400,
+            "invalid_clock",
+        ),
+        (
+            "POST",
+            "/admin/v1/clock",
+            "/admin/v1/clock".into(),
+            br#"{"advance":"1y"}"#.to_vec(),
+            400,
+            "invalid_clock",
+        ),
+        (
+            "POST",
+            "/admin/v1/clock",
+            "/admin/v1/clock".into(),
+            br#"{"set":"2000-01-01T00:00:00Z"}"#.to_vec(),
+            409,
+            "clock_backwards",
+        ),
+        (
+            "POST",
+            "/admin/v1/faults",
+            "/admin/v1/faults".into(),
+            br#"{"endpoint":"crl","fault":{"kind":"try_later"}}"#.to_vec(),
+            400,
+            "invalid_fault",
+        ),
+        (
+            "POST",
+            "/cards/{card}/apdu",
+            "/cards/x/apdu".into(),
+            SELECT_JPKI.to_vec(),
+            400,
+            "invalid_card_id",
+        ),
+        (
+            "POST",
+            "/cards/{card}/apdu",
+            format!("/cards/{CARD}/apdu"),
+            vec![],
+            400,
+            "empty_apdu",
+        ),
+        (
+            "POST",
+            "/cards/{card}/apdu",
+            format!("/cards/{UNKNOWN}/apdu"),
+            SELECT_JPKI.to_vec(),
+            404,
+            "card_not_found",
+        ),
+        (
+            "POST",
+            "/jlis/v1/consents",
+            "/jlis/v1/consents".into(),
+            br#"{"document":"!","signature":"","certificate":""}"#.to_vec(),
+            400,
+            "invalid_base64",
+        ),
+        (
+            "POST",
+            "/jlis/v1/consents",
+            "/jlis/v1/consents".into(),
+            br#"{"document":"","signature":"","certificate":"","valid_for":"x"}"#.to_vec(),
+            400,
+            "invalid_duration",
+        ),
+        (
+            "DELETE",
+            "/jlis/v1/consents/{serial}",
+            "/jlis/v1/consents/zz".into(),
+            vec![],
+            400,
+            "invalid_serial",
+        ),
+        (
+            "GET",
+            "/jlis/v1/latest/{serial}",
+            "/jlis/v1/latest/01".into(),
+            vec![],
+            404,
+            "unknown_certificate",
+        ),
+        (
+            "GET",
+            "/jlis/v1/linkage/{hierarchy}/{serial}",
+            "/jlis/v1/linkage/x/01".into(),
+            vec![],
+            400,
+            "invalid_hierarchy",
+        ),
+        (
+            "GET",
+            "/jlis/v1/status/{hierarchy}/{serial}",
+            "/jlis/v1/status/auth/01".into(),
+            vec![],
+            404,
+            "unknown_certificate",
+        ),
+        (
+            "POST",
+            "/admin/v1/faults",
+            "/admin/v1/faults".into(),
+            br#"{"endpoint":"ca","fault":{"kind":"down"},"count":1}"#.to_vec(),
+            200,
+            "",
+        ),
+        (
+            "GET",
+            "/ca/{file}",
+            "/ca/sign.der".into(),
+            vec![],
+            503,
+            "service_down",
+        ),
+    ];
+    for (method, path, uri, body, status, code) in cases {
+        let answer = call(&world, method, &uri, body).await;
+        assert_eq!(answer.status.as_u16(), status, "{method} {uri}");
+        if !code.is_empty() {
+            let value: Value = serde_json::from_slice(&answer.body).unwrap();
+            assert_eq!(value["error"], code, "{method} {uri}");
+        }
+        check_documented(&doc, method, path, &uri, &answer);
+    }
+}
+
+#[tokio::test]
+async fn other_methods_on_documented_paths_get_the_routers_405() {
+    let doc = document();
+    let world = world();
+    let documented = documented(&doc);
+    for path in documented.iter().map(|(_, p)| p).collect::<BTreeSet<_>>() {
+        let item = &doc["paths"][path];
+        let (_, op) = item.as_object().unwrap().iter().next().unwrap();
+        let uri = example_uri(&doc, path, op);
+        for method in METHODS {
+            if documented.contains(&(method.to_string(), path.clone())) {
+                continue;
+            }
+            let answer = call(&world, method, &uri, Vec::new()).await;
+            assert!(
+                answer.status == StatusCode::METHOD_NOT_ALLOWED && answer.is_unrouted(),
+                "{method} {uri} is served ({}) but not documented",
+                answer.status
+            );
+        }
+    }
+    // And the router's 404 looks as the tests above assume.
+    let answer = call(&world, "GET", "/no/such/path", Vec::new()).await;
+    assert!(answer.status == StatusCode::NOT_FOUND && answer.is_unrouted());
+}
+
+#[tokio::test]
+async fn the_document_is_served_at_openapi_json() {
+    let answer = call(&world(), "GET", "/openapi.json", Vec::new()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+    assert_eq!(answer.body, DOCUMENT.as_bytes());
+}
+
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(target) => resolve(doc, doc.pointer(&target[1..]).expect("resolvable ref")),
+        None => value,
+    }
+}
+
+/// The subset of JSON Schema the document uses (`pattern` and `format` are not checked).
+fn validate(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
+    let Some(schema) = schema.as_object() else {
+        return Ok(());
+    };
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
+        let target_schema = doc.pointer(&target[1..]).expect("resolvable ref");
+        validate(doc, target_schema, value).map_err(|e| format!("{target}: {e}"))?;
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            validate(doc, s, value)?;
+        }
+    }
+    if let Some(any) = schema.get("oneOf").and_then(Value::as_array) {
+        let errors: Vec<String> = any
+            .iter()
+            .filter_map(|s| validate(doc, s, value).err())
+            .collect();
+        if any.len() - errors.len() != 1 {
+            return Err(format!(
+                "{value} matches {} of oneOf ({errors:?})",
+                any.len() - errors.len()
+            ));
+        }
+    }
+    if let Some(types) = schema.get("type") {
+        let types: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let is = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            return Err(format!("{value} is not {types:?}"));
+        }
+    }
+    if let Some(expected) = schema.get("const") {
+        if expected != value {
+            return Err(format!("{value} is not {expected}"));
+        }
+    }
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if !options.contains(value) {
+            return Err(format!("{value} is not one of {options:?}"));
+        }
+    }
+    if let (Some(min), Some(n)) = (
+        schema.get("minimum").and_then(Value::as_i64),
+        value.as_i64(),
+    ) {
+        if n < min {
+            return Err(format!("{n} is below {min}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = required.as_str().unwrap();
+            if !object.contains_key(name) {
+                return Err(format!("missing {name:?} in {value}"));
+            }
+        }
+        for (name, inner) in object {
+            match properties.and_then(|p| p.get(name)) {
+                Some(s) => validate(doc, s, inner).map_err(|e| format!(".{name}: {e}"))?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("undocumented property {name:?}"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, inner) in array.iter().enumerate() {
+            validate(doc, items, inner).map_err(|e| format!("[{i}]: {e}"))?;
+        }
+    }
+    Ok(())
+}
