@@ -47,7 +47,7 @@ impl StateConfig {
             Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
             None => {
                 let cache = match self.key_cache.clone().or_else(default_key_cache) {
-                    Some(path) => match Store::open(&path) {
+                    Some(path) => match Store::open_key_cache(&path) {
                         Ok(store) => Some(store),
                         Err(err) => {
                             tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");

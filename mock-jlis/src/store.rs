@@ -136,6 +136,31 @@ impl Store {
         Self::init(conn, path.to_owned())
     }
 
+    /// Opens (creating if needed) a file used only as a key cache. Its keys do not depend on the
+    /// world schema, so a cache written by another version is reused, never refused: only the
+    /// `key_cache` table is touched.
+    pub fn open_key_cache(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_owned(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);",
+        )?;
+        Ok(Store {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+        })
+    }
+
     /// A private in-memory store: the world is gone when it is dropped.
     pub fn in_memory() -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
@@ -514,6 +539,30 @@ mod tests {
         let cards = store.cards().unwrap();
         assert_eq!(cards.len(), 1);
         assert_eq!(cards[0].generation, 2);
+    }
+
+    #[test]
+    fn a_key_cache_of_any_schema_version_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.sqlite");
+        let old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute_batch("CREATE TABLE key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);")
+            .unwrap();
+        old.execute(
+            "INSERT INTO key_cache VALUES (?1, ?2)",
+            params![&[9u8; 32][..], b"k".as_slice()],
+        )
+        .unwrap();
+        drop(old);
+        let cache = Store::open_key_cache(&path).unwrap();
+        assert_eq!(
+            cache.cached_key(&[9u8; 32]).unwrap().as_deref(),
+            Some(&b"k"[..])
+        );
+        let fresh = Store::open_key_cache(&dir.path().join("new/keys.sqlite")).unwrap();
+        fresh.put_key(&[1u8; 32], b"x").unwrap();
+        assert!(fresh.cached_key(&[1u8; 32]).unwrap().is_some());
     }
 
     #[test]

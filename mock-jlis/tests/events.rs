@@ -22,7 +22,7 @@ fn world_in(store: Store, _cache: &std::path::Path) -> World {
     let cache = shared_cache();
     let mut config = WorldConfig::new("http://127.0.0.1:8700");
     config.clock = Some(ClockMode::Frozen { at: NOW });
-    World::open(config, store, Some(Store::open(&cache).unwrap())).unwrap()
+    World::open(config, store, Some(Store::open_key_cache(&cache).unwrap())).unwrap()
 }
 
 fn event(card: &CardId, kind: EventKind) -> EventRequest {

@@ -32,7 +32,7 @@ fn world_with(store: Store, lag: Duration) -> Arc<World> {
     let mut config = WorldConfig::new("http://127.0.0.1:8700");
     config.clock = Some(ClockMode::Frozen { at: NOW });
     config.linkage_lag = lag;
-    let cache = Store::open(&shared_cache()).unwrap();
+    let cache = Store::open_key_cache(&shared_cache()).unwrap();
     Arc::new(World::open(config, store, Some(cache)).unwrap())
 }
 
