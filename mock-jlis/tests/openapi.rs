@@ -433,6 +433,14 @@ async fn refusals_are_documented_with_their_status_and_code() {
             404,
             "not_found",
         ),
+        (
+            "GET",
+            "/crl/{hierarchy}/{file}",
+            "/crl/sign/99999.crl".into(),
+            vec![],
+            404,
+            "not_found",
+        ),
         ("POST", "/ocsp", "/ocsp".into(), big.clone(), 413, ""),
         (
             "POST",
@@ -498,6 +506,22 @@ async fn refusals_are_documented_with_their_status_and_code() {
             format!(r#"{{"card":"{UNKNOWN}","kind":"death"}}"#).into(),
             404,
             "card_not_found",
+        ),
+        (
+            "POST",
+            "/admin/v1/events",
+            "/admin/v1/events".into(),
+            format!(r#"{{"card":"{CARD}","kind":"address_change"}}"#).into(),
+            200,
+            "",
+        ),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            format!(r#"{{"card":"{CARD}","persona":{{"name":"山田　花子"}}}}"#).into(),
+            409,
+            "card_has_history",
         ),
         (
             "POST",
