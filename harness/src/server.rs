@@ -35,6 +35,7 @@ pub struct StateConfig {
     pub key_cache: Option<PathBuf>,
     pub cadence: Cadence,
     pub ocsp_signer: OcspSigner,
+    pub linkage_lag: std::time::Duration,
 }
 
 impl StateConfig {
@@ -43,6 +44,7 @@ impl StateConfig {
         let mut config = WorldConfig::new(base_url.to_owned());
         config.cadence = self.cadence;
         config.ocsp_signer = self.ocsp_signer;
+        config.linkage_lag = self.linkage_lag;
         let world = match &self.state_dir {
             Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
             None => {

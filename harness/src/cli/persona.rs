@@ -31,6 +31,7 @@ pub fn run(args: PersonaArgs) -> anyhow::Result<ExitCode> {
         key_cache: args.world.key_cache.clone(),
         cadence: Default::default(),
         ocsp_signer: Default::default(),
+        linkage_lag: std::time::Duration::ZERO,
     };
     let world = state.open("http://127.0.0.1:8700")?;
     let card = world

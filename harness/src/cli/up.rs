@@ -53,11 +53,19 @@ pub struct UpArgs {
         env = "JPKI_SIM_OCSP_SIGNER"
     )]
     pub ocsp_signer: OcspSignerArg,
+    /// How long after issuance linkage (old → new, sign ↔ auth) becomes visible: `0s` (default)
+    /// or e.g. `90m`, as observed in the field.
+    #[arg(long, default_value = "0s", value_parser = parse_lag, env = "JPKI_SIM_LINKAGE_LAG")]
+    pub linkage_lag: std::time::Duration,
     /// Bearer token the admin API requires (required when listening off loopback).
     #[arg(long, env = "JPKI_SIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     #[command(flatten)]
     pub world: WorldArgs,
+}
+
+fn parse_lag(text: &str) -> Result<std::time::Duration, String> {
+    mock_jlis::clock::parse_duration(text).map_err(|err| err.to_string())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -98,6 +106,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
             OcspSignerArg::Delegated => OcspSigner::Delegated,
             OcspSignerArg::Ca => OcspSigner::Ca,
         },
+        linkage_lag: args.linkage_lag,
     };
     let world = tokio::task::spawn_blocking(move || state.open(&base_url)).await??;
     let world = Arc::new(world);
