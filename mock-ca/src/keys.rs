@@ -101,14 +101,7 @@ pub struct KeySeed([u8; 32]);
 impl KeySeed {
     /// The seed of a card key for one card generation (renewals bump the generation).
     pub fn for_card(card_id_canonical: &str, generation: u32, role: KeyRole) -> Result<Self> {
-        check_card_id(card_id_canonical)?;
-        let mut hash = Sha256::new();
-        hash.update(b"jpki-sim/key/v1\0");
-        hash.update(card_id_canonical.as_bytes());
-        hash.update([0]);
-        hash.update(generation.to_be_bytes());
-        hash.update(role.tag().as_bytes());
-        Ok(KeySeed(hash.finalize().into()))
+        Self::for_card_revision(card_id_canonical, generation, 0, role)
     }
 
     /// The seed of a card key re-issued within a generation: revision 0 is [`KeySeed::for_card`];
@@ -120,9 +113,6 @@ impl KeySeed {
         revision: u32,
         role: KeyRole,
     ) -> Result<Self> {
-        if revision == 0 {
-            return Self::for_card(card_id_canonical, generation, role);
-        }
         check_card_id(card_id_canonical)?;
         let mut hash = Sha256::new();
         hash.update(b"jpki-sim/key/v1\0");
@@ -130,8 +120,10 @@ impl KeySeed {
         hash.update([0]);
         hash.update(generation.to_be_bytes());
         hash.update(role.tag().as_bytes());
-        hash.update(b"\0rev");
-        hash.update(revision.to_be_bytes());
+        if revision > 0 {
+            hash.update(b"\0rev");
+            hash.update(revision.to_be_bytes());
+        }
         Ok(KeySeed(hash.finalize().into()))
     }
 

@@ -24,14 +24,7 @@ impl Serial {
         generation: u32,
         hierarchy: Hierarchy,
     ) -> Result<Self> {
-        let card_id = checked_card_id(card_id_canonical)?;
-        let mut hash = Sha256::new();
-        hash.update(b"jpki-sim/serial/v1\0");
-        hash.update(card_id.as_bytes());
-        hash.update([0]);
-        hash.update(generation.to_be_bytes());
-        hash.update(hierarchy.tag().as_bytes());
-        Ok(Self::from_digest(&hash.finalize()))
+        Self::for_card_revision(card_id_canonical, generation, 0, hierarchy)
     }
 
     /// The serial of a certificate re-issued within a generation: revision 0 is
@@ -43,9 +36,6 @@ impl Serial {
         revision: u32,
         hierarchy: Hierarchy,
     ) -> Result<Self> {
-        if revision == 0 {
-            return Self::for_card(card_id_canonical, generation, hierarchy);
-        }
         let card_id = checked_card_id(card_id_canonical)?;
         let mut hash = Sha256::new();
         hash.update(b"jpki-sim/serial/v1\0");
@@ -53,8 +43,10 @@ impl Serial {
         hash.update([0]);
         hash.update(generation.to_be_bytes());
         hash.update(hierarchy.tag().as_bytes());
-        hash.update(b"\0rev");
-        hash.update(revision.to_be_bytes());
+        if revision > 0 {
+            hash.update(b"\0rev");
+            hash.update(revision.to_be_bytes());
+        }
         Ok(Self::from_digest(&hash.finalize()))
     }
 

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::clock::parse_duration;
 use crate::consent::{ConsentGrant, ServiceError, DEFAULT_CONSENT_VALIDITY};
+use crate::routes::error_chain;
 use crate::world::World;
 
 /// A consent request carries a document, a 256-byte signature and a certificate: 1 MiB is ample.
@@ -247,16 +248,4 @@ fn parse_hierarchy(text: &str) -> Result<Hierarchy, JlisError> {
                 format!("{text:?} is not a hierarchy: expected sign or auth"),
             )
         })
-}
-
-/// `error: cause: cause`, so a client sees what exactly was wrong.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

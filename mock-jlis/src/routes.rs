@@ -157,6 +157,12 @@ impl From<WorldError> for ApiError {
     }
 }
 
+/// A JSON request body, or `400 invalid_json` saying what did not fit.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))
+}
+
 fn parse_card(text: &str) -> Result<CardId, ApiError> {
     text.parse().map_err(|err: sim_card::CardIdError| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_card_id", err.to_string())
@@ -176,8 +182,7 @@ async fn provision_card(
     State(world): State<Arc<World>>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request: ProvisionRequest = serde_json::from_slice(&body)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let request: ProvisionRequest = parse_json(&body)?;
     let card = parse_card(&request.card)?;
     let world2 = world.clone();
     let view = tokio::task::spawn_blocking(move || {
@@ -200,8 +205,7 @@ async fn life_event(
     State(world): State<Arc<World>>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request: EventRequest = serde_json::from_slice(&body)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let request: EventRequest = parse_json(&body)?;
     let outcome = blocking(world, move |world| world.apply_event(&request)).await?;
     Ok((StatusCode::OK, Json(outcome)))
 }
@@ -221,8 +225,7 @@ async fn arm_fault(
     State(world): State<Arc<World>>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rule: FaultRule = serde_json::from_slice(&body)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let rule: FaultRule = parse_json(&body)?;
     world
         .faults()
         .arm(rule)
@@ -392,8 +395,7 @@ async fn move_clock(
     State(world): State<Arc<World>>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request: ClockRequest = serde_json::from_slice(&body)
-        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()))?;
+    let request: ClockRequest = parse_json(&body)?;
     let mode = match (request.advance, request.set) {
         (Some(advance), None) => world
             .clock()
@@ -508,7 +510,7 @@ fn not_found_ca(file: &str) -> ApiError {
 }
 
 /// `error: cause: cause`, so a client sees which field or file was wrong.
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
