@@ -3,4 +3,5 @@
 //! Everything here is thin glue over the `sim-card`, `mock-ca` and `mock-jlis` libraries.
 
 pub mod cli;
+pub mod scenario;
 pub mod server;
