@@ -3,5 +3,6 @@
 //! Everything here is thin glue over the `sim-card`, `mock-ca` and `mock-jlis` libraries.
 
 pub mod cli;
+pub mod platform;
 pub mod scenario;
 pub mod server;
