@@ -2,6 +2,8 @@
 //! speaks to any PF through [`Platform`]; the reference PF (`reference.rs`) and adapters for
 //! external PFs implement it.
 
+pub mod reference;
+
 use mock_ca::crl::RevocationReason;
 use serde::{Deserialize, Serialize};
 
