@@ -4,5 +4,7 @@
 
 pub mod cli;
 pub mod platform;
+pub mod runner;
 pub mod scenario;
+pub mod sdk;
 pub mod server;

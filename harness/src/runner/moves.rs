@@ -1,0 +1,90 @@
+//! World moves between operations: life events, the clock, faults, and cards in and out of
+//! their readers.
+
+use std::sync::atomic::Ordering;
+
+use mock_jlis::events::EventRequest;
+
+use super::check::StepFailure;
+use super::scenario::ScenarioRun;
+use super::trace::TraceEntry;
+use super::RunError;
+use crate::scenario::model::{CardMove, ClockMove, EventStep, FaultStep};
+
+pub fn event(run: &mut ScenarioRun<'_>, event: &EventStep) -> Result<(), StepFailure> {
+    let card = run.world.card(event.card)?.id.clone();
+    let outcome = run.world.world.apply_event(&EventRequest {
+        card: card.clone(),
+        kind: event.kind,
+        persona: event.persona.clone(),
+        reason: event.reason,
+    })?;
+    run.trace.push(TraceEntry::World {
+        action: format!(
+            "event {:?} on {card}: {} revoked, {} issued",
+            event.kind,
+            outcome.revoked.len(),
+            outcome.issued.len()
+        ),
+    });
+    Ok(())
+}
+
+pub fn clock(run: &mut ScenarioRun<'_>, clock: &ClockMove) -> Result<(), StepFailure> {
+    let world = &run.world.world;
+    let mode = match clock {
+        ClockMove::Advance(by) => world.clock().advanced(by.0),
+        ClockMove::Set(at) => world.clock().set_to(*at),
+    }
+    .map_err(RunError::from)?;
+    let now = world.set_clock(mode)?;
+    run.trace.push(TraceEntry::World {
+        action: format!("clock now {now}"),
+    });
+    Ok(())
+}
+
+pub fn fault(run: &mut ScenarioRun<'_>, fault: &FaultStep) -> Result<(), StepFailure> {
+    let rule = fault.rule();
+    run.world
+        .world
+        .faults()
+        .arm(rule.clone())
+        .map_err(RunError::from)?;
+    run.trace.push(TraceEntry::World {
+        action: format!("fault armed: {rule:?}"),
+    });
+    Ok(())
+}
+
+pub fn clear_faults(run: &mut ScenarioRun<'_>) -> Result<(), StepFailure> {
+    run.world.world.faults().clear();
+    run.trace.push(TraceEntry::World {
+        action: "faults cleared".to_owned(),
+    });
+    Ok(())
+}
+
+/// Removing a card powers it off, as pulling it from a reader does: the next APDU after it is
+/// inserted again finds it cold, with no PIN verified.
+pub fn card(run: &mut ScenarioRun<'_>, move_: &CardMove) -> Result<(), StepFailure> {
+    let (index, present) = match *move_ {
+        CardMove::Remove(index) => (index, false),
+        CardMove::Insert(index) => (index, true),
+    };
+    let card = run.world.card(index)?.clone();
+    if !present {
+        card.shared()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .power_off();
+    }
+    run.world.present[index].store(present, Ordering::SeqCst);
+    run.trace.push(TraceEntry::World {
+        action: format!(
+            "card {index} {}",
+            if present { "inserted" } else { "removed" }
+        ),
+    });
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! `sdk` steps: the reference SDK against the card, checked against the world's own data.
+
+use mock_ca::Hierarchy;
+use mock_jlis::persona::{yyyymmdd, Persona};
+
+use super::check::{Mismatch, StepFailure};
+use super::scenario::ScenarioRun;
+use super::verify::verify_signature;
+use crate::scenario::model::{CertificateSlot, PinKind, PinValue, SdkExpect, SdkStep, SignData};
+use crate::sdk::{ChannelError, SdkData, SdkError, SdkOutcome};
+
+/// What `ok` means for an operation: `Err` says what came back instead.
+type OkCheck = Box<dyn Fn(&SdkOutcome) -> Result<(), String>>;
+
+/// Runs one SDK step and checks its `expect`.
+pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure> {
+    let index = step.card();
+    let card = run.world.card(index)?.clone();
+    let state = card.state();
+    let persona = &state.persona;
+    let mut sdk = run.sdk(index)?;
+    let value = |pin: PinKind, given: &Option<PinValue>| -> Vec<u8> {
+        given
+            .as_ref()
+            .map_or_else(|| correct_pin(persona, pin), |v| v.expose().to_owned())
+            .into_bytes()
+    };
+    // What `ok` means for this operation, beyond the card's `90 00`.
+    let (result, ok): (_, OkCheck) = match step {
+        SdkStep::ReadCertificate {
+            which, password, ..
+        } => {
+            let issued = match which {
+                CertificateSlot::Sign => state.sign.as_ref().map(|c| c.der.clone()),
+                CertificateSlot::Auth => Some(state.auth.der.clone()),
+                CertificateSlot::SignCa => Some(
+                    run.world
+                        .world
+                        .ca(Hierarchy::Sign)
+                        .certificate_der()
+                        .to_vec(),
+                ),
+                CertificateSlot::AuthCa => Some(
+                    run.world
+                        .world
+                        .ca(Hierarchy::Auth)
+                        .certificate_der()
+                        .to_vec(),
+                ),
+            };
+            let password = password.as_ref().map(|p| p.expose().as_bytes().to_vec());
+            (
+                sdk.read_certificate(*which, password.as_deref()),
+                Box::new(move |outcome| match (&outcome.data, &issued) {
+                    (Some(SdkData::Certificate(der)), Some(issued)) if der == issued => Ok(()),
+                    (Some(SdkData::Certificate(_)), Some(_)) => {
+                        Err("a certificate other than the one issued".to_owned())
+                    }
+                    (_, None) => Err("a certificate where the world issued none".to_owned()),
+                    _ => Err("no certificate".to_owned()),
+                }),
+            )
+        }
+        SdkStep::PinStatus { pin, .. } => (
+            sdk.pin_status(*pin),
+            Box::new(|outcome| match outcome.status.retries() {
+                Some(tries) if tries > 0 => Ok(()),
+                _ => Err(format!("status {}", outcome.status)),
+            }),
+        ),
+        SdkStep::VerifyPin { pin, value: v, .. } => {
+            (sdk.verify_pin(*pin, &value(*pin, v)), Box::new(success))
+        }
+        SdkStep::ChangePin { pin, old, new, .. } => (
+            sdk.change_pin(*pin, &value(*pin, old), new.expose().as_bytes()),
+            Box::new(success),
+        ),
+        SdkStep::Sign {
+            key,
+            data,
+            hash,
+            pin,
+            ..
+        } => {
+            let data = sign_data(data);
+            let certificate = match key {
+                crate::scenario::model::KeyKind::Auth => Some(state.auth.der.clone()),
+                crate::scenario::model::KeyKind::Sign => state.sign.as_ref().map(|c| c.der.clone()),
+            };
+            let pin = pin.as_ref().map(|p| p.expose().as_bytes().to_vec());
+            let hash = *hash;
+            (
+                sdk.sign(*key, &data, hash, pin.as_deref()),
+                Box::new(move |outcome| match (&outcome.data, &certificate) {
+                    (Some(SdkData::Signature(sig)), Some(cert)) => {
+                        verify_signature(cert, hash, &data, sig).map_err(|e| e.to_string())
+                    }
+                    (Some(SdkData::Signature(_)), None) => {
+                        Err("a signature by a key the world certified nowhere".to_owned())
+                    }
+                    _ => Err("no signature".to_owned()),
+                }),
+            )
+        }
+        SdkStep::ReadBasicInfo { pin, value: v, .. } => {
+            let want = (
+                persona.name.clone(),
+                persona.address.clone(),
+                yyyymmdd(persona.birth_date),
+                persona.sex.code().to_string(),
+            );
+            (
+                sdk.read_basic_info(*pin, &value(*pin, v)),
+                Box::new(move |outcome| match &outcome.data {
+                    Some(SdkData::BasicInfo(info)) => {
+                        let got = (
+                            info.name.clone(),
+                            info.address.clone(),
+                            info.birth_date.clone(),
+                            info.sex.clone(),
+                        );
+                        if got == want {
+                            Ok(())
+                        } else {
+                            Err(format!("basic 4 info {got:?}, the persona has {want:?}"))
+                        }
+                    }
+                    _ => Err("no basic 4 info".to_owned()),
+                }),
+            )
+        }
+        SdkStep::ReadMyNumber { pin, value: v, .. } => {
+            let want = persona.my_number.reveal().to_owned();
+            (
+                sdk.read_my_number(*pin, &value(*pin, v)),
+                Box::new(move |outcome| match &outcome.data {
+                    Some(SdkData::MyNumber(number)) if *number == want => Ok(()),
+                    Some(SdkData::MyNumber(_)) => {
+                        Err("a my number other than the persona's".to_owned())
+                    }
+                    _ => Err("no my number".to_owned()),
+                }),
+            )
+        }
+        SdkStep::ReadCardFace { pin, value: v, .. } => {
+            let birth = yyyymmdd(persona.birth_date);
+            let sex = persona.sex.code().to_string();
+            (
+                sdk.read_card_face(*pin, &value(*pin, v)),
+                Box::new(move |outcome| match &outcome.data {
+                    Some(SdkData::CardFace(file)) => {
+                        let field = |tag| crate::sdk::parse::field(file, tag);
+                        if field([0xDF, 0x22]) == Some(birth.as_bytes())
+                            && field([0xDF, 0x23]) == Some(sex.as_bytes())
+                        {
+                            Ok(())
+                        } else {
+                            Err("a card face whose birth date or sex is not the persona's"
+                                .to_owned())
+                        }
+                    }
+                    _ => Err("no card face".to_owned()),
+                }),
+            )
+        }
+    };
+    check(step.expect(), &result, ok.as_ref()).map_err(StepFailure::from)
+}
+
+/// The value a PIN has on this card (the persona's, overrides applied).
+pub fn correct_pin(persona: &Persona, pin: PinKind) -> String {
+    let pins = &persona.pins;
+    match pin {
+        PinKind::Auth => pins.auth_pin.clone(),
+        PinKind::Sign => pins.sign_password.clone(),
+        PinKind::Text => pins.text_pin.clone(),
+        PinKind::PinA => pins.pin_a.clone(),
+        PinKind::PinB => pins.pin_b.clone(),
+    }
+}
+
+/// The bytes a `data` field stands for.
+pub fn sign_data(data: &SignData) -> Vec<u8> {
+    match data {
+        SignData::Text(text) => text.as_bytes().to_vec(),
+        SignData::Hex(hex) => hex.0.clone(),
+    }
+}
+
+/// Compares an outcome with `expect`; `ok` says what success means for the operation.
+fn check(
+    expect: &SdkExpect,
+    result: &Result<SdkOutcome, SdkError>,
+    ok: &dyn Fn(&SdkOutcome) -> Result<(), String>,
+) -> Result<(), Mismatch> {
+    let expected = describe_expect(expect);
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(SdkError::Channel(ChannelError::NoCard)) if *expect == SdkExpect::NoCard => {
+            return Ok(())
+        }
+        Err(err) => return Err(Mismatch::new(expected, error_text(err))),
+    };
+    let status = outcome.status;
+    let pass = match expect {
+        SdkExpect::Ok => {
+            // A refusal reads better as its status word than as the data it did not give.
+            return ok(outcome).map_err(|actual| {
+                let actual = if status.is_success() || status.retries().is_some() {
+                    actual
+                } else {
+                    describe_outcome(outcome)
+                };
+                Mismatch::new(expected, actual)
+            });
+        }
+        SdkExpect::RetriesLeft(n) => status.retries() == Some(*n),
+        SdkExpect::WrongPin { retries_left } => status.retries() == Some(*retries_left),
+        SdkExpect::PinBlocked => {
+            status == sim_card::StatusWord::NO_TRIES_LEFT
+                || status == sim_card::StatusWord::REFERENCED_IEF_LOCKED
+        }
+        SdkExpect::SecurityStatus => status == sim_card::StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        SdkExpect::NoCard => false,
+        SdkExpect::Status(sw) => status == sw.0,
+    };
+    if pass {
+        Ok(())
+    } else {
+        Err(Mismatch::new(expected, describe_outcome(outcome)))
+    }
+}
+
+fn describe_expect(expect: &SdkExpect) -> String {
+    match expect {
+        SdkExpect::Ok => "ok".to_owned(),
+        SdkExpect::RetriesLeft(n) => format!("retries_left {n} (63 C{n:X})"),
+        SdkExpect::WrongPin { retries_left } => {
+            format!("wrong_pin with {retries_left} left (63 C{retries_left:X})")
+        }
+        SdkExpect::PinBlocked => "pin_blocked (63 C0 or 69 84)".to_owned(),
+        SdkExpect::SecurityStatus => "security_status (69 82)".to_owned(),
+        SdkExpect::NoCard => "no_card".to_owned(),
+        SdkExpect::Status(sw) => format!("status {}", sw.0),
+    }
+}
+
+fn describe_outcome(outcome: &SdkOutcome) -> String {
+    match outcome.status.name() {
+        Some(name) => format!("status {} ({name})", outcome.status),
+        None => format!("status {}", outcome.status),
+    }
+}
+
+fn error_text(err: &SdkError) -> String {
+    match err {
+        SdkError::Channel(ChannelError::NoCard) => "no card".to_owned(),
+        other => {
+            let mut text = other.to_string();
+            if let Some(source) = std::error::Error::source(other) {
+                text.push_str(&format!(": {source}"));
+            }
+            text
+        }
+    }
+}
+
+fn success(outcome: &SdkOutcome) -> Result<(), String> {
+    if outcome.status.is_success() {
+        Ok(())
+    } else {
+        Err(describe_outcome(outcome))
+    }
+}

@@ -1,0 +1,121 @@
+//! The world a scenario runs in: fresh per scenario, frozen clock, served on a free loopback
+//! port because the PF reaches CRLs, OCSP and J-LIS over HTTP.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use mock_ca::Hierarchy;
+use mock_jlis::clock::ClockMode;
+use mock_jlis::store::Store;
+use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+use super::RunError;
+use crate::platform::PfEnvironment;
+use crate::scenario::Scenario;
+use crate::server::{Server, ServerError};
+
+/// Where the clock starts when a scenario does not say: a weekday morning in JST, inside every
+/// derived card's validity.
+pub const DEFAULT_START: OffsetDateTime = datetime!(2026-11-01 03:01 UTC);
+
+/// A scenario's world, its server, and its cards in their readers.
+pub struct ScenarioWorld {
+    pub world: Arc<World>,
+    pub server: Server,
+    /// Per card of the scenario, in order.
+    pub cards: Vec<Arc<ProvisionedCard>>,
+    /// Whether each card is in its reader.
+    pub present: Vec<Arc<AtomicBool>>,
+}
+
+/// Port races (another process taking the port between probing and binding) are retried.
+const BIND_ATTEMPTS: usize = 3;
+
+impl ScenarioWorld {
+    /// Opens a world for `scenario`, serves it, and provisions its cards.
+    pub fn build(
+        scenario: &Scenario,
+        key_cache: Option<&Path>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<ScenarioWorld, RunError> {
+        let mut attempt = 0;
+        let (world, server) = loop {
+            attempt += 1;
+            let addr = free_loopback_port().map_err(RunError::Port)?;
+            let world = Arc::new(open_world(scenario, &format!("http://{addr}"), key_cache)?);
+            match runtime.block_on(Server::start(world.clone(), addr, None)) {
+                Ok(server) => break (world, server),
+                Err(ServerError::Bind { .. }) if attempt < BIND_ATTEMPTS => continue,
+                Err(err) => return Err(RunError::Server(err)),
+            }
+        };
+        let mut cards = Vec::new();
+        for card in &scenario.cards {
+            let overrides = card
+                .persona
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|err| RunError::Persona(err.to_string()))?;
+            cards.push(world.provision(&card.id, overrides.as_deref())?);
+        }
+        let present = cards
+            .iter()
+            .map(|_| Arc::new(AtomicBool::new(true)))
+            .collect();
+        Ok(ScenarioWorld {
+            world,
+            server,
+            cards,
+            present,
+        })
+    }
+
+    /// What the PF is told: the server and the two CA certificates it trusts.
+    pub fn pf_environment(&self) -> PfEnvironment {
+        PfEnvironment {
+            base_url: self.server.url(),
+            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
+            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
+        }
+    }
+
+    pub fn card(&self, index: usize) -> Result<&Arc<ProvisionedCard>, RunError> {
+        self.cards.get(index).ok_or(RunError::NoSuchCard(index))
+    }
+}
+
+fn open_world(
+    scenario: &Scenario,
+    base_url: &str,
+    key_cache: Option<&Path>,
+) -> Result<World, WorldError> {
+    let mut config = WorldConfig::new(base_url);
+    config.cadence = scenario.cadence.unwrap_or_default();
+    config.clock = Some(ClockMode::Frozen {
+        at: scenario
+            .clock
+            .as_ref()
+            .map_or(DEFAULT_START, |clock| clock.start),
+    });
+    let cache = match key_cache {
+        Some(path) => match Store::open_key_cache(path) {
+            Ok(store) => Some(store),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
+                None
+            }
+        },
+        None => None,
+    };
+    World::open(config, Store::in_memory()?, cache)
+}
+
+/// A port on loopback that was free a moment ago.
+fn free_loopback_port() -> std::io::Result<SocketAddr> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
+}
