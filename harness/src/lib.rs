@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod platform;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sdk;
