@@ -1,6 +1,7 @@
 //! Command-line interface. Names of commands and flags are a fixed contract (DESIGN §3).
 
 mod persona;
+mod run;
 mod up;
 
 use std::path::PathBuf;
@@ -27,6 +28,8 @@ pub enum Command {
     Up(up::UpArgs),
     /// Print a card's derived persona, PINs and certificate serials.
     Persona(persona::PersonaArgs),
+    /// Run conformance scenarios against the reference SDK and PF and write reports.
+    Run(run::RunArgs),
 }
 
 /// Options shared by commands that build a world.
@@ -48,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up(args) => up::run(args),
         Command::Persona(args) => persona::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 

@@ -1,0 +1,135 @@
+//! `jpki-sim run`: the conformance suite against the bundled reference SDK and PF, with
+//! reports. Exit 0 when every outcome is as expected, 1 on unexpected ones, 2 when the harness
+//! itself failed (DESIGN §3).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::report::{html, json, junit, Tally};
+use crate::runner::{run_suite, RunConfig, ScenarioResult};
+use crate::scenario::{load_file, load_suite, LoadError, LoadedScenario};
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario directories (`<area>/<name>.yaml` under each) or single scenario files.
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the HTML conformance matrix to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Scenarios run at once. Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Seconds one step may take before its scenario counts as hung.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub step_timeout: u64,
+    /// Where derived RSA keys are cached across runs.
+    #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
+    pub key_cache: Option<PathBuf>,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let scenarios = match load(&args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("error: {error}");
+            }
+            eprintln!("{} scenario file problems; nothing was run", errors.len());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut config = RunConfig::reference();
+    if let Some(jobs) = args.jobs {
+        config.jobs = jobs.max(1);
+    }
+    config.step_timeout = Duration::from_secs(args.step_timeout.max(1));
+    if let Some(cache) = &args.key_cache {
+        config.key_cache = Some(cache.clone());
+    }
+    let results = run_suite(&scenarios, &config).context("cannot run the suite")?;
+    for result in &results {
+        println!("{}", line(result));
+    }
+    let suite = args
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    write_report(args.junit.as_deref(), || junit::render(&suite, &results))?;
+    write_report(args.json.as_deref(), || json::render(&suite, &results))?;
+    write_report(args.html.as_deref(), || html::render(&suite, &results))?;
+    let tally = Tally::of(&results);
+    println!(
+        "{} passed, {} failed, {} skipped",
+        tally.passed,
+        tally.failed + tally.hung,
+        tally.skipped
+    );
+    if tally.errors > 0 {
+        println!("{} harness errors", tally.errors);
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if results.iter().all(|r| r.outcome.is_expected()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Loads every path: a directory as a suite root, a file with its grandparent as the root
+/// (`scenarios/card/x.yaml` is `card/x`). Every problem of every path.
+fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            match load_suite(path) {
+                Ok(mut loaded) => scenarios.append(&mut loaded),
+                Err(mut problems) => errors.append(&mut problems),
+            }
+        } else {
+            let root = path
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."));
+            match load_file(path, root) {
+                Ok(loaded) => scenarios.push(loaded),
+                Err(problem) => errors.push(problem),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `pass    card/auth_pin_lockout`, with the reason for anything else.
+fn line(result: &ScenarioResult) -> String {
+    let name = result.outcome.name();
+    if result.outcome == crate::runner::Outcome::Pass {
+        format!("{name:<8}{}", result.id)
+    } else {
+        format!("{name:<8}{}  {}", result.id, result.summary())
+    }
+}
+
+fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, render())
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    Ok(())
+}

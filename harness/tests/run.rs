@@ -1,0 +1,151 @@
+//! `jpki-sim run` end to end: the bundled suite passes against the reference SDK and PF, a
+//! wrong expectation fails at its step's position, and a broken file stops the run.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// Keys are deterministic: every test shares one cache and derives each key once.
+fn key_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-keys.sqlite")
+}
+
+fn suite_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+fn jpki_sim_run(args: &[&Path]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .arg("run")
+        .args(args)
+        .arg("--key-cache")
+        .arg(key_cache())
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The scenario files under `dir`, counted as the loader finds them.
+fn yaml_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|area| area.unwrap().path())
+        .filter(|area| area.is_dir())
+        .flat_map(|area| std::fs::read_dir(area).unwrap())
+        .filter(|file| file.as_ref().unwrap().path().extension() == Some("yaml".as_ref()))
+        .count()
+}
+
+#[test]
+fn bundled_suite_passes_and_writes_junit_json_and_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let (junit, json, html) = (
+        dir.path().join("junit.xml"),
+        dir.path().join("report.json"),
+        dir.path().join("report.html"),
+    );
+    let suite = suite_dir();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .arg("run")
+        .arg(&suite)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .arg("--key-cache")
+        .arg(key_cache())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let count = yaml_files(&suite);
+    assert!(
+        text.lines()
+            .any(|line| line == format!("{count} passed, 0 failed, 0 skipped")),
+        "{text}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>"));
+    assert!(xml.ends_with("</testsuite>\n</testsuites>\n"), "{xml}");
+    assert!(xml.contains(&format!("tests=\"{count}\" failures=\"0\" errors=\"0\"")));
+    assert_eq!(xml.matches("<testcase ").count(), count);
+    assert!(xml.contains("name=\"revocation/ocsp_after_address_change\""));
+    assert!(!xml.contains("<failure"));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["version"], 1);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), count);
+    assert!(results.iter().all(|r| r["outcome"] == "pass"), "{report:#}");
+    assert!(results.iter().any(|r| r["id"] == "card/auth_pin_lockout"));
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<code>faults/ocsp_down_fails_closed</code>"));
+}
+
+#[test]
+fn wrong_expectation_exits_1_and_junit_names_the_step_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bad")).unwrap();
+    let file = dir.path().join("bad/wrong_expect.yaml");
+    std::fs::write(
+        &file,
+        "\
+description: A deliberately wrong expectation, to see the runner name the step.
+importance: low
+cards:
+  - id: \"felica:0123456789ABCDEF\"
+steps:
+  - sdk: {op: pin_status, pin: auth, expect: {retries_left: 3}}
+  # The first wrong PIN leaves 2 tries, not 1.
+  - sdk: {op: verify_pin, pin: auth, value: \"0000\", expect: {wrong_pin: {retries_left: 1}}}
+",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let out = jpki_sim_run(&[dir.path(), "--junit".as_ref(), &junit]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines().any(|l| l == "0 passed, 1 failed, 0 skipped"),
+        "{text}"
+    );
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let message = format!(
+        "<failure message=\"step 2 at {}:8:5: expected wrong_pin with 1 left (63 C1), got status 63 C2 (RETRIES_LEFT)\"",
+        file.display()
+    );
+    assert!(xml.contains(&message), "{xml}");
+    // The trace in the body shows the exchange that decided it, the PIN left out.
+    assert!(
+        xml.contains("00 20 00 80 04 [PIN, 4 bytes]  (VERIFY)\n  card 0 &lt; 63 C2"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn a_scenario_file_that_does_not_load_exits_2_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("bad")).unwrap();
+    std::fs::write(
+        dir.path().join("bad/typo.yaml"),
+        "description: x\nimportance: low\ncards: [{id: 'felica:0123456789ABCDEF'}]\nsteps:\n  - sdk: {op: pin_status, pin: auth, expekt: ok}\n",
+    )
+    .unwrap();
+    let out = jpki_sim_run(&[dir.path()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("typo.yaml:5:"), "{text}");
+}
