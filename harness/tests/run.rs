@@ -149,3 +149,125 @@ fn a_scenario_file_that_does_not_load_exits_2_with_its_position() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("typo.yaml:5:"), "{text}");
 }
+
+mod mechanism {
+    //! The runner's own outcomes, with adapters that misbehave on purpose.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use harness::platform::{
+        Consent, EnrolOutcome, EnrolRequest, LatestOutcome, Platform, PlatformError, StatusOutcome,
+        UserOutcome,
+    };
+    use harness::runner::{run_suite, Outcome, RunConfig};
+    use harness::scenario::model::StatusChannel;
+    use harness::scenario::{parse, Feature, LoadedScenario};
+
+    /// A PF that never answers an enrolment.
+    struct Stuck;
+
+    impl Platform for Stuck {
+        fn enrol(&mut self, _: &EnrolRequest) -> Result<EnrolOutcome, PlatformError> {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(EnrolOutcome::Accepted)
+        }
+        fn check_status(
+            &mut self,
+            _: &str,
+            _: StatusChannel,
+        ) -> Result<StatusOutcome, PlatformError> {
+            Ok(StatusOutcome::Good)
+        }
+        fn register_consent(&mut self, _: &str, _: &Consent) -> Result<(), PlatformError> {
+            Ok(())
+        }
+        fn latest_info(&mut self, _: &str) -> Result<LatestOutcome, PlatformError> {
+            Ok(LatestOutcome::NotConsented)
+        }
+        fn resolve_user(&mut self, _: &str) -> Result<UserOutcome, PlatformError> {
+            Ok(UserOutcome::NotLinkedYet)
+        }
+    }
+
+    fn scenario(name: &str, yaml: &str) -> LoadedScenario {
+        let path = format!("tests/{name}.yaml");
+        parse(
+            yaml,
+            path.as_ref(),
+            format!("tests/{name}").parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn config() -> RunConfig {
+        RunConfig {
+            key_cache: Some(super::key_cache()),
+            ..RunConfig::reference()
+        }
+    }
+
+    #[test]
+    fn a_platform_that_never_answers_is_a_hang_at_its_step() {
+        let loaded = scenario(
+            "stuck",
+            "description: x\nimportance: low\ncards: [{id: 'felica:0123456789ABCDEF'}]\nsteps:\n  - sdk: {op: pin_status, pin: auth, expect: {retries_left: 3}}\n  - pf: {op: enrol, key: auth, name: a, expect: accepted}\n",
+        );
+        let config = RunConfig {
+            platform: Arc::new(|_| Box::new(Stuck) as Box<dyn Platform>),
+            step_timeout: Duration::from_millis(300),
+            ..config()
+        };
+        let results = run_suite(&[loaded], &config).unwrap();
+        match &results[0].outcome {
+            Outcome::Hang {
+                step,
+                position,
+                after,
+            } => {
+                assert_eq!(*step, 1);
+                assert_eq!((position.line, position.column), (6, 5));
+                assert!(*after >= Duration::from_millis(300));
+            }
+            other => panic!("expected a hang, got {other:?}"),
+        }
+        // The trace so far shows the card signing for the enrolment that never came back.
+        assert!(results[0]
+            .trace
+            .iter()
+            .any(|entry| entry.to_string().contains("COMPUTE DIGITAL SIGNATURE")));
+    }
+
+    #[test]
+    fn an_adapter_lacking_a_feature_gets_the_scenario_skipped() {
+        let loaded = scenario(
+            "needs_sign",
+            "description: x\nimportance: low\nfeatures: [sign_key]\ncards: [{id: 'felica:0123456789ABCDEF'}]\nsteps:\n  - sdk: {op: pin_status, pin: sign, expect: {retries_left: 5}}\n",
+        );
+        let mut config = config();
+        config.features.remove(&Feature::SignKey);
+        let results = run_suite(&[loaded], &config).unwrap();
+        assert_eq!(
+            results[0].outcome,
+            Outcome::Skipped {
+                missing: vec![Feature::SignKey]
+            }
+        );
+        assert!(results[0].outcome.is_expected());
+    }
+
+    #[test]
+    fn a_removed_card_answers_no_card_and_works_again_once_inserted() {
+        let loaded = scenario(
+            "removal",
+            "description: x\nimportance: low\nfeatures: [card_removal]\ncards: [{id: 'felica:0123456789ABCDEF'}]\nsteps:\n  - sdk: {op: verify_pin, pin: auth, expect: ok}\n  - card: {remove: 0}\n  - sdk: {op: pin_status, pin: auth, expect: no_card}\n  - card: {insert: 0}\n  # Pulled out, the card lost its verified PIN.\n  - sdk: {op: sign, key: auth, data: {text: hi}, expect: security_status}\n",
+        );
+        let results = run_suite(&[loaded], &config()).unwrap();
+        assert_eq!(
+            results[0].outcome,
+            Outcome::Pass,
+            "{}",
+            results[0].summary()
+        );
+    }
+}
