@@ -27,6 +27,8 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
             data,
             pin,
             name,
+            present_as,
+            tamper,
             expect,
         } => {
             let name = name
@@ -36,10 +38,19 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                 .as_ref()
                 .map_or_else(|| challenge(run, index), sign_data);
             let pin = pin.as_ref().map(|p| p.expose().to_owned());
+            let signer = present_as.unwrap_or(*key);
             let (certificate, signature) =
-                holder_signs(run, *card, *key, &data, pin).map_err(|actual| {
+                holder_signs(run, *card, signer, &data, pin).map_err(|actual| {
                     Mismatch::new(words(expect), format!("the card did not sign: {actual}"))
                 })?;
+            let mut data = data;
+            if *tamper {
+                // One flipped bit: the signature no longer covers the data presented.
+                match data.first_mut() {
+                    Some(first) => *first ^= 0x01,
+                    None => data.push(0x01),
+                }
+            }
             let request = EnrolRequest {
                 name: name.clone(),
                 key: *key,

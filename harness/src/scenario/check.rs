@@ -35,6 +35,9 @@ pub enum Problem {
     DuplicateEnrolment { name: String, first: usize },
     #[error("`latest_info` follows signature certificates: expected an enrolment with `key: sign`, `{name}` used `key: auth`")]
     LatestInfoNeedsSign { name: String },
+    /// A correct PF rejects a tampered or cross-hierarchy enrolment, so `accepted` can never pass.
+    #[error("a `{field}` enrolment must be expected `rejected`: a correct PF never accepts it")]
+    ForgedEnrolmentAccepted { field: &'static str },
     #[error("needs feature `{feature}`: add it to `features` so that adapters without it skip the scenario")]
     MissingFeature { feature: &'static str },
     #[error(
@@ -218,9 +221,26 @@ impl<'s> Checker<'s> {
     fn pf(&mut self, index: usize, pf: &'s PfStep, at: impl Fn(&[&'static str]) -> Vec<Segment>) {
         match pf {
             PfStep::Enrol {
-                card, name, expect, ..
+                card,
+                key,
+                name,
+                present_as,
+                tamper,
+                expect,
+                ..
             } => {
                 self.card_index(*card, at(&["card"]));
+                let forged = if *tamper {
+                    Some("tamper")
+                } else {
+                    present_as
+                        .filter(|other| other != key)
+                        .map(|_| "present_as")
+                };
+                if let (Some(field), EnrolExpect::Accepted) = (forged, expect) {
+                    let problem = Problem::ForgedEnrolmentAccepted { field };
+                    self.problems.push((at(&["expect"]), problem));
+                }
                 if let Some(name) = name {
                     if let Some(&(first, _)) = self.enrolments.get(name) {
                         let problem = Problem::DuplicateEnrolment {

@@ -263,6 +263,15 @@ pub enum PfStep {
         /// The name later steps use for this enrolment (its certificate and user).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<EnrolmentName>,
+        /// The key whose certificate is presented and which signs, while the request still
+        /// claims `key`: the other key's presents a certificate of the wrong hierarchy.
+        /// Absent: `key`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        present_as: Option<KeyKind>,
+        /// Whether the harness flips a bit of the data after the card signed it, so that the
+        /// signature no longer matches. Default false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        tamper: bool,
         expect: EnrolExpect,
     },
     /// The PF checks the status of an enrolled certificate now.
@@ -663,7 +672,9 @@ impl PfStep {
 
     fn features(&self) -> Vec<Feature> {
         match self {
-            PfStep::Enrol { key, .. } => (*key == KeyKind::Sign)
+            PfStep::Enrol {
+                key, present_as, ..
+            } => (*key == KeyKind::Sign || *present_as == Some(KeyKind::Sign))
                 .then_some(Feature::SignKey)
                 .into_iter()
                 .collect(),
@@ -731,6 +742,10 @@ impl PinKind {
 
 fn yes() -> bool {
     true
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl PinValue {
