@@ -1,6 +1,10 @@
 //! `jpki-sim run`: the conformance suite against the bundled reference SDK and PF, with
 //! reports. Exit 0 when every outcome is as expected, 1 on unexpected ones, 2 when the harness
 //! itself failed (DESIGN §3).
+//!
+//! With `--mutants` (or `--mutant NAME`), a passing suite is then run against deliberately wrong
+//! variants of the reference PF: each must fail at least one scenario (be killed), or the run
+//! exits 1.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,8 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::platform::reference::Mutant;
 use crate::report::{html, json, junit, Tally};
-use crate::runner::{run_suite, RunConfig, ScenarioResult};
+use crate::runner::{mutant_platform, run_suite, RunConfig, ScenarioResult};
 use crate::scenario::{load_file, load_suite, LoadError, LoadedScenario};
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +40,12 @@ pub struct RunArgs {
     /// Where derived RSA keys are cached across runs.
     #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
     pub key_cache: Option<PathBuf>,
+    /// Then run the suite against every mutant of the reference PF; exit 1 if one survives.
+    #[arg(long)]
+    pub mutants: bool,
+    /// Then run the suite against this mutant (repeatable); exit 1 if it survives.
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Vec<Mutant>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -80,11 +91,91 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("{} harness errors", tally.errors);
         return Ok(ExitCode::from(2));
     }
-    Ok(if results.iter().all(|r| r.outcome.is_expected()) {
+    if !results.iter().all(|r| r.outcome.is_expected()) {
+        return Ok(ExitCode::from(1));
+    }
+    let mutants = if args.mutants {
+        Mutant::ALL.to_vec()
+    } else {
+        args.mutant.clone()
+    };
+    if mutants.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verdicts = mutants
+        .into_iter()
+        .map(|mutant| {
+            let config = RunConfig {
+                adapter: format!("reference+{mutant}"),
+                platform: mutant_platform(mutant),
+                ..config.clone()
+            };
+            let results = run_suite(&scenarios, &config)
+                .with_context(|| format!("cannot run the suite against mutant {mutant}"))?;
+            Ok(MutantVerdict::of(mutant, &results))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    print!("{}", mutant_table(&verdicts));
+    Ok(if verdicts.iter().all(MutantVerdict::killed) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What the suite did to one mutant: the scenarios that noticed its mistake, in suite order.
+struct MutantVerdict {
+    mutant: Mutant,
+    failed: Vec<String>,
+}
+
+impl MutantVerdict {
+    fn of(mutant: Mutant, results: &[ScenarioResult]) -> MutantVerdict {
+        MutantVerdict {
+            mutant,
+            failed: results
+                .iter()
+                .filter(|r| !r.outcome.is_expected())
+                .map(|r| r.id.to_string())
+                .collect(),
+        }
+    }
+
+    /// Killed: at least one scenario failed, hung or errored against it.
+    fn killed(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
+/// `mutant | killed by | scenarios failed` rows and the `kill rate: K/N` line.
+fn mutant_table(verdicts: &[MutantVerdict]) -> String {
+    let width = verdicts
+        .iter()
+        .map(|v| v.mutant.name().len())
+        .chain(["mutant".len()])
+        .max()
+        .unwrap_or(0);
+    let by_width = verdicts
+        .iter()
+        .filter_map(|v| v.failed.first().map(String::len))
+        .chain(["SURVIVED".len(), "killed by".len()])
+        .max()
+        .unwrap_or(0);
+    let mut table = format!(
+        "{:<width$} | {:<by_width$} | scenarios failed\n",
+        "mutant", "killed by"
+    );
+    for verdict in verdicts {
+        let by = verdict.failed.first().map_or("SURVIVED", String::as_str);
+        table += &format!(
+            "{:<width$} | {by:<by_width$} | {}\n",
+            verdict.mutant.name(),
+            verdict.failed.len()
+        );
+    }
+    let killed = verdicts.iter().filter(|v| v.killed()).count();
+    table += &format!("kill rate: {killed}/{}\n", verdicts.len());
+    table
 }
 
 /// Loads every path: a directory as a suite root, a file with its grandparent as the root

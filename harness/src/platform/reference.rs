@@ -7,9 +7,13 @@
 //!
 //! Failing closed: any answer the PF cannot trust (transport error, 5xx, garbage, `tryLater`
 //! twice, a wrong signer, stale data) is `Undetermined`, never `Good`.
+//!
+//! Mutants: [`ReferencePf::with_mutant`] builds the PF with one deliberate mistake ([`Mutant`]);
+//! without one, every check above holds.
 
 mod crl;
 mod http;
+mod mutant;
 mod ocsp;
 mod x509;
 
@@ -22,6 +26,8 @@ use time::OffsetDateTime;
 use x509_cert::Certificate;
 
 use self::http::{Http, Reply};
+use self::mutant::is;
+pub use self::mutant::{Mutant, UnknownMutant};
 use self::x509::Anchor;
 use super::{
     BasicInfo, Consent, EnrolOutcome, EnrolRequest, LatestOutcome, PfEnvironment, Platform,
@@ -45,6 +51,8 @@ pub struct ReferencePf {
     enrolments: HashMap<String, Enrolment>,
     /// J-LIS user id → this PF's user id: the first enrolment of a person names the user.
     users: HashMap<String, String>,
+    /// The deliberate mistake this PF makes, if any.
+    mutant: Option<Mutant>,
 }
 
 struct Enrolment {
@@ -55,6 +63,11 @@ struct Enrolment {
 
 impl ReferencePf {
     pub fn new(env: PfEnvironment) -> ReferencePf {
+        ReferencePf::with_mutant(env, None)
+    }
+
+    /// The reference PF making `mutant`'s mistake (`None`: the correct PF).
+    pub fn with_mutant(env: PfEnvironment, mutant: Option<Mutant>) -> ReferencePf {
         let anchors = (|| {
             let sign = Anchor::from_pem(&env.sign_ca_pem)
                 .map_err(|err| format!("signature CA certificate: {err}"))?;
@@ -67,6 +80,7 @@ impl ReferencePf {
             anchors,
             enrolments: HashMap::new(),
             users: HashMap::new(),
+            mutant,
         }
     }
 
@@ -99,12 +113,64 @@ impl ReferencePf {
             Ok(now) => now,
             Err(err) => return Ok(Err(format!("no world time: {err}"))),
         };
-        Ok(match via {
-            StatusChannel::Ocsp => ocsp::check(&self.http, anchor, certificate, now)
+        let status = match via {
+            StatusChannel::Ocsp => ocsp::check(&self.http, anchor, certificate, now, self.mutant)
                 .map_err(|err| format!("OCSP: {err}")),
-            StatusChannel::Crl => crl::check(&self.http, anchor, hierarchy(key), certificate, now)
-                .map_err(|err| format!("CRL: {err}")),
+            StatusChannel::Crl => crl::check(
+                &self.http,
+                anchor,
+                hierarchy(key),
+                certificate,
+                now,
+                self.mutant,
+            )
+            .map_err(|err| format!("CRL: {err}")),
+        };
+        Ok(match (self.mutant, status) {
+            (Some(Mutant::IgnoresRevocation), Ok(Status::Revoked(_)))
+            | (
+                Some(Mutant::HoldIsGood),
+                Ok(Status::Revoked(Some(RevocationReason::CertificateHold))),
+            )
+            | (Some(Mutant::FailsOpen), Err(_)) => Ok(Status::Good),
+            (_, status) => status,
         })
+    }
+
+    /// [`Mutant::StatusByCard`]: the status of an enrolled signature certificate of the same
+    /// J-LIS user as the authentication certificate, if the PF holds one.
+    fn status_by_card(
+        &self,
+        certificate: &Certificate,
+        via: StatusChannel,
+    ) -> Result<Option<Result<Status, String>>, PlatformError> {
+        let Some(user) = self.jlis_user(KeyKind::Auth, certificate) else {
+            return Ok(None);
+        };
+        for enrolled in self.enrolments.values() {
+            if enrolled.key == KeyKind::Sign
+                && self
+                    .jlis_user(KeyKind::Sign, &enrolled.certificate)
+                    .as_ref()
+                    == Some(&user)
+            {
+                return self
+                    .status(KeyKind::Sign, &enrolled.certificate, via)
+                    .map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The J-LIS user id linked to a certificate, if J-LIS names one.
+    fn jlis_user(&self, key: KeyKind, certificate: &Certificate) -> Option<String> {
+        let path = format!(
+            "/jlis/v1/linkage/{}/{}",
+            hierarchy(key),
+            x509::serial_hex(certificate)
+        );
+        let reply = self.http.get(&path).ok()?;
+        Some(reply.json()?.get("user_id")?.as_str()?.to_owned())
     }
 
     fn verify_enrolment(
@@ -114,14 +180,24 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<Option<(RejectReason, String)>, PlatformError> {
         let reject = |reason, detail: String| Ok(Some((reason, detail)));
-        let anchor = self.anchor(request.key)?;
-        if let Err(err) = anchor.issued(certificate) {
-            return reject(
-                RejectReason::Untrusted,
-                format!("{} key: {err}", hierarchy(request.key)),
-            );
+        let mut key = request.key;
+        if let Err(err) = self.anchor(key)?.issued(certificate) {
+            let other = match key {
+                KeyKind::Sign => KeyKind::Auth,
+                KeyKind::Auth => KeyKind::Sign,
+            };
+            if is(self.mutant, Mutant::AcceptsEitherHierarchy)
+                && self.anchor(other)?.issued(certificate).is_ok()
+            {
+                key = other;
+            } else {
+                return reject(
+                    RejectReason::Untrusted,
+                    format!("{} key: {err}", hierarchy(request.key)),
+                );
+            }
         }
-        if !x509::valid_at(certificate, now) {
+        if !x509::valid_at(certificate, now) && !is(self.mutant, Mutant::AcceptsExpired) {
             let validity = &certificate.tbs_certificate.validity;
             return reject(
                 RejectReason::Expired,
@@ -131,15 +207,16 @@ impl ReferencePf {
                 ),
             );
         }
-        if let Err(err) = x509::verify(
+        let verified = x509::verify(
             x509::public_key(certificate),
             &x509::rsa_with(request.hash),
             &request.data,
             &request.signature,
-        ) {
+        );
+        if let (Err(err), false) = (verified, is(self.mutant, Mutant::SkipsDataSignature)) {
             return reject(RejectReason::BadSignature, err.to_string());
         }
-        match self.status(request.key, certificate, StatusChannel::Ocsp)? {
+        match self.status(key, certificate, StatusChannel::Ocsp)? {
             Ok(Status::Good) => Ok(None),
             Ok(Status::Revoked(reason)) => {
                 reject(RejectReason::Revoked, format!("revoked ({reason:?})"))
@@ -210,14 +287,22 @@ impl Platform for ReferencePf {
         via: StatusChannel,
     ) -> Result<StatusOutcome, PlatformError> {
         let enrolled = self.enrolment(enrolment)?;
-        Ok(
-            match self.status(enrolled.key, &enrolled.certificate, via)? {
-                Ok(Status::Good) => StatusOutcome::Good,
-                Ok(Status::Revoked(reason)) => StatusOutcome::Revoked { reason },
-                Ok(Status::Unknown) => StatusOutcome::Unknown,
-                Err(detail) => StatusOutcome::Undetermined { detail },
-            },
-        )
+        let by_card = match (self.mutant, enrolled.key) {
+            (Some(Mutant::StatusByCard), KeyKind::Auth) => {
+                self.status_by_card(&enrolled.certificate, via)?
+            }
+            _ => None,
+        };
+        let status = match by_card {
+            Some(status) => status,
+            None => self.status(enrolled.key, &enrolled.certificate, via)?,
+        };
+        Ok(match status {
+            Ok(Status::Good) => StatusOutcome::Good,
+            Ok(Status::Revoked(reason)) => StatusOutcome::Revoked { reason },
+            Ok(Status::Unknown) => StatusOutcome::Unknown,
+            Err(detail) => StatusOutcome::Undetermined { detail },
+        })
     }
 
     /// A refused consent (wrong key, revoked certificate, injected fault) is only recorded by
@@ -316,6 +401,12 @@ impl Platform for ReferencePf {
                 })
             }
         };
+        if is(self.mutant, Mutant::NewUserPerCertificate) {
+            let serial = x509::serial_hex(&enrolled.certificate);
+            return Ok(UserOutcome::User {
+                id: format!("{user}/{serial}"),
+            });
+        }
         let id = self.users.entry(user.clone()).or_insert(user).clone();
         Ok(UserOutcome::User { id })
     }

@@ -26,6 +26,7 @@ pub use outcome::{Outcome, ScenarioResult};
 pub use pool::run_suite;
 pub use trace::{Trace, TraceEntry};
 
+use crate::platform::reference::{Mutant, ReferencePf};
 use crate::platform::{PfEnvironment, Platform};
 use crate::scenario::Feature;
 
@@ -108,5 +109,10 @@ impl RunConfig {
 
 /// The bundled reference PF.
 pub fn reference_platform(env: PfEnvironment) -> Box<dyn Platform> {
-    Box::new(crate::platform::reference::ReferencePf::new(env))
+    Box::new(ReferencePf::new(env))
+}
+
+/// The reference PF making `mutant`'s mistake.
+pub fn mutant_platform(mutant: Mutant) -> PlatformFactory {
+    Arc::new(move |env| Box::new(ReferencePf::with_mutant(env, Some(mutant))))
 }

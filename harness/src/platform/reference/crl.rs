@@ -9,6 +9,7 @@ use x509_cert::ext::pkix::CrlReason;
 use x509_cert::Certificate;
 
 use super::http::{Http, HttpError};
+use super::mutant::{is, Mutant};
 use super::x509::{self, Anchor};
 use super::Status;
 
@@ -47,6 +48,7 @@ pub fn check(
     hierarchy: &str,
     certificate: &Certificate,
     now: OffsetDateTime,
+    mutant: Option<Mutant>,
 ) -> Result<Status, CrlError> {
     let path = format!("/crl/{hierarchy}.crl");
     let reply = http.get(&path)?;
@@ -72,7 +74,12 @@ pub fn check(
     .map_err(CrlError::Signer)?;
     let this_update = x509::to_time(&tbs.this_update);
     let next_update = x509::to_time(tbs.next_update.as_ref().ok_or(CrlError::NoNextUpdate)?);
-    if !(this_update <= now && now < next_update) {
+    let current = if is(mutant, Mutant::AcceptsStaleCrl) {
+        this_update <= now
+    } else {
+        this_update <= now && now < next_update
+    };
+    if !current {
         return Err(CrlError::Stale {
             this_update,
             next_update,

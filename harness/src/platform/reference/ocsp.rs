@@ -15,6 +15,7 @@ use x509_ocsp::{
 };
 
 use super::http::{Http, HttpError};
+use super::mutant::{is, Mutant};
 use super::x509::{self, Anchor};
 use super::Status;
 
@@ -67,10 +68,13 @@ pub fn check(
     ca: &Anchor,
     certificate: &Certificate,
     now: OffsetDateTime,
+    mutant: Option<Mutant>,
 ) -> Result<Status, OcspError> {
-    match ask(http, ca, certificate, now) {
-        Err(OcspError::Unsuccessful(OcspResponseStatus::TryLater)) => {
-            ask(http, ca, certificate, now)
+    match ask(http, ca, certificate, now, mutant) {
+        Err(OcspError::Unsuccessful(OcspResponseStatus::TryLater))
+            if !is(mutant, Mutant::NoTryLaterRetry) =>
+        {
+            ask(http, ca, certificate, now, mutant)
         }
         other => other,
     }
@@ -81,6 +85,7 @@ fn ask(
     ca: &Anchor,
     certificate: &Certificate,
     now: OffsetDateTime,
+    mutant: Option<Mutant>,
 ) -> Result<Status, OcspError> {
     let cert_id = CertId {
         hash_algorithm: AlgorithmIdentifierOwned {
@@ -129,7 +134,9 @@ fn ask(
     }
     let basic =
         BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(OcspError::Garbage)?;
-    verify_signer(&basic, ca, now)?;
+    if !is(mutant, Mutant::SkipsOcspSignature) {
+        verify_signer(&basic, ca, now)?;
+    }
     let echoed = basic
         .tbs_response_data
         .response_extensions
@@ -146,7 +153,9 @@ fn ask(
         .iter()
         .find(|single| same_cert_id(&single.cert_id, &cert_id))
         .ok_or(OcspError::NoAnswer)?;
-    fresh(single, now)?;
+    if !is(mutant, Mutant::AcceptsStaleOcsp) {
+        fresh(single, now)?;
+    }
     Ok(match &single.cert_status {
         CertStatus::Good(_) => Status::Good,
         CertStatus::Unknown(_) => Status::Unknown,

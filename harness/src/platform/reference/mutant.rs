@@ -1,0 +1,127 @@
+//! Deliberately wrong variants of the reference PF. Each makes one mistake real platforms make;
+//! the suite must fail against every one of them (`jpki-sim run --mutants`), which shows that
+//! its scenarios notice the mistake.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate mistake of the reference PF. Names are kebab-case (`--mutant ignores-revocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mutant {
+    /// Treats a revoked certificate as good, on OCSP and CRL alike.
+    IgnoresRevocation,
+    /// Believes a CRL whose nextUpdate has passed.
+    AcceptsStaleCrl,
+    /// Believes an OCSP response without checking who signed it.
+    SkipsOcspSignature,
+    /// Believes an OCSP response whose thisUpdate/nextUpdate put it outside the current window.
+    AcceptsStaleOcsp,
+    /// Gives up on the first OCSP `tryLater` instead of asking once more.
+    NoTryLaterRetry,
+    /// Treats a certificate on hold (`certificateHold`) as good.
+    HoldIsGood,
+    /// Checks status by card, not by certificate: an authentication certificate takes the
+    /// status of the holder's linked signature certificate, so an address change revokes it.
+    StatusByCard,
+    /// Names users by certificate instead of by J-LIS user id: each renewal is a new user.
+    NewUserPerCertificate,
+    /// Enrols a certificate outside its validity period.
+    AcceptsExpired,
+    /// Skips the check of the holder's signature over the data.
+    SkipsDataSignature,
+    /// Accepts a certificate from either hierarchy's CA for either key.
+    AcceptsEitherHierarchy,
+    /// Fails open: a status it cannot determine counts as good.
+    FailsOpen,
+}
+
+/// A name that is not a mutant's.
+#[derive(Debug, thiserror::Error)]
+#[error("no mutant named {name:?}; known: {known}")]
+pub struct UnknownMutant {
+    pub name: String,
+    pub known: String,
+}
+
+impl Mutant {
+    /// Every mutant, in the order reports list them.
+    pub const ALL: [Mutant; 12] = [
+        Mutant::IgnoresRevocation,
+        Mutant::AcceptsStaleCrl,
+        Mutant::SkipsOcspSignature,
+        Mutant::AcceptsStaleOcsp,
+        Mutant::NoTryLaterRetry,
+        Mutant::HoldIsGood,
+        Mutant::StatusByCard,
+        Mutant::NewUserPerCertificate,
+        Mutant::AcceptsExpired,
+        Mutant::SkipsDataSignature,
+        Mutant::AcceptsEitherHierarchy,
+        Mutant::FailsOpen,
+    ];
+
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::IgnoresRevocation => "ignores-revocation",
+            Mutant::AcceptsStaleCrl => "accepts-stale-crl",
+            Mutant::SkipsOcspSignature => "skips-ocsp-signature",
+            Mutant::AcceptsStaleOcsp => "accepts-stale-ocsp",
+            Mutant::NoTryLaterRetry => "no-try-later-retry",
+            Mutant::HoldIsGood => "hold-is-good",
+            Mutant::StatusByCard => "status-by-card",
+            Mutant::NewUserPerCertificate => "new-user-per-certificate",
+            Mutant::AcceptsExpired => "accepts-expired",
+            Mutant::SkipsDataSignature => "skips-data-signature",
+            Mutant::AcceptsEitherHierarchy => "accepts-either-hierarchy",
+            Mutant::FailsOpen => "fails-open",
+        }
+    }
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Mutant {
+    type Err = UnknownMutant;
+
+    fn from_str(name: &str) -> Result<Mutant, UnknownMutant> {
+        Mutant::ALL
+            .into_iter()
+            .find(|mutant| mutant.name() == name)
+            .ok_or_else(|| UnknownMutant {
+                name: name.to_owned(),
+                known: Mutant::ALL.map(Mutant::name).join(", "),
+            })
+    }
+}
+
+/// Whether `mutant` is the one in effect.
+pub(super) fn is(active: Option<Mutant>, mutant: Mutant) -> bool {
+    active == Some(mutant)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for mutant in Mutant::ALL {
+            assert_eq!(mutant.name().parse::<Mutant>().unwrap(), mutant);
+        }
+        let mut names: Vec<_> = Mutant::ALL.map(Mutant::name).to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Mutant::ALL.len());
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones() {
+        let err = "ignores-everything".parse::<Mutant>().unwrap_err();
+        assert!(err.to_string().contains("ignores-revocation"), "{err}");
+    }
+}
