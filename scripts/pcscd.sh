@@ -47,7 +47,12 @@ CONF
       sudo_if_needed rm -rf /run/pcscd
     fi
     # No --auto-exit: it would stop pcscd after 60 s without clients, cards attached or not.
-    sudo_if_needed pcscd --foreground --info --config "$dir/conf" > "$dir/pcscd.log" 2>&1 &
+    # Started directly (not through a shell function) so that $! is pcscd's own pid.
+    if [ "$(id -u)" = 0 ]; then
+      pcscd --foreground --info --config "$dir/conf" > "$dir/pcscd.log" 2>&1 &
+    else
+      sudo pcscd --foreground --info --config "$dir/conf" > "$dir/pcscd.log" 2>&1 &
+    fi
     echo $! > "$pidfile"
     # Readiness from /proc: a probe connect() would be taken for a card.
     for _ in $(seq 200); do
@@ -60,7 +65,10 @@ CONF
     ;;
   stop)
     if alive; then sudo_if_needed kill "$(cat "$pidfile")"; fi
+    # A pcscd started from this configuration by an older copy of this script.
+    sudo_if_needed pkill -f "pcscd --foreground --info --config $dir/conf" 2>/dev/null || true
     rm -f "$pidfile"
+    for _ in $(seq 100); do listening 35963 || break; sleep 0.05; done
     ;;
   *)
     echo "usage: $0 start|stop" >&2
