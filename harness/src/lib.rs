@@ -2,6 +2,7 @@
 //!
 //! Everything here is thin glue over the `sim-card`, `mock-ca` and `mock-jlis` libraries.
 
+pub mod adapter;
 pub mod cli;
 pub mod platform;
 pub mod report;
