@@ -1,5 +1,6 @@
 //! Command-line interface. Names of commands and flags are a fixed contract (DESIGN §3).
 
+mod adapter;
 mod persona;
 mod run;
 mod up;
@@ -30,6 +31,8 @@ pub enum Command {
     Persona(persona::PersonaArgs),
     /// Run conformance scenarios against the reference SDK and PF and write reports.
     Run(run::RunArgs),
+    /// Serve the bundled reference SDK or PF as an adapter process (JSON lines on stdin/stdout).
+    Adapter(adapter::AdapterArgs),
 }
 
 /// Options shared by commands that build a world.
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(args),
         Command::Persona(args) => persona::run(args),
         Command::Run(args) => run::run(args),
+        Command::Adapter(args) => adapter::run(args),
     }
 }
 

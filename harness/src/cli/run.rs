@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::adapter::Role;
 use crate::platform::reference::Mutant;
 use crate::report::{html, json, junit, Tally};
 use crate::runner::{mutant_platform, run_suite, RunConfig, ScenarioResult};
@@ -46,6 +47,36 @@ pub struct RunArgs {
     /// Then run the suite against this mutant (repeatable); exit 1 if it survives.
     #[arg(long, value_name = "NAME")]
     pub mutant: Vec<Mutant>,
+    /// An adapter process playing a role instead of the bundled reference: `pf=COMMAND` or
+    /// `sdk=COMMAND`, run with `sh -c` once per scenario (docs/adapter-protocol.md). Repeat
+    /// for both roles.
+    #[arg(long, value_name = "ROLE=COMMAND", value_parser = parse_sut)]
+    pub sut: Vec<Sut>,
+}
+
+/// A `--sut` value: which role, and the command that starts the adapter.
+#[derive(Debug, Clone)]
+pub struct Sut {
+    pub role: Role,
+    pub command: String,
+}
+
+fn parse_sut(text: &str) -> Result<Sut, String> {
+    let (role, command) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not ROLE=COMMAND (pf=... or sdk=...)"))?;
+    let role = match role.trim() {
+        "pf" => Role::Pf,
+        "sdk" => Role::Sdk,
+        other => return Err(format!("unknown role {other:?}: pf or sdk")),
+    };
+    if command.trim().is_empty() {
+        return Err("the adapter command is empty".to_owned());
+    }
+    Ok(Sut {
+        role,
+        command: command.to_owned(),
+    })
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -66,6 +97,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.step_timeout = Duration::from_secs(args.step_timeout.max(1));
     if let Some(cache) = &args.key_cache {
         config.key_cache = Some(cache.clone());
+    }
+    for sut in &args.sut {
+        let slot = match sut.role {
+            Role::Sdk => &mut config.sut_sdk,
+            Role::Pf => &mut config.sut_pf,
+        };
+        anyhow::ensure!(slot.is_none(), "--sut names the {:?} role twice", sut.role);
+        *slot = Some(sut.command.clone());
+    }
+    if !args.sut.is_empty() {
+        config.adapter = args
+            .sut
+            .iter()
+            .map(|sut| format!("{}={}", role_name(sut.role), sut.command))
+            .collect::<Vec<_>>()
+            .join(" ");
+        anyhow::ensure!(
+            !args.mutants && args.mutant.is_empty(),
+            "--mutant/--mutants vary the in-process reference PF; with --sut, give the mutant to the adapter (jpki-sim adapter ref-pf --mutant NAME)"
+        );
     }
     let results = run_suite(&scenarios, &config).context("cannot run the suite")?;
     for result in &results {
@@ -204,6 +255,13 @@ fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
         Ok(scenarios)
     } else {
         Err(errors)
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Sdk => "sdk",
+        Role::Pf => "pf",
     }
 }
 

@@ -1,5 +1,6 @@
 //! The conformance runner: each scenario in a fresh in-process world, its SDK steps through the
-//! reference SDK, its PF steps through a [`Platform`], its world moves applied directly; one
+//! reference SDK (or an SDK adapter process), its PF steps through a [`Platform`] (or a PF
+//! adapter process, `crate::adapter`), its world moves applied directly; one
 //! [`ScenarioResult`] per scenario, with a trace (DESIGN §5–§7).
 //!
 //! Scenarios run in parallel, one worker per core. Each runs on its own thread, watched: a step
@@ -48,6 +49,12 @@ pub struct RunConfig {
     pub jobs: usize,
     /// Where derived RSA keys are cached across worlds and runs (`None`: derived every time).
     pub key_cache: Option<PathBuf>,
+    /// An adapter process (`sh -c COMMAND`) playing the SDK instead of the reference SDK,
+    /// spawned per scenario.
+    pub sut_sdk: Option<String>,
+    /// An adapter process playing the PF instead of [`RunConfig::platform`], spawned per
+    /// scenario.
+    pub sut_pf: Option<String>,
 }
 
 /// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
@@ -69,6 +76,8 @@ pub enum RunError {
     Clock(#[from] mock_jlis::clock::ClockError),
     #[error("the fault was refused")]
     Fault(#[from] mock_jlis::faults::FaultError),
+    #[error("cannot serve the APDU bridge")]
+    Bridge(#[from] crate::adapter::bridge::BridgeError),
 }
 
 /// Every feature: what the bundled reference SDK and PF support.
@@ -103,6 +112,8 @@ impl RunConfig {
             step_timeout: Duration::from_secs(20),
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             key_cache: crate::server::default_key_cache(),
+            sut_sdk: None,
+            sut_pf: None,
         }
     }
 }

@@ -6,12 +6,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::check::StepFailure;
+use super::sdk_steps::Answer;
 use super::trace::{Trace, TraceEntry, TracingChannel};
 use super::world::ScenarioWorld;
 use super::{moves, pf_steps, sdk_steps, Outcome, RunConfig, RunError};
+use crate::adapter::bridge::Bridge;
+use crate::adapter::protocol::{CardHandle, Operation};
+use crate::adapter::{feature_role, AdapterError, ProcessAdapter, RemotePlatform, RemoteSdk, Role};
 use crate::platform::Platform;
 use crate::scenario::model::{KeyKind, Step};
-use crate::scenario::{LoadedScenario, Position};
+use crate::scenario::{Feature, LoadedScenario, Position};
 use crate::sdk::{InProcessChannel, ReferenceSdk};
 
 /// Which step a running scenario is on and since when, for the hang watchdog.
@@ -26,6 +30,10 @@ pub struct ScenarioRun<'a> {
     pub trace: Trace,
     /// Enrolments by name, as `enrol` steps made them.
     pub enrolments: BTreeMap<String, Enrolment>,
+    /// The SDK adapter process, when one plays the SDK, and the cards as it reaches them.
+    pub remote_sdk: Option<(RemoteSdk, Vec<CardHandle>)>,
+    /// Serves the APDU bridge while a remote SDK runs.
+    pub bridge: Option<Bridge>,
 }
 
 /// What the runner remembers of an enrolment.
@@ -48,11 +56,16 @@ pub fn run_scenario(
     progress: &Progress,
     trace: &Trace,
 ) -> Outcome {
+    // Features of a role an adapter process plays are known once it answers hello.
+    let remote = |feature: &Feature| match feature_role(*feature) {
+        Role::Sdk => config.sut_sdk.is_some(),
+        Role::Pf => config.sut_pf.is_some(),
+    };
     let missing: Vec<_> = loaded
         .scenario
         .features
         .iter()
-        .filter(|feature| !config.features.contains(feature))
+        .filter(|feature| !remote(feature) && !config.features.contains(feature))
         .copied()
         .collect();
     if !missing.is_empty() {
@@ -62,13 +75,42 @@ pub fn run_scenario(
         Ok(world) => world,
         Err(err) => return harness_error(&err),
     };
-    let platform = (config.platform)(world.pf_environment());
+    let adapters = match Adapters::start(&world, config, runtime, trace) {
+        Ok(adapters) => adapters,
+        Err(StartFailure::Harness(err)) => return harness_error(&err),
+        Err(StartFailure::Adapter(err)) => {
+            return Outcome::Fail {
+                step: 0,
+                position: Position::START,
+                expected: "the adapter to answer hello".to_owned(),
+                actual: error_chain(&err),
+            }
+        }
+    };
+    let missing: Vec<_> = loaded
+        .scenario
+        .features
+        .iter()
+        .filter(|feature| remote(feature) && !adapters.features.contains(feature))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        return Outcome::Skipped { missing };
+    }
+    let platform = adapters
+        .pf
+        .map(|adapter| Box::new(RemotePlatform::new(adapter)) as Box<dyn Platform>)
+        .unwrap_or_else(|| (config.platform)(world.pf_environment()));
     let mut run = ScenarioRun {
         loaded,
         world,
         platform,
         trace: trace.clone(),
         enrolments: BTreeMap::new(),
+        remote_sdk: adapters
+            .sdk
+            .map(|adapter| (RemoteSdk::new(adapter), adapters.cards)),
+        bridge: adapters.bridge,
     };
     for (index, step) in loaded.scenario.steps.iter().enumerate() {
         progress.start(index);
@@ -110,6 +152,39 @@ impl ScenarioRun<'_> {
         }
     }
 
+    /// How the SDK reaches card `index`.
+    pub fn card_handle(&self, index: usize) -> CardHandle {
+        self.remote_sdk
+            .as_ref()
+            .and_then(|(_, cards)| RemoteSdk::handle(cards, index))
+            .unwrap_or_else(|| CardHandle {
+                index,
+                id: self
+                    .world
+                    .cards
+                    .get(index)
+                    .map_or_else(String::new, |card| card.id.to_string()),
+                bridge: String::new(),
+                reader: None,
+            })
+    }
+
+    /// Performs an SDK operation on card `index`, through the SDK adapter when there is one.
+    pub fn perform(&mut self, index: usize, operation: &Operation) -> Result<Answer, RunError> {
+        if let Some((sdk, _)) = self.remote_sdk.as_mut() {
+            return Ok(match sdk.perform(operation.clone()) {
+                Ok(Some(outcome)) => Answer::Outcome(outcome),
+                Ok(None) => Answer::NoCard,
+                Err(err) => Answer::Broken(error_chain(&err)),
+            });
+        }
+        let mut sdk = self.sdk(index)?;
+        Ok(match crate::adapter::serve::perform(&mut sdk, operation) {
+            Some(result) => Answer::of(result),
+            None => Answer::Broken("not an SDK operation".to_owned()),
+        })
+    }
+
     /// The reference SDK on card `card`, tracing into this scenario's trace.
     pub fn sdk(&self, card: usize) -> Result<RunnerSdk, RunError> {
         let channel = InProcessChannel::new(
@@ -121,6 +196,81 @@ impl ScenarioRun<'_> {
             card,
             self.trace.clone(),
         )))
+    }
+}
+
+/// The adapter processes of a scenario, after hello.
+struct Adapters {
+    sdk: Option<ProcessAdapter>,
+    pf: Option<ProcessAdapter>,
+    /// What the processes support, together.
+    features: Vec<Feature>,
+    cards: Vec<CardHandle>,
+    bridge: Option<Bridge>,
+}
+
+enum StartFailure {
+    Harness(RunError),
+    Adapter(AdapterError),
+}
+
+impl Adapters {
+    /// Spawns the configured adapter processes and says hello with `world`'s environment.
+    fn start(
+        world: &ScenarioWorld,
+        config: &RunConfig,
+        runtime: &tokio::runtime::Handle,
+        trace: &Trace,
+    ) -> Result<Adapters, StartFailure> {
+        let mut adapters = Adapters {
+            sdk: None,
+            pf: None,
+            features: Vec::new(),
+            cards: Vec::new(),
+            bridge: None,
+        };
+        if config.sut_sdk.is_none() && config.sut_pf.is_none() {
+            return Ok(adapters);
+        }
+        if config.sut_sdk.is_some() {
+            let channels = (0..world.cards.len())
+                .map(|index| {
+                    InProcessChannel::new(world.cards[index].clone(), world.present[index].clone())
+                })
+                .collect();
+            let bridge = Bridge::start(channels, trace, runtime)
+                .map_err(|err| StartFailure::Harness(err.into()))?;
+            adapters.cards = world
+                .cards
+                .iter()
+                .enumerate()
+                .map(|(index, card)| CardHandle {
+                    index,
+                    id: card.id.to_string(),
+                    bridge: bridge.card_url(index),
+                    reader: None,
+                })
+                .collect();
+            adapters.bridge = Some(bridge);
+        }
+        let environment = world.adapter_environment(adapters.cards.clone());
+        for (role, command) in [(Role::Sdk, &config.sut_sdk), (Role::Pf, &config.sut_pf)] {
+            let Some(command) = command else { continue };
+            let adapter =
+                ProcessAdapter::spawn(command, role, environment.clone(), config.step_timeout)
+                    .map_err(StartFailure::Adapter)?;
+            adapters.features.extend(
+                adapter
+                    .features
+                    .iter()
+                    .filter(|feature| feature_role(**feature) == role),
+            );
+            match role {
+                Role::Sdk => adapters.sdk = Some(adapter),
+                Role::Pf => adapters.pf = Some(adapter),
+            }
+        }
+        Ok(adapters)
     }
 }
 
@@ -150,12 +300,19 @@ fn step_summary(step: &Step) -> String {
 
 /// The error with its causes, for a report.
 fn harness_error(err: &RunError) -> Outcome {
+    Outcome::Error {
+        message: error_chain(err),
+    }
+}
+
+/// An error and its causes, `: `-separated.
+fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = err.source();
     while let Some(cause) = source {
         message.push_str(": ");
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    Outcome::Error { message }
+    message
 }

@@ -6,6 +6,7 @@ use mock_jlis::persona::{yyyymmdd, Persona};
 use super::check::{Mismatch, StepFailure};
 use super::scenario::ScenarioRun;
 use super::verify::verify_signature;
+use crate::adapter::protocol::Operation;
 use crate::scenario::model::{CertificateSlot, PinKind, PinValue, SdkExpect, SdkStep, SignData};
 use crate::sdk::{ChannelError, SdkData, SdkError, SdkOutcome};
 
@@ -18,15 +19,14 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
     let card = run.world.card(index)?.clone();
     let state = card.state();
     let persona = &state.persona;
-    let mut sdk = run.sdk(index)?;
-    let value = |pin: PinKind, given: &Option<PinValue>| -> Vec<u8> {
+    let handle = run.card_handle(index);
+    let value = |pin: PinKind, given: &Option<PinValue>| -> String {
         given
             .as_ref()
             .map_or_else(|| correct_pin(persona, pin), |v| v.expose().to_owned())
-            .into_bytes()
     };
     // What `ok` means for this operation, beyond the card's `90 00`.
-    let (result, ok): (_, OkCheck) = match step {
+    let (operation, ok): (Operation, OkCheck) = match step {
         SdkStep::ReadCertificate {
             which, password, ..
         } => {
@@ -48,9 +48,12 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
                         .to_vec(),
                 ),
             };
-            let password = password.as_ref().map(|p| p.expose().as_bytes().to_vec());
             (
-                sdk.read_certificate(*which, password.as_deref()),
+                Operation::ReadCertificate {
+                    card: handle,
+                    which: *which,
+                    password: password.as_ref().map(|p| p.expose().to_owned()),
+                },
                 Box::new(move |outcome| match (&outcome.data, &issued) {
                     (Some(SdkData::Certificate(der)), Some(issued)) if der == issued => Ok(()),
                     (Some(SdkData::Certificate(_)), Some(_)) => {
@@ -62,17 +65,30 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
             )
         }
         SdkStep::PinStatus { pin, .. } => (
-            sdk.pin_status(*pin),
+            Operation::PinStatus {
+                card: handle,
+                pin: *pin,
+            },
             Box::new(|outcome| match outcome.status.retries() {
                 Some(tries) if tries > 0 => Ok(()),
                 _ => Err(format!("status {}", outcome.status)),
             }),
         ),
-        SdkStep::VerifyPin { pin, value: v, .. } => {
-            (sdk.verify_pin(*pin, &value(*pin, v)), Box::new(success))
-        }
+        SdkStep::VerifyPin { pin, value: v, .. } => (
+            Operation::VerifyPin {
+                card: handle,
+                pin: *pin,
+                value: value(*pin, v),
+            },
+            Box::new(success),
+        ),
         SdkStep::ChangePin { pin, old, new, .. } => (
-            sdk.change_pin(*pin, &value(*pin, old), new.expose().as_bytes()),
+            Operation::ChangePin {
+                card: handle,
+                pin: *pin,
+                old: value(*pin, old),
+                new: new.expose().to_owned(),
+            },
             Box::new(success),
         ),
         SdkStep::Sign {
@@ -87,10 +103,15 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
                 crate::scenario::model::KeyKind::Auth => Some(state.auth.der.clone()),
                 crate::scenario::model::KeyKind::Sign => state.sign.as_ref().map(|c| c.der.clone()),
             };
-            let pin = pin.as_ref().map(|p| p.expose().as_bytes().to_vec());
             let hash = *hash;
             (
-                sdk.sign(*key, &data, hash, pin.as_deref()),
+                Operation::Sign {
+                    card: handle,
+                    key: *key,
+                    data: data.clone(),
+                    hash,
+                    pin: pin.as_ref().map(|p| p.expose().to_owned()),
+                },
                 Box::new(move |outcome| match (&outcome.data, &certificate) {
                     (Some(SdkData::Signature(sig)), Some(cert)) => {
                         verify_signature(cert, hash, &data, sig).map_err(|e| e.to_string())
@@ -110,7 +131,11 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
                 persona.sex.code().to_string(),
             );
             (
-                sdk.read_basic_info(*pin, &value(*pin, v)),
+                Operation::ReadBasicInfo {
+                    card: handle,
+                    pin: *pin,
+                    value: value(*pin, v),
+                },
                 Box::new(move |outcome| match &outcome.data {
                     Some(SdkData::BasicInfo(info)) => {
                         let got = (
@@ -132,7 +157,11 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
         SdkStep::ReadMyNumber { pin, value: v, .. } => {
             let want = persona.my_number.reveal().to_owned();
             (
-                sdk.read_my_number(*pin, &value(*pin, v)),
+                Operation::ReadMyNumber {
+                    card: handle,
+                    pin: *pin,
+                    value: value(*pin, v),
+                },
                 Box::new(move |outcome| match &outcome.data {
                     Some(SdkData::MyNumber(number)) if *number == want => Ok(()),
                     Some(SdkData::MyNumber(_)) => {
@@ -146,7 +175,11 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
             let birth = yyyymmdd(persona.birth_date);
             let sex = persona.sex.code().to_string();
             (
-                sdk.read_card_face(*pin, &value(*pin, v)),
+                Operation::ReadCardFace {
+                    card: handle,
+                    pin: *pin,
+                    value: value(*pin, v),
+                },
                 Box::new(move |outcome| match &outcome.data {
                     Some(SdkData::CardFace(file)) => {
                         let field = |tag| crate::sdk::parse::field(file, tag);
@@ -164,7 +197,29 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
             )
         }
     };
-    check(step.expect(), &result, ok.as_ref()).map_err(StepFailure::from)
+    let answer = run.perform(index, &operation)?;
+    check(step.expect(), &answer, ok.as_ref()).map_err(StepFailure::from)
+}
+
+/// What an SDK, in process or not, answered to an operation.
+pub enum Answer {
+    /// The card's answer.
+    Outcome(SdkOutcome),
+    /// No card in the reader.
+    NoCard,
+    /// The SDK failed as a program: why, in words.
+    Broken(String),
+}
+
+impl Answer {
+    /// The reference SDK's result in process.
+    pub fn of(result: Result<SdkOutcome, SdkError>) -> Answer {
+        match result {
+            Ok(outcome) => Answer::Outcome(outcome),
+            Err(SdkError::Channel(ChannelError::NoCard)) => Answer::NoCard,
+            Err(err) => Answer::Broken(error_text(&err)),
+        }
+    }
 }
 
 /// The value a PIN has on this card (the persona's, overrides applied).
@@ -190,16 +245,15 @@ pub fn sign_data(data: &SignData) -> Vec<u8> {
 /// Compares an outcome with `expect`; `ok` says what success means for the operation.
 fn check(
     expect: &SdkExpect,
-    result: &Result<SdkOutcome, SdkError>,
+    answer: &Answer,
     ok: &dyn Fn(&SdkOutcome) -> Result<(), String>,
 ) -> Result<(), Mismatch> {
     let expected = describe_expect(expect);
-    let outcome = match result {
-        Ok(outcome) => outcome,
-        Err(SdkError::Channel(ChannelError::NoCard)) if *expect == SdkExpect::NoCard => {
-            return Ok(())
-        }
-        Err(err) => return Err(Mismatch::new(expected, error_text(err))),
+    let outcome = match answer {
+        Answer::Outcome(outcome) => outcome,
+        Answer::NoCard if *expect == SdkExpect::NoCard => return Ok(()),
+        Answer::NoCard => return Err(Mismatch::new(expected, "no card")),
+        Answer::Broken(why) => return Err(Mismatch::new(expected, why.clone())),
     };
     let status = outcome.status;
     let pass = match expect {

@@ -84,6 +84,24 @@ impl ScenarioWorld {
         }
     }
 
+    /// What an adapter is told in `hello`; `cards` are the card handles for an SDK.
+    pub fn adapter_environment(
+        &self,
+        cards: Vec<crate::adapter::protocol::CardHandle>,
+    ) -> crate::adapter::protocol::Environment {
+        let base_url = self.server.url();
+        crate::adapter::protocol::Environment {
+            ca_url: format!("{base_url}/ca"),
+            crl_url: format!("{base_url}/crl"),
+            ocsp_url: format!("{base_url}/ocsp"),
+            jlis_url: format!("{base_url}/jlis/v1"),
+            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
+            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
+            base_url,
+            cards,
+        }
+    }
+
     pub fn card(&self, index: usize) -> Result<&Arc<ProvisionedCard>, RunError> {
         self.cards.get(index).ok_or(RunError::NoSuchCard(index))
     }

@@ -1,0 +1,150 @@
+//! The runner's interfaces implemented by forwarding to an adapter process.
+
+use serde::de::DeserializeOwned;
+
+use super::protocol::{CardHandle, Operation, Response, SdkResult};
+use super::{AdapterError, ProcessAdapter};
+use crate::platform::{
+    Consent, EnrolOutcome, EnrolRequest, LatestOutcome, Platform, PlatformError, StatusOutcome,
+    UserOutcome,
+};
+use crate::scenario::model::StatusChannel;
+use crate::sdk::SdkOutcome;
+
+/// A PF in another process: each [`Platform`] call is one request.
+pub struct RemotePlatform {
+    adapter: Option<ProcessAdapter>,
+}
+
+/// An SDK in another process: each operation is one request.
+pub struct RemoteSdk {
+    adapter: Option<ProcessAdapter>,
+}
+
+impl RemotePlatform {
+    pub fn new(adapter: ProcessAdapter) -> RemotePlatform {
+        RemotePlatform {
+            adapter: Some(adapter),
+        }
+    }
+
+    fn call<T: DeserializeOwned>(&mut self, operation: Operation) -> Result<T, PlatformError> {
+        let adapter = self
+            .adapter
+            .as_mut()
+            .ok_or_else(|| PlatformError::Failed("the adapter has said bye".to_owned()))?;
+        let enrolment = match &operation {
+            Operation::CheckStatus { enrolment, .. }
+            | Operation::RegisterConsent { enrolment, .. }
+            | Operation::LatestInfo { enrolment }
+            | Operation::ResolveUser { enrolment } => Some(enrolment.clone()),
+            _ => None,
+        };
+        let response = adapter
+            .call(operation)
+            .map_err(|err| PlatformError::Failed(err.to_string()))?;
+        match result(response) {
+            Err(AdapterError::Refused {
+                code: super::protocol::ErrorCode::UnknownEnrolment,
+                ..
+            }) if enrolment.is_some() => Err(PlatformError::UnknownEnrolment(
+                enrolment.unwrap_or_default(),
+            )),
+            other => other.map_err(|err| PlatformError::Failed(err.to_string())),
+        }
+    }
+}
+
+impl Platform for RemotePlatform {
+    fn enrol(&mut self, request: &EnrolRequest) -> Result<EnrolOutcome, PlatformError> {
+        self.call(Operation::Enrol(request.clone()))
+    }
+
+    fn check_status(
+        &mut self,
+        enrolment: &str,
+        via: StatusChannel,
+    ) -> Result<StatusOutcome, PlatformError> {
+        self.call(Operation::CheckStatus {
+            enrolment: enrolment.to_owned(),
+            via,
+        })
+    }
+
+    fn register_consent(
+        &mut self,
+        enrolment: &str,
+        consent: &Consent,
+    ) -> Result<(), PlatformError> {
+        self.call::<serde_json::Value>(Operation::RegisterConsent {
+            enrolment: enrolment.to_owned(),
+            consent: consent.clone(),
+        })
+        .map(drop)
+    }
+
+    fn latest_info(&mut self, enrolment: &str) -> Result<LatestOutcome, PlatformError> {
+        self.call(Operation::LatestInfo {
+            enrolment: enrolment.to_owned(),
+        })
+    }
+
+    fn resolve_user(&mut self, enrolment: &str) -> Result<UserOutcome, PlatformError> {
+        self.call(Operation::ResolveUser {
+            enrolment: enrolment.to_owned(),
+        })
+    }
+}
+
+impl Drop for RemotePlatform {
+    fn drop(&mut self) {
+        if let Some(adapter) = self.adapter.take() {
+            adapter.bye();
+        }
+    }
+}
+
+impl RemoteSdk {
+    pub fn new(adapter: ProcessAdapter) -> RemoteSdk {
+        RemoteSdk {
+            adapter: Some(adapter),
+        }
+    }
+
+    /// Performs an SDK operation; `Ok(None)` when no card answered.
+    pub fn perform(&mut self, operation: Operation) -> Result<Option<SdkOutcome>, AdapterError> {
+        let adapter = self.adapter.as_mut().ok_or_else(|| AdapterError::Broken {
+            detail: "it has said bye".to_owned(),
+            stderr: String::new(),
+        })?;
+        let response = adapter.call(operation)?;
+        let wire: SdkResult = result(response)?;
+        wire.outcome()
+            .map_err(|err| AdapterError::BadResult(err.to_string()))
+    }
+
+    /// The card handle the adapter is given for card `index`.
+    pub fn handle(cards: &[CardHandle], index: usize) -> Option<CardHandle> {
+        cards.iter().find(|card| card.index == index).cloned()
+    }
+}
+
+impl Drop for RemoteSdk {
+    fn drop(&mut self) {
+        if let Some(adapter) = self.adapter.take() {
+            adapter.bye();
+        }
+    }
+}
+
+/// The response's `result` as `T`, or its `error`.
+fn result<T: DeserializeOwned>(response: Response) -> Result<T, AdapterError> {
+    if let Some(error) = response.error {
+        return Err(AdapterError::Refused {
+            code: error.code,
+            message: error.message,
+        });
+    }
+    let value = response.result.unwrap_or(serde_json::Value::Null);
+    serde_json::from_value(value).map_err(|err| AdapterError::BadResult(err.to_string()))
+}

@@ -1,0 +1,347 @@
+//! The adapter side of the protocol over the bundled reference implementations: read `hello`,
+//! answer with the features, then answer each request until `bye` or end of input.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use super::protocol::{
+    AdapterMessage, Environment, ErrorCode, HarnessMessage, Operation, Response, Role, SdkResult,
+    VERSION,
+};
+use crate::platform::reference::{Mutant, ReferencePf};
+use crate::platform::{PfEnvironment, Platform, PlatformError};
+use crate::runner::all_features;
+use crate::sdk::{CardChannel, ChannelError, ReferenceSdk, SdkError, SdkOutcome};
+
+/// What `jpki-sim adapter` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// The reference SDK, reaching cards over the APDU bridge.
+    Sdk,
+    /// The reference PF, optionally making a mutant's mistake.
+    Pf(Option<Mutant>),
+}
+
+/// Why serving stopped before `bye`: the adapter is broken and exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the harness's messages")]
+    Read(#[source] std::io::Error),
+    #[error("cannot write to the harness")]
+    Write(#[source] std::io::Error),
+    #[error("line {line}: {source}")]
+    Malformed {
+        line: usize,
+        #[source]
+        source: super::protocol::DecodeError,
+    },
+    #[error("the harness speaks protocol version {0}, this adapter {VERSION}")]
+    Version(u32),
+    #[error("the first message was not hello")]
+    NoHello,
+}
+
+/// How long one APDU over the bridge may take.
+const APDU_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `served` on `input` and `output` until `bye` or the end of `input`.
+pub fn serve(
+    served: Served,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), ServeError> {
+    let mut lines = input
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.as_ref().map_or(true, |text| !text.trim().is_empty()));
+    let Some((_, first)) = lines.next() else {
+        return Ok(());
+    };
+    let first = first.map_err(ServeError::Read)?;
+    let (role, environment) = match HarnessMessage::from_line(&first)
+        .map_err(|source| ServeError::Malformed { line: 1, source })?
+    {
+        HarnessMessage::Hello {
+            version: VERSION,
+            role,
+            environment,
+        } => (role, environment),
+        HarnessMessage::Hello { version, .. } => return Err(ServeError::Version(version)),
+        HarnessMessage::Bye => return Ok(()),
+        HarnessMessage::Request(_) => return Err(ServeError::NoHello),
+    };
+    let mut handler = Handler::new(served, role, &environment);
+    write(
+        &mut output,
+        &AdapterMessage::Hello {
+            version: VERSION,
+            name: handler.name(),
+            features: handler.features(),
+        },
+    )?;
+    for (index, line) in lines {
+        let line = line.map_err(ServeError::Read)?;
+        match HarnessMessage::from_line(&line).map_err(|source| ServeError::Malformed {
+            line: index + 1,
+            source,
+        })? {
+            HarnessMessage::Request(request) => {
+                let response = handler.handle(request.id, request.operation);
+                write(&mut output, &AdapterMessage::Response(response))?;
+            }
+            HarnessMessage::Bye => return Ok(()),
+            HarnessMessage::Hello { .. } => {
+                tracing::warn!("a second hello is ignored");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs an SDK operation on the reference SDK; `None` for a PF operation.
+pub fn perform<C: CardChannel>(
+    sdk: &mut ReferenceSdk<C>,
+    operation: &Operation,
+) -> Option<Result<SdkOutcome, SdkError>> {
+    Some(match operation {
+        Operation::ReadCertificate {
+            which, password, ..
+        } => sdk.read_certificate(*which, password.as_deref().map(str::as_bytes)),
+        Operation::PinStatus { pin, .. } => sdk.pin_status(*pin),
+        Operation::VerifyPin { pin, value, .. } => sdk.verify_pin(*pin, value.as_bytes()),
+        Operation::ChangePin { pin, old, new, .. } => {
+            sdk.change_pin(*pin, old.as_bytes(), new.as_bytes())
+        }
+        Operation::Sign {
+            key,
+            data,
+            hash,
+            pin,
+            ..
+        } => sdk.sign(*key, data, *hash, pin.as_deref().map(str::as_bytes)),
+        Operation::ReadBasicInfo { pin, value, .. } => sdk.read_basic_info(*pin, value.as_bytes()),
+        Operation::ReadMyNumber { pin, value, .. } => sdk.read_my_number(*pin, value.as_bytes()),
+        Operation::ReadCardFace { pin, value, .. } => sdk.read_card_face(*pin, value.as_bytes()),
+        Operation::Enrol(_)
+        | Operation::CheckStatus { .. }
+        | Operation::RegisterConsent { .. }
+        | Operation::LatestInfo { .. }
+        | Operation::ResolveUser { .. } => return None,
+    })
+}
+
+/// The reference implementation behind one adapter session.
+enum Handler {
+    Sdk,
+    Pf {
+        platform: Box<ReferencePf>,
+        mutant: Option<Mutant>,
+    },
+    /// Asked for a role it does not play: every request is unsupported.
+    Neither {
+        asked: Role,
+    },
+}
+
+impl Handler {
+    fn new(served: Served, role: Role, environment: &Environment) -> Handler {
+        match (served, role) {
+            (Served::Sdk, Role::Sdk) => Handler::Sdk,
+            (Served::Pf(mutant), Role::Pf) => Handler::Pf {
+                platform: Box::new(ReferencePf::with_mutant(
+                    PfEnvironment {
+                        base_url: environment.base_url.clone(),
+                        sign_ca_pem: environment.sign_ca_pem.clone(),
+                        auth_ca_pem: environment.auth_ca_pem.clone(),
+                    },
+                    mutant,
+                )),
+                mutant,
+            },
+            (_, asked) => Handler::Neither { asked },
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Handler::Sdk => "reference SDK".to_owned(),
+            Handler::Pf { mutant: None, .. } => "reference PF".to_owned(),
+            Handler::Pf {
+                mutant: Some(mutant),
+                ..
+            } => format!("reference PF ({mutant})"),
+            Handler::Neither { .. } => "reference (wrong role)".to_owned(),
+        }
+    }
+
+    /// The reference's features of the role played. Over the HTTP bridge, the SDK has no
+    /// PC/SC reader.
+    fn features(&self) -> Vec<super::Feature> {
+        let role = match self {
+            Handler::Sdk => Role::Sdk,
+            Handler::Pf { .. } => Role::Pf,
+            Handler::Neither { .. } => return Vec::new(),
+        };
+        all_features()
+            .into_iter()
+            .filter(|feature| super::feature_role(*feature) == role)
+            .filter(|feature| *feature != super::Feature::Pcsc)
+            .collect()
+    }
+
+    fn handle(&mut self, id: u64, operation: Operation) -> Response {
+        if let Handler::Neither { asked } = self {
+            return Response::error(
+                id,
+                ErrorCode::Unsupported,
+                format!("this adapter does not play {asked:?}"),
+            );
+        }
+        if operation.role() == Role::Pf {
+            return match self {
+                Handler::Pf { platform, .. } => platform_call(id, platform.as_mut(), operation),
+                _ => Response::error(
+                    id,
+                    ErrorCode::Unsupported,
+                    "an SDK does not do PF operations",
+                ),
+            };
+        }
+        let card = match &operation {
+            Operation::ReadCertificate { card, .. }
+            | Operation::PinStatus { card, .. }
+            | Operation::VerifyPin { card, .. }
+            | Operation::ChangePin { card, .. }
+            | Operation::Sign { card, .. }
+            | Operation::ReadBasicInfo { card, .. }
+            | Operation::ReadMyNumber { card, .. }
+            | Operation::ReadCardFace { card, .. } => card.clone(),
+            _ => return Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
+        };
+        if !matches!(self, Handler::Sdk) {
+            return Response::error(
+                id,
+                ErrorCode::Unsupported,
+                "a PF does not do SDK operations",
+            );
+        }
+        let mut channel = BridgeChannel::new(&card.bridge);
+        let outcome = perform(&mut ReferenceSdk::new(&mut channel), &operation);
+        match (outcome, channel.failure) {
+            (_, Some(failure)) => Response::error(id, ErrorCode::Failed, failure),
+            (Some(Ok(outcome)), None) => to_result(id, &SdkResult::of(&outcome)),
+            (Some(Err(SdkError::Channel(ChannelError::NoCard))), None) => {
+                to_result(id, &SdkResult::NoCard)
+            }
+            (Some(Err(err)), None) => Response::error(id, ErrorCode::Failed, error_chain(&err)),
+            (None, None) => Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
+        }
+    }
+}
+
+fn platform_call(id: u64, platform: &mut dyn Platform, operation: Operation) -> Response {
+    let result = match operation {
+        Operation::Enrol(request) => platform.enrol(&request).map(|o| json(&o)),
+        Operation::CheckStatus { enrolment, via } => {
+            platform.check_status(&enrolment, via).map(|o| json(&o))
+        }
+        Operation::RegisterConsent { enrolment, consent } => platform
+            .register_consent(&enrolment, &consent)
+            .map(|()| serde_json::json!({})),
+        Operation::LatestInfo { enrolment } => platform.latest_info(&enrolment).map(|o| json(&o)),
+        Operation::ResolveUser { enrolment } => platform.resolve_user(&enrolment).map(|o| json(&o)),
+        _ => return Response::error(id, ErrorCode::Unsupported, "not a PF operation"),
+    };
+    match result {
+        Ok(value) => Response::result(id, value),
+        Err(err @ PlatformError::UnknownEnrolment(_)) => {
+            Response::error(id, ErrorCode::UnknownEnrolment, err.to_string())
+        }
+        Err(err) => Response::error(id, ErrorCode::Failed, err.to_string()),
+    }
+}
+
+/// A [`CardChannel`] over the HTTP APDU bridge. A transport failure is kept in `failure` (the
+/// SDK sees a short response and stops) so that the adapter can report it as it was.
+struct BridgeChannel {
+    url: String,
+    agent: ureq::Agent,
+    failure: Option<String>,
+}
+
+impl BridgeChannel {
+    fn new(url: &str) -> BridgeChannel {
+        BridgeChannel {
+            url: url.to_owned(),
+            agent: ureq::Agent::config_builder()
+                .timeout_global(Some(APDU_TIMEOUT))
+                .http_status_as_error(false)
+                .build()
+                .into(),
+            failure: None,
+        }
+    }
+
+    fn fail(&mut self, failure: String) -> ChannelError {
+        self.failure = Some(failure);
+        ChannelError::ShortResponse { len: 0 }
+    }
+}
+
+impl CardChannel for BridgeChannel {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ChannelError> {
+        let response = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/octet-stream")
+            .send(apdu);
+        let mut response = match response {
+            Ok(response) => response,
+            Err(err) => return Err(self.fail(format!("POST {}: {err}", self.url))),
+        };
+        let status = response.status().as_u16();
+        let body = match response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+        {
+            Ok(body) => body,
+            Err(err) => return Err(self.fail(format!("POST {}: {err}", self.url))),
+        };
+        match status {
+            200 => Ok(body),
+            409 => Err(ChannelError::NoCard),
+            other => Err(self.fail(format!(
+                "POST {}: HTTP {other} {}",
+                self.url,
+                String::from_utf8_lossy(&body)
+            ))),
+        }
+    }
+}
+
+fn write(output: &mut impl Write, message: &AdapterMessage) -> Result<(), ServeError> {
+    output
+        .write_all(message.to_line().as_bytes())
+        .and_then(|()| output.flush())
+        .map_err(ServeError::Write)
+}
+
+fn json(value: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn to_result(id: u64, result: &SdkResult) -> Response {
+    Response::result(id, json(result))
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

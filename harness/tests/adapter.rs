@@ -1,0 +1,215 @@
+//! The adapter protocol end to end: `jpki-sim run --sut` driving `jpki-sim adapter` processes
+//! (and broken ones) over JSON lines.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn jpki_sim() -> &'static str {
+    env!("CARGO_BIN_EXE_jpki-sim")
+}
+
+fn suite() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// The scenario files of one area (an area directory is not a suite root).
+fn area(name: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(suite().join(name))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn key_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("adapter-keys.sqlite")
+}
+
+/// `jpki-sim run --jobs 2 PATHS... [ARGS...]`.
+fn run(paths: &[PathBuf], args: &[&str]) -> Output {
+    Command::new(jpki_sim())
+        .arg("run")
+        .args(paths)
+        .args(["--jobs", "2", "--key-cache"])
+        .arg(key_cache())
+        .args(args)
+        .output()
+        .expect("jpki-sim runs")
+}
+
+/// The `N passed, F failed, S skipped` line.
+fn tally(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find(|line| line.contains(" passed, "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_reference_pf_through_the_protocol_passes_like_the_in_process_one() {
+    let suite = [suite()];
+    let in_process = run(&suite, &[]);
+    assert_eq!(in_process.status.code(), Some(0), "{}", show(&in_process));
+    let sut = format!("pf={} adapter ref-pf", jpki_sim());
+    let remote = run(&suite, &["--sut", &sut]);
+    assert_eq!(remote.status.code(), Some(0), "{}", show(&remote));
+    assert_eq!(tally(&remote), tally(&in_process));
+    assert!(
+        tally(&remote).contains(" 0 failed, 0 skipped"),
+        "{}",
+        show(&remote)
+    );
+}
+
+#[test]
+fn a_mutant_behind_the_protocol_fails_the_suite() {
+    let sut = format!(
+        "pf={} adapter ref-pf --mutant ignores-revocation",
+        jpki_sim()
+    );
+    let out = run(&area("revocation"), &["--sut", &sut]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(r#"got {"outcome":"good"}"#),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn the_reference_sdk_through_the_protocol_passes_the_card_scenarios() {
+    let sut = format!("sdk={} adapter ref-sdk", jpki_sim());
+    let out = run(&area("card"), &["--sut", &sut]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let in_process = run(&area("card"), &[]);
+    assert_eq!(tally(&out), tally(&in_process));
+    // Card removal reaches the adapter through the bridge: nothing is skipped.
+    assert!(
+        tally(&out).contains(" 0 failed, 0 skipped"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn an_adapter_writing_garbage_fails_its_scenarios_with_its_stderr_and_the_run_goes_on() {
+    let out = run(
+        &area("card"),
+        &[
+            "--sut",
+            "sdk=echo 'this is not json'; echo 'adapter: cannot open reader' >&2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let failed = stdout.lines().filter(|l| l.starts_with("fail")).count();
+    let total = area("card").len();
+    assert_eq!(failed, total, "{}", show(&out));
+    assert!(stdout.contains("malformed line"), "{}", show(&out));
+    assert!(
+        stdout.contains("adapter: cannot open reader"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn an_adapter_that_dies_mid_scenario_fails_at_that_step_with_its_stderr() {
+    // Answers hello, then dies on the first request.
+    let script = r#"pf=read hello; echo '{"type":"hello","version":1,"name":"brittle","features":["ocsp","crl","latest_info","linkage","faults"]}'; read request; echo 'segfault in verify' >&2; exit 139"#;
+    let out = run(
+        &[suite().join("enrolment/auth_key_enrolment.yaml")],
+        &["--sut", script],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("platform error"), "{}", show(&out));
+    assert!(stdout.contains("segfault in verify"), "{}", show(&out));
+    assert!(stdout.contains("exit status: 139"), "{}", show(&out));
+}
+
+#[test]
+fn an_adapter_lacking_a_feature_skips_the_scenarios_needing_it() {
+    let script = r#"pf=read hello; echo '{"type":"hello","version":1,"name":"no-status","features":[]}'; read bye"#;
+    let out = run(
+        &[suite().join("revocation/reason_override.yaml")],
+        &["--sut", script],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        tally(&out).contains("0 passed, 0 failed, 1 skipped"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn the_reference_adapter_answers_hello_and_requests_on_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(jpki_sim())
+        .args(["adapter", "ref-pf"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = concat!(
+        r#"{"type":"hello","version":1,"role":"pf","environment":{"base_url":"http://127.0.0.1:9","ca_url":"","crl_url":"","ocsp_url":"","jlis_url":"","sign_ca_pem":"","auth_ca_pem":"","cards":[]}}"#,
+        "\n",
+        r#"{"type":"request","id":1,"op":"resolve_user","enrolment":"nobody"}"#,
+        "\n",
+        r#"{"type":"bye"}"#,
+        "\n"
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", show(&out));
+    assert_eq!(lines[0]["type"], "hello");
+    assert!(lines[0]["features"]
+        .as_array()
+        .unwrap()
+        .contains(&"ocsp".into()));
+    assert_eq!(lines[1]["type"], "response");
+    assert_eq!(lines[1]["id"], 1);
+    assert_eq!(lines[1]["error"]["code"], "unknown_enrolment");
+}
+
+#[test]
+fn the_reference_adapter_exits_non_zero_on_a_malformed_line() {
+    use std::io::Write;
+    let mut child = Command::new(jpki_sim())
+        .args(["adapter", "ref-sdk"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"{nope\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(out.stdout.is_empty(), "{}", show(&out));
+}
