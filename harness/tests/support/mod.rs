@@ -20,8 +20,15 @@ pub fn vpcd_listening() -> bool {
     std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| t.contains(":8C7B 00000000:0000 0A"))
 }
 
-/// Returns a guard serialising PC/SC tests (they share one reader), or `None` to skip.
-pub fn pcsc_session(test: &str) -> Option<MutexGuard<'static, ()>> {
+/// Exclusive use of the vpcd readers while a PC/SC test runs: a lock within this process and a
+/// file lock across processes (another test run, or a benchmark, may want the same readers).
+pub struct ReaderLease {
+    _file: std::fs::File,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// Returns a lease serialising PC/SC tests (they share the readers), or `None` to skip.
+pub fn pcsc_session(test: &str) -> Option<ReaderLease> {
     static READER: Mutex<()> = Mutex::new(());
     if !vpcd_listening() {
         assert!(
@@ -31,7 +38,20 @@ pub fn pcsc_session(test: &str) -> Option<MutexGuard<'static, ()>> {
         eprintln!("{test}: skipped: pcscd with vpcd is not running (scripts/pcscd.sh start)");
         return None;
     }
-    Some(READER.lock().unwrap_or_else(|e| e.into_inner()))
+    let guard = READER.lock().unwrap_or_else(|e| e.into_inner());
+    let path = std::env::temp_dir().join("jpki-sim-vpcd-readers.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    file.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    Some(ReaderLease {
+        _file: file,
+        _guard: guard,
+    })
 }
 
 /// A `jpki-sim up` child process; SIGTERM and wait on drop.
