@@ -271,3 +271,37 @@ mod mechanism {
         );
     }
 }
+
+#[test]
+fn shards_split_the_suite_without_overlap_and_bad_shards_are_refused() {
+    let total = yaml_files(&suite_dir());
+    let mut seen = std::collections::BTreeSet::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let out = jpki_sim_run(&[&suite_dir(), Path::new("--shard"), Path::new(shard)]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            if let Some(id) = line.strip_prefix("pass").map(str::trim) {
+                assert!(seen.insert(id.to_owned()), "{id} ran in two shards");
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        total,
+        "the shards together run every scenario once"
+    );
+    for bad in ["0/3", "4/3", "1/0", "x"] {
+        let out = jpki_sim_run(&[&suite_dir(), Path::new("--shard"), Path::new(bad)]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "--shard {bad}: {}",
+            stdout(&out)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not a shard"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}

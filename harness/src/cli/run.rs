@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Where derived RSA keys are cached across runs.
     #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
     pub key_cache: Option<PathBuf>,
+    /// Run only shard I of N (1-based): scenario k of the id-sorted suite belongs to shard
+    /// k mod N + 1, so N CI runners with `--shard 1/N` … `--shard N/N` cover the suite once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
     /// Then run the suite against every mutant of the reference PF; exit 1 if one survives.
     #[arg(long)]
     pub mutants: bool,
@@ -89,6 +93,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{} scenario file problems; nothing was run", errors.len());
             return Ok(ExitCode::from(2));
         }
+    };
+    let scenarios = match args.shard {
+        Some(shard) => shard.select(scenarios),
+        None => scenarios,
     };
     let mut config = RunConfig::reference();
     if let Some(jobs) = args.jobs {
@@ -231,6 +239,38 @@ fn mutant_table(verdicts: &[MutantVerdict]) -> String {
 
 /// Loads every path: a directory as a suite root, a file with its grandparent as the root
 /// (`scenarios/card/x.yaml` is `card/x`). Every problem of every path.
+/// One of N deterministic parts of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The scenarios of this shard, by position in id order.
+    pub fn select(self, mut scenarios: Vec<LoadedScenario>) -> Vec<LoadedScenario> {
+        scenarios.sort_by(|a, b| a.id.to_string().cmp(&b.id.to_string()));
+        scenarios
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count + 1 == self.index)
+            .map(|(_, s)| s)
+            .collect()
+    }
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || format!("{text:?} is not a shard: expected I/N with 1 <= I <= N, e.g. 2/4");
+    let (index, count) = text.split_once('/').ok_or_else(bad)?;
+    let index: usize = index.trim().parse().map_err(|_| bad())?;
+    let count: usize = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
 fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
