@@ -131,8 +131,8 @@ impl Store {
     /// `key_cache` table is touched.
     pub fn open_key_cache(path: &Path) -> Result<Self, StoreError> {
         let conn = connect(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);",
         )?;
@@ -363,9 +363,10 @@ impl Store {
     }
 
     fn init(conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
+        // First: switching to WAL takes a lock that another opener may hold for a moment.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         match found {
             0 => {

@@ -42,7 +42,7 @@ fn world() -> Arc<World> {
         World::open(
             config,
             Store::in_memory().unwrap(),
-            Some(Store::open(&cache).unwrap()),
+            Some(Store::open_key_cache(&cache).unwrap()),
         )
         .unwrap(),
     )
