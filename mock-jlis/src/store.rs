@@ -132,9 +132,11 @@ impl Store {
     pub fn open_key_cache(path: &Path) -> Result<Self, StoreError> {
         let conn = connect(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&conn)?;
         conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);",
+            "BEGIN IMMEDIATE;
+             CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);
+             COMMIT;",
         )?;
         Ok(Store {
             path: path.to_owned(),
@@ -363,15 +365,14 @@ impl Store {
     }
 
     fn init(conn: Connection, path: PathBuf) -> Result<Self, StoreError> {
-        // First: switching to WAL takes a lock that another opener may hold for a moment.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        enable_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
         match found {
             0 => {
                 conn.execute_batch(
-                    "BEGIN;
+                    "BEGIN IMMEDIATE;
                      CREATE TABLE IF NOT EXISTS key_cache (seed BLOB PRIMARY KEY, pkcs8 BLOB NOT NULL);
                      CREATE TABLE IF NOT EXISTS cards (card TEXT PRIMARY KEY, generation INTEGER NOT NULL,
                          overrides TEXT, persona_json TEXT, sign_revision INTEGER NOT NULL DEFAULT 0,
@@ -412,6 +413,31 @@ impl Store {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Switches the file to write-ahead logging (a property of the file, so usually already done).
+/// The switch needs the file to itself, and SQLite answers BUSY without waiting when another
+/// connection opens it at the same moment, so it is retried for a few seconds.
+fn enable_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") {
+            return Ok(());
+        }
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -559,6 +585,33 @@ mod tests {
         let fresh = Store::open_key_cache(&dir.path().join("new/keys.sqlite")).unwrap();
         fresh.put_key(&[1u8; 32], b"x").unwrap();
         assert!(fresh.cached_key(&[1u8; 32]).unwrap().is_some());
+    }
+
+    #[test]
+    fn many_openers_of_a_new_file_at_once_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.sqlite");
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = &path;
+                    scope.spawn(move || {
+                        let store = if i % 2 == 0 {
+                            Store::open_key_cache(path)
+                        } else {
+                            Store::open(path)
+                        };
+                        store
+                            .map(|s| s.put_key(&[i as u8; 32], b"k"))
+                            .err()
+                            .map(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for handle in handles {
+                assert_eq!(handle.join().unwrap(), None);
+            }
+        });
     }
 
     #[test]
