@@ -71,6 +71,31 @@ impl Files {
     }
 }
 
+/// `jpki-sim up --no-vpcd` with CARD and `extra` flags; both CA certificates are fetched to
+/// `{sign,auth}-ca.pem` and the card's certificates written to `{sign,auth}.pem`.
+fn start_with_card(extra: &[&str]) -> (Up, Files, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let mut args = vec![
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let up = Up::start(&args);
+    let files = Files { dir };
+    files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
+    files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
+    let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
+    for kind in ["sign", "auth"] {
+        let pem = view["certificates"][kind]["pem"].as_str().unwrap();
+        write(files.dir.path(), &format!("{kind}.pem"), pem.as_bytes());
+    }
+    (up, files, view)
+}
+
 /// `openssl ocsp` against the live responder; returns its combined output.
 fn ocsp(files: &Files, up: &Up, hierarchy: &str, cert: &str, extra: &[&str]) -> String {
     let ca = files.path(&format!("{hierarchy}-ca.pem"));
@@ -96,35 +121,9 @@ fn ocsp(files: &Files, up: &Up, hierarchy: &str, cert: &str, extra: &[&str]) -> 
 
 #[test]
 fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-    ]);
-    let files = Files { dir };
-    files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
-    files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
-    let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let sign = write(
-        files.dir.path(),
-        "sign.pem",
-        view["certificates"]["sign"]["pem"]
-            .as_str()
-            .unwrap()
-            .as_bytes(),
-    );
-    let auth = write(
-        files.dir.path(),
-        "auth.pem",
-        view["certificates"]["auth"]["pem"]
-            .as_str()
-            .unwrap()
-            .as_bytes(),
-    );
+    let (up, files, view) = start_with_card(&[]);
+    let sign = files.path("sign.pem");
+    let auth = files.path("auth.pem");
     align_to_window(&up);
 
     let before = ocsp(&files, &up, "sign", &sign, &[]);
@@ -261,29 +260,8 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
 
 #[test]
 fn ocsp_get_unknown_serials_other_issuers_and_garbage() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-        "--ocsp-signer",
-        "ca",
-    ]);
-    let files = Files { dir };
-    files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
-    files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
-    let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let auth = write(
-        files.dir.path(),
-        "auth.pem",
-        view["certificates"]["auth"]["pem"]
-            .as_str()
-            .unwrap()
-            .as_bytes(),
-    );
+    let (up, files, _) = start_with_card(&["--ocsp-signer", "ca"]);
+    let auth = files.path("auth.pem");
 
     // RFC 5019 GET, signed by the CA itself.
     let get = ocsp(
@@ -449,27 +427,8 @@ fn arm(up: &Up, rule: &str) {
 
 #[test]
 fn injected_ocsp_and_crl_faults_are_what_openssl_rejects() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-    ]);
-    let files = Files { dir };
-    files.fetch(&up, "/ca/auth.pem", "auth-ca.pem");
-    files.fetch(&up, "/ca/sign.pem", "sign-ca.pem");
-    let view = json(&format!("{}/admin/v1/cards/{CARD}", up.url), "GET", "");
-    let auth = write(
-        files.dir.path(),
-        "auth.pem",
-        view["certificates"]["auth"]["pem"]
-            .as_str()
-            .unwrap()
-            .as_bytes(),
-    );
+    let (up, files, _) = start_with_card(&[]);
+    let auth = files.path("auth.pem");
     let ca = files.path("auth-ca.pem");
     let url = format!("{}/ocsp", up.url);
     // The clock follows the host here, so OpenSSL's own time checks apply unchanged.

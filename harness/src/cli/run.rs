@@ -250,7 +250,7 @@ pub struct Shard {
 impl Shard {
     /// The scenarios of this shard, by position in id order.
     pub fn select(self, mut scenarios: Vec<LoadedScenario>) -> Vec<LoadedScenario> {
-        scenarios.sort_by(|a, b| a.id.to_string().cmp(&b.id.to_string()));
+        scenarios.sort_by_cached_key(|s| s.id.to_string());
         scenarios
             .into_iter()
             .enumerate()
