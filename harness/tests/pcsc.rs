@@ -186,6 +186,7 @@ fn three_wrong_auth_pins_block_it_and_the_block_survives_a_restart() {
 
     // A restart of the card process restores the counters from the state store.
     up.stop();
+    support::wait_for_reader_state(false);
     let up = Up::start(&["--card", CARD, "--state", state.to_str().unwrap()]);
     up.wait_for_reader();
     tries("0");

@@ -20,6 +20,29 @@ pub fn vpcd_listening() -> bool {
     std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| t.contains(":8C7B 00000000:0000 0A"))
 }
 
+/// Waits until reader `Virtual PCD 00 00` shows a card (`true`) or none (`false`). A card whose
+/// process just stopped stays listed until pcscd's next presence poll (every 400 ms), so a test
+/// that restarts the card waits for "no card" first, or it would talk to the one going away.
+pub fn wait_for_reader_state(present: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = run("opensc-tool", &["-l"], Duration::from_secs(10));
+        let listed = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.ends_with("Virtual PCD 00 00"))
+            .map(|l| l.split_whitespace().nth(1) == Some("Yes"));
+        if listed == Some(present) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reader Virtual PCD 00 00 never showed {}",
+            if present { "a card" } else { "no card" }
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Exclusive use of the vpcd readers while a PC/SC test runs: a lock within this process and a
 /// file lock across processes (another test run, or a benchmark, may want the same readers).
 pub struct ReaderLease {
@@ -48,6 +71,8 @@ pub fn pcsc_session(test: &str) -> Option<ReaderLease> {
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
     file.lock()
         .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    // The previous holder's card may still be listed until pcscd's next poll.
+    wait_for_reader_state(false);
     Some(ReaderLease {
         _file: file,
         _guard: guard,
@@ -100,21 +125,7 @@ impl Up {
 
     /// Waits until the first vpcd reader reports a card (pcscd polls every 400 ms).
     pub fn wait_for_reader(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let out = run("opensc-tool", &["-l"], Duration::from_secs(10));
-            if String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.contains("Yes") && l.ends_with("Virtual PCD 00 00"))
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the card never appeared in Virtual PCD 00 00"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_reader_state(true);
     }
 
     /// SIGKILL: a crash, no shutdown code runs.
