@@ -6,6 +6,7 @@
 //! the wrong key, a stale thisUpdate, yesterday's CRL, a CRL past nextUpdate) are applied by the
 //! CRL and OCSP handlers, which ask [`Faults::take`] for them.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -131,6 +132,9 @@ pub enum FaultError {
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<FaultRule>>,
+    /// Number of armed rules, read without the lock: every request asks, and almost always
+    /// none is armed.
+    armed: AtomicUsize,
 }
 
 impl Faults {
@@ -144,7 +148,9 @@ impl Faults {
         if rule.count == Some(0) {
             return Err(FaultError::ZeroCount);
         }
-        self.lock().push(rule);
+        let mut rules = self.lock();
+        rules.push(rule);
+        self.armed.store(rules.len(), Ordering::Release);
         Ok(())
     }
 
@@ -153,7 +159,9 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut rules = self.lock();
+        rules.clear();
+        self.armed.store(0, Ordering::Release);
     }
 
     /// Consumes one use of the first armed fault for `endpoint` that `wanted` accepts.
@@ -162,6 +170,9 @@ impl Faults {
         endpoint: Endpoint,
         wanted: impl Fn(FaultKind) -> bool,
     ) -> Option<FaultKind> {
+        if self.armed.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let mut rules = self.lock();
         let index = rules
             .iter()
@@ -171,6 +182,7 @@ impl Faults {
             *count -= 1;
             if *count == 0 {
                 rules.remove(index);
+                self.armed.store(rules.len(), Ordering::Release);
             }
         }
         Some(fault)
