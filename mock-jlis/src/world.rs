@@ -776,6 +776,16 @@ impl ProvisionedCard {
         self.card.clone()
     }
 
+    /// The card's files as personalised now (life events rewrite them): what an SDK reading
+    /// the card must get back.
+    pub fn image(&self) -> Arc<sim_card::CardImage> {
+        self.card
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .image()
+            .clone()
+    }
+
     /// A copy of the card's current state.
     pub fn state(&self) -> CardState {
         self.state.read().unwrap_or_else(|e| e.into_inner()).clone()

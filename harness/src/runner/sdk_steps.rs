@@ -172,25 +172,25 @@ pub fn run(run: &mut ScenarioRun<'_>, step: &SdkStep) -> Result<(), StepFailure>
             )
         }
         SdkStep::ReadCardFace { pin, value: v, .. } => {
-            let birth = yyyymmdd(persona.birth_date);
-            let sex = persona.sex.code().to_string();
+            let want = card_face_file(&card.image());
             (
                 Operation::ReadCardFace {
                     card: handle,
                     pin: *pin,
                     value: value(*pin, v),
                 },
-                Box::new(move |outcome| match &outcome.data {
-                    Some(SdkData::CardFace(file)) => {
-                        let field = |tag| crate::sdk::parse::field(file, tag);
-                        if field([0xDF, 0x22]) == Some(birth.as_bytes())
-                            && field([0xDF, 0x23]) == Some(sex.as_bytes())
-                        {
-                            Ok(())
-                        } else {
-                            Err("a card face whose birth date or sex is not the persona's"
-                                .to_owned())
-                        }
+                Box::new(move |outcome| match (&outcome.data, &want) {
+                    (Some(SdkData::CardFace(file)), Some(want)) if file == want => Ok(()),
+                    (Some(SdkData::CardFace(file)), Some(want)) => Err(format!(
+                        "a card face of {} bytes that is not the card's file ({} bytes{})",
+                        file.len(),
+                        want.len(),
+                        first_difference(file, want).map_or_else(String::new, |at| format!(
+                            ", first difference at byte {at}"
+                        ))
+                    )),
+                    (Some(SdkData::CardFace(_)), None) => {
+                        Err("a card face from a card that has none".to_owned())
                     }
                     _ => Err("no card face".to_owned()),
                 }),
@@ -220,6 +220,31 @@ impl Answer {
             Err(err) => Answer::Broken(error_text(&err)),
         }
     }
+}
+
+/// The visual AP's card-face file (EF 0002) as personalised.
+fn card_face_file(image: &sim_card::CardImage) -> Option<Vec<u8>> {
+    match image
+        .applet(sim_card::Aid::VISUAL)?
+        .files
+        .get(&sim_card::FileId(0x0002))?
+    {
+        sim_card::FileImage::Binary { data, .. } => Some(data.clone()),
+        _ => None,
+    }
+}
+
+/// Where two byte strings first differ (or where the shorter ends), if they do.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    if a == b {
+        return None;
+    }
+    Some(
+        a.iter()
+            .zip(b)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.len().min(b.len())),
+    )
 }
 
 /// The value a PIN has on this card (the persona's, overrides applied).
