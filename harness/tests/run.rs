@@ -83,7 +83,7 @@ fn bundled_suite_passes_and_writes_junit_json_and_html() {
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["version"], 1);
+    assert_eq!(report["version"], harness::report::json::VERSION);
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), count);
     assert!(results.iter().all(|r| r["outcome"] == "pass"), "{report:#}");

@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::adapter::Role;
 use crate::platform::reference::Mutant;
 use crate::report::{html, json, junit, Tally};
-use crate::runner::{mutant_platform, run_suite, RunConfig, ScenarioResult};
+use crate::runner::{mutant_platform, run_suite, Expectations, RunConfig, ScenarioResult};
 use crate::scenario::{load_file, load_suite, LoadError, LoadedScenario};
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +56,14 @@ pub struct RunArgs {
     /// for both roles.
     #[arg(long, value_name = "ROLE=COMMAND", value_parser = parse_sut)]
     pub sut: Vec<Sut>,
+    /// The adapter's known divergences (docs/adapter-protocol.md): a listed failure is expected,
+    /// a listed pass is not. Its `adapter:` names the adapter in reports.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// The adapter's name in reports (the matrix column), instead of the expectations file's
+    /// `adapter:` or the adapter command.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// A `--sut` value: which role, and the command that starts the adapter.
@@ -94,6 +102,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let expectations = match &args.expectations {
+        Some(path) => match Expectations::load(path) {
+            Ok(expectations) => Some(expectations),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
+    // A stale entry is only certain against whole suites: a shard or single files leave
+    // entries unmatched legitimately.
+    if let (Some(expectations), None, true) = (
+        &expectations,
+        args.shard,
+        args.paths.iter().all(|path| path.is_dir()),
+    ) {
+        let stale = expectations.unmatched(scenarios.iter().map(|s| &s.id));
+        if !stale.is_empty() {
+            for error in &stale {
+                eprintln!("error: {error}");
+            }
+            eprintln!(
+                "{} stale expectations in {}; nothing was run",
+                stale.len(),
+                expectations.path.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
     let scenarios = match args.shard {
         Some(shard) => shard.select(scenarios),
         None => scenarios,
@@ -126,7 +164,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "--mutant/--mutants vary the in-process reference PF; with --sut, give the mutant to the adapter (jpki-sim adapter ref-pf --mutant NAME)"
         );
     }
+    if let Some(name) = args
+        .name
+        .clone()
+        .or_else(|| expectations.as_ref().map(|e| e.adapter.clone()))
+    {
+        config.adapter = name;
+    }
     let results = run_suite(&scenarios, &config).context("cannot run the suite")?;
+    let results: Vec<ScenarioResult> = match &expectations {
+        Some(expectations) => results.into_iter().map(|r| expectations.apply(r)).collect(),
+        None => results,
+    };
     for result in &results {
         println!("{}", line(result));
     }
@@ -140,12 +189,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     write_report(args.json.as_deref(), || json::render(&suite, &results))?;
     write_report(args.html.as_deref(), || html::render(&suite, &results))?;
     let tally = Tally::of(&results);
-    println!(
-        "{} passed, {} failed, {} skipped",
-        tally.passed,
-        tally.failed + tally.hung,
-        tally.skipped
-    );
+    println!("{}", tally.line());
     if tally.errors > 0 {
         println!("{} harness errors", tally.errors);
         return Ok(ExitCode::from(2));
@@ -309,9 +353,9 @@ fn role_name(role: Role) -> &'static str {
 fn line(result: &ScenarioResult) -> String {
     let name = result.outcome.name();
     if result.outcome == crate::runner::Outcome::Pass {
-        format!("{name:<8}{}", result.id)
+        format!("{name:<7} {}", result.id)
     } else {
-        format!("{name:<8}{}  {}", result.id, result.summary())
+        format!("{name:<7} {}  {}", result.id, result.summary())
     }
 }
 

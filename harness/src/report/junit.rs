@@ -1,5 +1,12 @@
 //! JUnit XML: one `<testcase>` per scenario, in one `<testsuite>`; the shape GitLab, Jenkins and
 //! GitHub test reporters read.
+//!
+//! A known divergence is a `<skipped>` test case whose message is the divergence (reason, then
+//! the failing step with expected and actual), with the trace in `<system-out>`. Reported as
+//! passed, it would count towards the pass rate that dashboards show and its note would be
+//! buried in the output few people open; reported as skipped, it fails no build, is counted
+//! apart, and GitLab, Jenkins and GitHub reporters all show the message next to it. An
+//! unexpected pass is a `<failure>`: the expectations file must lose the entry.
 
 use std::fmt::Write as _;
 
@@ -17,9 +24,9 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
         "<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
         escape(suite),
         results.len(),
-        tally.failed + tally.hung,
+        tally.failed + tally.hung + tally.unexpected_passes,
         tally.errors,
-        tally.skipped,
+        tally.skipped + tally.known_divergences,
     );
     for result in results {
         let _ = write!(
@@ -40,7 +47,15 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
                     escape(&result.summary())
                 );
             }
-            Outcome::Fail { .. } | Outcome::Hang { .. } => {
+            Outcome::KnownDivergence { .. } => {
+                let _ = writeln!(
+                    xml,
+                    ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>",
+                    escape(&result.summary()),
+                    escape(&trace_text(result)),
+                );
+            }
+            Outcome::Fail { .. } | Outcome::Hang { .. } | Outcome::UnexpectedPass { .. } => {
                 let _ = writeln!(
                     xml,
                     ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",

@@ -17,6 +17,8 @@ pub struct Tally {
     pub skipped: usize,
     pub hung: usize,
     pub errors: usize,
+    pub known_divergences: usize,
+    pub unexpected_passes: usize,
 }
 
 impl Tally {
@@ -30,9 +32,39 @@ impl Tally {
                 Skipped { .. } => tally.skipped += 1,
                 Hang { .. } => tally.hung += 1,
                 Error { .. } => tally.errors += 1,
+                KnownDivergence { .. } => tally.known_divergences += 1,
+                UnexpectedPass { .. } => tally.unexpected_passes += 1,
             }
         }
         tally
+    }
+
+    /// `N passed, N failed, N skipped`, then known divergences and unexpected passes when
+    /// there are any: the line scripts read, unchanged for runs without expectations.
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed,
+            self.failed + self.hung,
+            self.skipped
+        );
+        let plural =
+            |n: usize, one: &str, many: &str| format!(", {n} {}", if n == 1 { one } else { many });
+        if self.known_divergences > 0 {
+            line += &plural(
+                self.known_divergences,
+                "known divergence",
+                "known divergences",
+            );
+        }
+        if self.unexpected_passes > 0 {
+            line += &plural(
+                self.unexpected_passes,
+                "unexpected pass",
+                "unexpected passes",
+            );
+        }
+        line
     }
 }
 

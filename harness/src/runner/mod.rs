@@ -8,6 +8,7 @@
 //! stalling the suite.
 
 pub mod check;
+pub mod expectations;
 pub mod moves;
 pub mod outcome;
 pub mod pf_steps;
@@ -23,7 +24,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use outcome::{Outcome, ScenarioResult};
+pub use expectations::Expectations;
+pub use outcome::{Listing, Outcome, ScenarioResult};
 pub use pool::run_suite;
 pub use trace::{Trace, TraceEntry};
 

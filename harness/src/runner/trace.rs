@@ -10,7 +10,7 @@ use sim_card::{Apdu, StatusWord};
 use crate::sdk::{CardChannel, ChannelError};
 
 /// One line of a trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceEntry {
     /// A step starts (0-based index, and what it is).
