@@ -480,6 +480,28 @@ fn injected_ocsp_and_crl_faults_are_what_openssl_rejects() {
         "{stale}"
     );
 
+    // `openssl ocsp` sends a nonce by default: a foreign one fails its check, a missing one is
+    // reported (OpenSSL only warns, as RFC 8954 lets a client accept nonce-less answers).
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"foreign_nonce"},"count":1}"#,
+    );
+    let foreign = strict(&[]);
+    assert!(foreign.contains("Nonce Verify error"), "{foreign}");
+    assert!(!foreign.contains(": good"), "{foreign}");
+    arm(
+        &up,
+        r#"{"endpoint":"ocsp","fault":{"kind":"no_nonce"},"count":1}"#,
+    );
+    let missing = strict(&[]);
+    assert!(missing.contains("no nonce in response"), "{missing}");
+    assert!(missing.contains("Response verify OK"), "{missing}");
+    let echoed = strict(&[]);
+    assert!(
+        !echoed.contains("nonce") && echoed.contains(": good"),
+        "{echoed}"
+    );
+
     arm(
         &up,
         r#"{"endpoint":"ocsp","fault":{"kind":"unavailable"},"count":1}"#,

@@ -3,8 +3,8 @@
 //!
 //! Generic faults (connection reset, 503, delay, garbage body, service down) are applied by a
 //! middleware around the endpoint group; protocol faults (OCSP `tryLater`, a response signed by
-//! the wrong key, a stale thisUpdate, yesterday's CRL, a CRL past nextUpdate) are applied by the
-//! CRL and OCSP handlers, which ask [`Faults::take`] for them.
+//! the wrong key, a stale thisUpdate, a foreign or missing nonce, yesterday's CRL, a CRL past
+//! nextUpdate) are applied by the CRL and OCSP handlers, which ask [`Faults::take`] for them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -67,6 +67,12 @@ pub enum FaultKind {
     WrongKey,
     /// OCSP: thisUpdate a day in the past (nextUpdate too), as a stale cache would serve.
     StaleThisUpdate,
+    /// OCSP: a validly signed response echoing a nonce other than the request's, as a replayed
+    /// or misrouted answer would.
+    ForeignNonce,
+    /// OCSP: a validly signed response without the nonce the request carried, as a responder
+    /// serving pre-signed answers would.
+    NoNonce,
     /// CRL: the previous day's CRL (the 5–10 minute daily refresh window).
     YesterdaysCrl,
     /// CRL: a CRL whose nextUpdate has passed.
@@ -81,6 +87,8 @@ impl FaultKind {
             FaultKind::TryLater
                 | FaultKind::WrongKey
                 | FaultKind::StaleThisUpdate
+                | FaultKind::ForeignNonce
+                | FaultKind::NoNonce
                 | FaultKind::YesterdaysCrl
                 | FaultKind::ExpiredCrl
         )
@@ -89,9 +97,11 @@ impl FaultKind {
     /// Whether the fault makes sense on `endpoint`.
     pub fn applies_to(self, endpoint: Endpoint) -> bool {
         match self {
-            FaultKind::TryLater | FaultKind::WrongKey | FaultKind::StaleThisUpdate => {
-                endpoint == Endpoint::Ocsp
-            }
+            FaultKind::TryLater
+            | FaultKind::WrongKey
+            | FaultKind::StaleThisUpdate
+            | FaultKind::ForeignNonce
+            | FaultKind::NoNonce => endpoint == Endpoint::Ocsp,
             FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl => endpoint == Endpoint::Crl,
             _ => true,
         }

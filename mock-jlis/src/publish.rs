@@ -27,6 +27,27 @@ const CRL_ISSUE_UTC: Time = match Time::from_hms(15, 0, 0) {
 /// The OCSP refresh period.
 pub const OCSP_PERIOD: Duration = Duration::minutes(15);
 
+/// Sixteen octets no client's random nonce will be, echoed when a request without a nonce gets
+/// the `foreign_nonce` fault.
+const FOREIGN_NONCE: &[u8; 16] = b"not your nonce!!";
+
+/// A nonce extension value other than `asked`: the request's with its last octet inverted (so
+/// an RFC 8954 OCTET STRING stays well-formed), or a DER OCTET STRING of [`FOREIGN_NONCE`].
+fn foreign_nonce(asked: Option<&[u8]>) -> Vec<u8> {
+    match asked {
+        Some([head @ .., last]) => {
+            let mut nonce = head.to_vec();
+            nonce.push(!last);
+            nonce
+        }
+        _ => {
+            let mut nonce = vec![0x04, FOREIGN_NONCE.len() as u8];
+            nonce.extend_from_slice(FOREIGN_NONCE);
+            nonce
+        }
+    }
+}
+
 /// Which CRL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CrlPartition {
@@ -178,14 +199,23 @@ impl World {
     pub fn ocsp_request(&self, request: &OcspRequest) -> Arc<[u8]> {
         let now = self.now();
         let fault = self.faults().take(Endpoint::Ocsp, |f| {
-            matches!(
-                f,
-                FaultKind::TryLater | FaultKind::WrongKey | FaultKind::StaleThisUpdate
-            )
+            f.is_protocol_fault() && f.applies_to(Endpoint::Ocsp)
         });
         if fault == Some(FaultKind::TryLater) {
             return OcspResponse::error(OcspErrorStatus::TryLater).into();
         }
+        let renonced;
+        let request = match fault {
+            Some(FaultKind::ForeignNonce) => {
+                renonced = request.with_nonce(Some(foreign_nonce(request.nonce())));
+                &renonced
+            }
+            Some(FaultKind::NoNonce) => {
+                renonced = request.with_nonce(None);
+                &renonced
+            }
+            _ => request,
+        };
         let mut window = match self.cadence() {
             Cadence::Realistic => match OcspWindow::containing(now, OCSP_PERIOD) {
                 Ok(window) => window,
@@ -234,5 +264,21 @@ impl World {
             return responder.respond(request, &status, window).into();
         }
         service.cache.respond(responder, request, &status, window)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_nonce_differs_from_the_one_asked_and_stays_an_octet_string() {
+        let asked = [0x04, 0x03, 0xAA, 0xBB, 0xCC];
+        let foreign = foreign_nonce(Some(&asked));
+        assert_eq!(foreign, [0x04, 0x03, 0xAA, 0xBB, 0x33]);
+        let unasked = foreign_nonce(None);
+        assert_eq!(&unasked[..2], [0x04, 0x10]);
+        assert_eq!(&unasked[2..], FOREIGN_NONCE);
+        assert_eq!(foreign_nonce(Some(&[])), unasked);
     }
 }

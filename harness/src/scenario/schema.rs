@@ -158,6 +158,10 @@ pub(crate) enum FaultKindSchema {
     WrongKey,
     /// OCSP: thisUpdate and nextUpdate a day old.
     StaleThisUpdate,
+    /// OCSP: a correctly signed response echoing a nonce other than the request's.
+    ForeignNonce,
+    /// OCSP: a correctly signed response without the nonce the request carried.
+    NoNonce,
     /// CRL: the previous day's CRL.
     YesterdaysCrl,
     /// CRL: a CRL whose nextUpdate has passed.
@@ -236,6 +240,8 @@ mod tests {
             FaultKind::TryLater => M::TryLater,
             FaultKind::WrongKey => M::WrongKey,
             FaultKind::StaleThisUpdate => M::StaleThisUpdate,
+            FaultKind::ForeignNonce => M::ForeignNonce,
+            FaultKind::NoNonce => M::NoNonce,
             FaultKind::YesterdaysCrl => M::YesterdaysCrl,
             FaultKind::ExpiredCrl => M::ExpiredCrl,
         }
@@ -290,6 +296,8 @@ mod tests {
                 F::TryLater,
                 F::WrongKey,
                 F::StaleThisUpdate,
+                F::ForeignNonce,
+                F::NoNonce,
                 F::YesterdaysCrl,
                 F::ExpiredCrl,
             ],

@@ -131,6 +131,15 @@ impl OcspRequest {
     pub fn nonce(&self) -> Option<&[u8]> {
         self.nonce.as_deref()
     }
+
+    /// The same CertIDs with `nonce` instead of the request's own: what a responder answering
+    /// someone else's request (or a pre-signed answer, `None`) would echo. For fault injection.
+    pub fn with_nonce(&self, nonce: Option<Vec<u8>>) -> OcspRequest {
+        OcspRequest {
+            cert_ids: self.cert_ids.clone(),
+            nonce,
+        }
+    }
 }
 
 /// The digest of a CertID's issuerNameHash and issuerKeyHash.

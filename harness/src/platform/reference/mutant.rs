@@ -33,6 +33,9 @@ pub enum Mutant {
     AcceptsEitherHierarchy,
     /// Fails open: a status it cannot determine counts as good.
     FailsOpen,
+    /// Sends an OCSP nonce but never compares the answer's with it, so a replayed or misrouted
+    /// response is believed.
+    IgnoresNonce,
 }
 
 /// A name that is not a mutant's.
@@ -45,7 +48,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 12] = [
+    pub const ALL: [Mutant; 13] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -58,6 +61,7 @@ impl Mutant {
         Mutant::SkipsDataSignature,
         Mutant::AcceptsEitherHierarchy,
         Mutant::FailsOpen,
+        Mutant::IgnoresNonce,
     ];
 
     /// The kebab-case name.
@@ -75,6 +79,7 @@ impl Mutant {
             Mutant::SkipsDataSignature => "skips-data-signature",
             Mutant::AcceptsEitherHierarchy => "accepts-either-hierarchy",
             Mutant::FailsOpen => "fails-open",
+            Mutant::IgnoresNonce => "ignores-nonce",
         }
     }
 }

@@ -48,8 +48,10 @@ pub enum OcspError {
     Signer,
     #[error("the response signature does not verify: {0}")]
     Signature(x509::X509Error),
-    #[error("the nonce is missing or not ours")]
-    Nonce,
+    #[error("the response carries no nonce; ours was {sent}")]
+    NonceMissing { sent: String },
+    #[error("the response echoes nonce {echoed}, not ours ({sent})")]
+    NonceMismatch { sent: String, echoed: String },
     #[error("no answer for the certificate asked about")]
     NoAnswer,
     #[error(
@@ -144,8 +146,8 @@ fn ask(
         .flatten()
         .find(|extension| extension.extn_id == OCSP_NONCE)
         .map(|extension| extension.extn_value.as_bytes());
-    if echoed != Some(nonce_value.as_slice()) {
-        return Err(OcspError::Nonce);
+    if !is(mutant, Mutant::IgnoresNonce) {
+        check_nonce(&nonce_value, echoed)?;
     }
     let single = basic
         .tbs_response_data
@@ -205,6 +207,20 @@ fn verify_signer(
         basic.signature.raw_bytes(),
     )
     .map_err(OcspError::Signature)
+}
+
+/// The answer must echo our nonce (RFC 8954 §2.1): anything else may be a replay.
+fn check_nonce(sent: &[u8], echoed: Option<&[u8]>) -> Result<(), OcspError> {
+    match echoed {
+        Some(echoed) if echoed == sent => Ok(()),
+        Some(echoed) => Err(OcspError::NonceMismatch {
+            sent: hex::encode(sent),
+            echoed: hex::encode(echoed),
+        }),
+        None => Err(OcspError::NonceMissing {
+            sent: hex::encode(sent),
+        }),
+    }
 }
 
 fn same_cert_id(got: &CertId, asked: &CertId) -> bool {
