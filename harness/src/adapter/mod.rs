@@ -1,14 +1,20 @@
-//! Adapters: any SDK or PF as a separate process speaking JSON lines (docs/adapter-protocol.md,
-//! DESIGN §5). The harness side spawns and drives them ([`process`], [`remote`]); [`serve`] is
-//! the adapter side, which `jpki-sim adapter ref-sdk|ref-pf` runs over the bundled reference
-//! implementations.
+//! Adapters: any SDK or PF as a separate process speaking JSON lines, or an HTTP endpoint taking
+//! the same messages (docs/adapter-protocol.md, DESIGN §5). The harness side reaches them through
+//! an [`AdapterLink`] ([`process`] or [`http`]) and drives them ([`remote`]); [`serve`] and
+//! [`serve_http`] are the adapter side, which `jpki-sim adapter ref-sdk|ref-pf [--listen ADDR]`
+//! runs over the bundled reference implementations.
 
 pub mod bridge;
+pub mod http;
+pub mod link;
 pub mod process;
 pub mod protocol;
 pub mod remote;
 pub mod serve;
+pub mod serve_http;
 
+pub use http::HttpAdapter;
+pub use link::AdapterLink;
 pub use process::ProcessAdapter;
 pub use protocol::Role;
 pub use remote::{RemotePlatform, RemoteSdk};
@@ -25,9 +31,14 @@ pub enum AdapterError {
         #[source]
         source: std::io::Error,
     },
-    /// The process died, wrote something that is not a message, or did not answer in time.
-    #[error("the adapter broke: {detail}{}", stderr_suffix(.stderr))]
-    Broken { detail: String, stderr: String },
+    /// The process died, wrote something that is not a message, or did not answer in time; or
+    /// the HTTP adapter could not be reached, answered an error status or a body that is not a
+    /// message. `stderr` is a process's last lines, `None` for an HTTP adapter.
+    #[error("the adapter broke: {detail}{}", stderr_suffix(.stderr.as_deref()))]
+    Broken {
+        detail: String,
+        stderr: Option<String>,
+    },
     /// The adapter answered with an `error` instead of a result.
     #[error("the adapter could not do it ({code:?}): {message}")]
     Refused {
@@ -49,10 +60,10 @@ pub fn feature_role(feature: Feature) -> Role {
     }
 }
 
-fn stderr_suffix(stderr: &str) -> String {
-    if stderr.is_empty() {
-        "; its stderr was empty".to_owned()
-    } else {
-        format!("; its stderr ended with:\n{stderr}")
+fn stderr_suffix(stderr: Option<&str>) -> String {
+    match stderr {
+        None => String::new(),
+        Some("") => "; its stderr was empty".to_owned(),
+        Some(stderr) => format!("; its stderr ended with:\n{stderr}"),
     }
 }

@@ -199,7 +199,7 @@ impl ProcessAdapter {
     fn broke(&self, detail: String) -> AdapterError {
         AdapterError::Broken {
             detail,
-            stderr: self.stderr_tail(),
+            stderr: Some(self.stderr_tail()),
         }
     }
 }

@@ -190,6 +190,9 @@ pub enum ErrorCode {
     UnknownEnrolment,
     /// The operation failed as a program (transport down, card data unparsable).
     Failed,
+    /// The request names a known `op` but its fields do not parse (one missing, or of the
+    /// wrong type).
+    BadRequest,
 }
 
 /// An SDK operation's result: what the card said, or that no card answered.
@@ -236,6 +239,37 @@ pub enum WireData {
     },
 }
 
+/// A harness message as an adapter reads it: a request whose `op` it cannot take is still
+/// answered, with its `id`, instead of breaking the protocol.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// A message of this protocol.
+    Message(HarnessMessage),
+    /// A request (its `id` is known) that cannot be performed as written: answer with `error`.
+    Refused {
+        id: u64,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// Every `op` of [`Operation`], as on the wire.
+pub const OPS: [&str; 13] = [
+    "read_certificate",
+    "pin_status",
+    "verify_pin",
+    "change_pin",
+    "sign",
+    "read_basic_info",
+    "read_my_number",
+    "read_card_face",
+    "enrol",
+    "check_status",
+    "register_consent",
+    "latest_info",
+    "resolve_user",
+];
+
 /// A line that is not a message of this protocol.
 #[derive(Debug, thiserror::Error)]
 #[error("not a protocol message: {source}")]
@@ -257,6 +291,46 @@ impl HarnessMessage {
 
     pub fn from_line(line: &str) -> Result<HarnessMessage, DecodeError> {
         Ok(serde_json::from_str(line)?)
+    }
+}
+
+impl Incoming {
+    /// Reads a harness message in two stages: first the envelope (`type`, `id`), then the whole
+    /// message. A request with an unknown `op` is [`ErrorCode::Unsupported`], one whose fields do
+    /// not fit its `op` [`ErrorCode::BadRequest`]; anything else that does not parse is a
+    /// [`DecodeError`] (the harness broke the protocol).
+    pub fn from_line(line: &str) -> Result<Incoming, DecodeError> {
+        let value: serde_json::Value = serde_json::from_str(line)?;
+        let id = match (&value["type"], &value["id"]) {
+            (serde_json::Value::String(kind), serde_json::Value::Number(id))
+                if kind == "request" =>
+            {
+                id.as_u64()
+            }
+            _ => None,
+        };
+        let op = value["op"].as_str().map(str::to_owned);
+        match (serde_json::from_value::<HarnessMessage>(value), id) {
+            (Ok(message), _) => Ok(Incoming::Message(message)),
+            (Err(err), Some(id)) => Ok(match op {
+                None => Incoming::Refused {
+                    id,
+                    code: ErrorCode::BadRequest,
+                    message: "the request has no op".to_owned(),
+                },
+                Some(op) if !OPS.contains(&op.as_str()) => Incoming::Refused {
+                    id,
+                    code: ErrorCode::Unsupported,
+                    message: format!("unknown op {op:?}; this adapter knows {}", OPS.join(", ")),
+                },
+                Some(op) => Incoming::Refused {
+                    id,
+                    code: ErrorCode::BadRequest,
+                    message: format!("op {op}: {err}"),
+                },
+            }),
+            (Err(err), None) => Err(err.into()),
+        }
     }
 }
 
@@ -515,6 +589,42 @@ mod tests {
             serde_json::to_value(SdkResult::of(&SdkOutcome::status(StatusWord::SUCCESS))).unwrap(),
             serde_json::json!({"outcome": "card", "status": "9000"})
         );
+    }
+
+    fn refused(line: &str) -> (u64, ErrorCode, String) {
+        match Incoming::from_line(line).unwrap() {
+            Incoming::Refused { id, code, message } => (id, code, message),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_with_an_unknown_op_is_refused_with_its_id() {
+        let (id, code, message) = refused(r#"{"type":"request","id":9,"op":"frobnicate"}"#);
+        assert_eq!((id, code), (9, ErrorCode::Unsupported));
+        assert!(message.contains(r#"unknown op "frobnicate""#), "{message}");
+        let (id, code, message) = refused(r#"{"type":"request","id":10,"op":"check_status"}"#);
+        assert_eq!((id, code), (10, ErrorCode::BadRequest));
+        assert!(message.contains("enrolment"), "{message}");
+        let (_, code, _) = refused(r#"{"type":"request","id":11}"#);
+        assert_eq!(code, ErrorCode::BadRequest);
+        assert!(matches!(
+            Incoming::from_line(r#"{"type":"request","id":1,"op":"resolve_user","enrolment":"a"}"#),
+            Ok(Incoming::Message(HarnessMessage::Request(_)))
+        ));
+        // Without an id there is nothing to answer: the protocol is broken.
+        assert!(Incoming::from_line(r#"{"type":"request","op":"frobnicate"}"#).is_err());
+        assert!(Incoming::from_line(r#"{"type":"hullo"}"#).is_err());
+    }
+
+    #[test]
+    fn ops_lists_every_operation() {
+        for op in OPS {
+            let (_, code, message) =
+                refused(&format!(r#"{{"type":"request","id":1,"op":"{op}"}}"#));
+            assert_eq!(code, ErrorCode::BadRequest, "{op}: {message}");
+            assert!(!message.contains("unknown variant"), "{op}: {message}");
+        }
     }
 
     #[test]

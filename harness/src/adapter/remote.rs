@@ -1,9 +1,10 @@
-//! The runner's interfaces implemented by forwarding to an adapter process.
+//! The runner's interfaces implemented by forwarding to an adapter, a process or an HTTP
+//! endpoint.
 
 use serde::de::DeserializeOwned;
 
 use super::protocol::{CardHandle, Operation, Response, SdkResult};
-use super::{AdapterError, ProcessAdapter};
+use super::{AdapterError, AdapterLink};
 use crate::platform::{
     Consent, EnrolOutcome, EnrolRequest, LatestOutcome, Platform, PlatformError, StatusOutcome,
     UserOutcome,
@@ -11,20 +12,21 @@ use crate::platform::{
 use crate::scenario::model::StatusChannel;
 use crate::sdk::SdkOutcome;
 
-/// A PF in another process: each [`Platform`] call is one request.
+/// A PF behind an adapter: each [`Platform`] call is one request.
 pub struct RemotePlatform {
-    adapter: Option<ProcessAdapter>,
+    adapter: Option<AdapterLink>,
 }
 
-/// An SDK in another process: each operation is one request.
+/// An SDK behind an adapter: each operation is one request.
 pub struct RemoteSdk {
-    adapter: Option<ProcessAdapter>,
+    adapter: Option<AdapterLink>,
 }
 
 impl RemotePlatform {
-    pub fn new(adapter: ProcessAdapter) -> RemotePlatform {
+    /// Over an adapter process ([`super::ProcessAdapter`]) or any [`AdapterLink`].
+    pub fn new(adapter: impl Into<AdapterLink>) -> RemotePlatform {
         RemotePlatform {
-            adapter: Some(adapter),
+            adapter: Some(adapter.into()),
         }
     }
 
@@ -105,9 +107,10 @@ impl Drop for RemotePlatform {
 }
 
 impl RemoteSdk {
-    pub fn new(adapter: ProcessAdapter) -> RemoteSdk {
+    /// Over an adapter process ([`super::ProcessAdapter`]) or any [`AdapterLink`].
+    pub fn new(adapter: impl Into<AdapterLink>) -> RemoteSdk {
         RemoteSdk {
-            adapter: Some(adapter),
+            adapter: Some(adapter.into()),
         }
     }
 
@@ -115,7 +118,7 @@ impl RemoteSdk {
     pub fn perform(&mut self, operation: Operation) -> Result<Option<SdkOutcome>, AdapterError> {
         let adapter = self.adapter.as_mut().ok_or_else(|| AdapterError::Broken {
             detail: "it has said bye".to_owned(),
-            stderr: String::new(),
+            stderr: None,
         })?;
         let response = adapter.call(operation)?;
         let wire: SdkResult = result(response)?;

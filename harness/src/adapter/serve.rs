@@ -5,8 +5,8 @@ use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use super::protocol::{
-    AdapterMessage, Environment, ErrorCode, HarnessMessage, Operation, Response, Role, SdkResult,
-    VERSION,
+    AdapterMessage, Environment, ErrorCode, HarnessMessage, Incoming, Operation, Response, Role,
+    SdkResult, VERSION,
 };
 use crate::platform::reference::{Mutant, ReferencePf};
 use crate::platform::{PfEnvironment, Platform, PlatformError};
@@ -81,16 +81,20 @@ pub fn serve(
     )?;
     for (index, line) in lines {
         let line = line.map_err(ServeError::Read)?;
-        match HarnessMessage::from_line(&line).map_err(|source| ServeError::Malformed {
+        match Incoming::from_line(&line).map_err(|source| ServeError::Malformed {
             line: index + 1,
             source,
         })? {
-            HarnessMessage::Request(request) => {
+            Incoming::Message(HarnessMessage::Request(request)) => {
                 let response = handler.handle(request.id, request.operation);
                 write(&mut output, &AdapterMessage::Response(response))?;
             }
-            HarnessMessage::Bye => return Ok(()),
-            HarnessMessage::Hello { .. } => {
+            Incoming::Refused { id, code, message } => {
+                let response = Response::error(id, code, message);
+                write(&mut output, &AdapterMessage::Response(response))?;
+            }
+            Incoming::Message(HarnessMessage::Bye) => return Ok(()),
+            Incoming::Message(HarnessMessage::Hello { .. }) => {
                 tracing::warn!("a second hello is ignored");
             }
         }
@@ -131,7 +135,7 @@ pub fn perform<C: CardChannel>(
 }
 
 /// The reference implementation behind one adapter session.
-enum Handler {
+pub(super) enum Handler {
     Sdk,
     Pf {
         platform: Box<ReferencePf>,
@@ -144,7 +148,7 @@ enum Handler {
 }
 
 impl Handler {
-    fn new(served: Served, role: Role, environment: &Environment) -> Handler {
+    pub(super) fn new(served: Served, role: Role, environment: &Environment) -> Handler {
         match (served, role) {
             (Served::Sdk, Role::Sdk) => Handler::Sdk,
             (Served::Pf(mutant), Role::Pf) => Handler::Pf {
@@ -162,7 +166,7 @@ impl Handler {
         }
     }
 
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         match self {
             Handler::Sdk => "reference SDK".to_owned(),
             Handler::Pf { mutant: None, .. } => "reference PF".to_owned(),
@@ -176,7 +180,7 @@ impl Handler {
 
     /// The reference's features of the role played. Over the HTTP bridge, the SDK has no
     /// PC/SC reader.
-    fn features(&self) -> Vec<super::Feature> {
+    pub(super) fn features(&self) -> Vec<super::Feature> {
         let role = match self {
             Handler::Sdk => Role::Sdk,
             Handler::Pf { .. } => Role::Pf,
@@ -189,7 +193,7 @@ impl Handler {
             .collect()
     }
 
-    fn handle(&mut self, id: u64, operation: Operation) -> Response {
+    pub(super) fn handle(&mut self, id: u64, operation: Operation) -> Response {
         if let Handler::Neither { asked } = self {
             return Response::error(
                 id,

@@ -51,10 +51,10 @@ pub struct RunArgs {
     /// Then run the suite against this mutant (repeatable); exit 1 if it survives.
     #[arg(long, value_name = "NAME")]
     pub mutant: Vec<Mutant>,
-    /// An adapter process playing a role instead of the bundled reference: `pf=COMMAND` or
-    /// `sdk=COMMAND`, run with `sh -c` once per scenario (docs/adapter-protocol.md). Repeat
-    /// for both roles.
-    #[arg(long, value_name = "ROLE=COMMAND", value_parser = parse_sut)]
+    /// An adapter playing a role instead of the bundled reference: `pf=COMMAND` or
+    /// `sdk=COMMAND`, run with `sh -c` once per scenario, or `pf=URL` (`http://...`), an HTTP
+    /// adapter with a session per scenario (docs/adapter-protocol.md). Repeat for both roles.
+    #[arg(long, value_name = "ROLE=COMMAND|URL", value_parser = parse_sut)]
     pub sut: Vec<Sut>,
     /// The adapter's known divergences (docs/adapter-protocol.md): a listed failure is expected,
     /// a listed pass is not. Its `adapter:` names the adapter in reports.

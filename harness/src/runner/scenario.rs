@@ -12,7 +12,7 @@ use super::world::ScenarioWorld;
 use super::{moves, pf_steps, sdk_steps, Outcome, RunConfig, RunError};
 use crate::adapter::bridge::Bridge;
 use crate::adapter::protocol::{CardHandle, Operation};
-use crate::adapter::{feature_role, AdapterError, ProcessAdapter, RemotePlatform, RemoteSdk, Role};
+use crate::adapter::{feature_role, AdapterError, AdapterLink, RemotePlatform, RemoteSdk, Role};
 use crate::platform::Platform;
 use crate::scenario::model::{KeyKind, Step};
 use crate::scenario::{Feature, LoadedScenario, Position};
@@ -201,8 +201,8 @@ impl ScenarioRun<'_> {
 
 /// The adapter processes of a scenario, after hello.
 struct Adapters {
-    sdk: Option<ProcessAdapter>,
-    pf: Option<ProcessAdapter>,
+    sdk: Option<AdapterLink>,
+    pf: Option<AdapterLink>,
     /// What the processes support, together.
     features: Vec<Feature>,
     cards: Vec<CardHandle>,
@@ -257,7 +257,7 @@ impl Adapters {
         for (role, command) in [(Role::Sdk, &config.sut_sdk), (Role::Pf, &config.sut_pf)] {
             let Some(command) = command else { continue };
             let adapter =
-                ProcessAdapter::spawn(command, role, environment.clone(), config.step_timeout)
+                AdapterLink::open(command, role, environment.clone(), config.step_timeout)
                     .map_err(StartFailure::Adapter)?;
             adapters.features.extend(
                 adapter
