@@ -1,6 +1,6 @@
 //! `jpki-sim run --expectations FILE` end to end: a listed failure is a known divergence (exit
 //! 0), a listed pass is unexpected (exit 1), a stale entry stops a whole-suite run (exit 2), and
-//! the adapter's name reaches the reports.
+//! the adapter's name reaches the reports; `jpki-sim report` merges runs into one matrix.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -210,4 +210,97 @@ fn name_sets_the_adapter_column_without_an_expectations_file() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["results"][0]["adapter"], "acme 2.3");
+}
+
+fn jpki_sim(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn report_merges_runs_of_two_adapters_into_one_matrix() {
+    let suite = suite();
+    let work = tempfile::tempdir().unwrap();
+    let path = |name: &str| work.path().join(name).to_str().unwrap().to_owned();
+    let plain = run(
+        &[suite.path()],
+        &["--name", "plain", "--json", &path("plain.json")],
+    );
+    assert_eq!(plain.status.code(), Some(1), "{}", show(&plain));
+    let file = expectations(
+        work.path(),
+        "adapter: acme\ndivergences:\n  - scenario: bad/wrong_expect\n    reason: counts tries differently\n",
+    );
+    let acme = run(
+        &[suite.path()],
+        &[
+            "--expectations",
+            file.to_str().unwrap(),
+            "--json",
+            &path("acme.json"),
+        ],
+    );
+    assert_eq!(acme.status.code(), Some(0), "{}", show(&acme));
+
+    let out = jpki_sim(&[
+        "report",
+        &path("plain.json"),
+        &path("acme.json"),
+        "--html",
+        &path("matrix.html"),
+        "--junit",
+        &path("junit.xml"),
+    ]);
+    // The plain run failed a scenario: the merged matrix is not all as expected.
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        has_line(&out, "plain: 1 passed, 1 failed, 0 skipped"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        has_line(
+            &out,
+            "acme: 1 passed, 0 failed, 0 skipped, 1 known divergence"
+        ),
+        "{}",
+        show(&out)
+    );
+
+    let page = std::fs::read_to_string(path("matrix.html")).unwrap();
+    assert!(
+        page.contains("<tr><th>scenario</th><th>plain</th><th>acme</th></tr>"),
+        "{page}"
+    );
+    let start = page
+        .find("<code>bad/wrong_expect</code>")
+        .expect("a row per scenario");
+    let row = &page[start..start + page[start..].find("</tr>").unwrap()];
+    let fail = row.find("<td class=\"fail\">").expect(row);
+    let known = row.find("<td class=\"known_divergence\">").expect(row);
+    assert!(fail < known, "plain's cell comes first: {row}");
+    assert!(row.contains("<dd>counts tries differently"), "{row}");
+    // The divergence opens to the exchange that decided it.
+    assert!(
+        row.contains("00 20 00 80 04 [PIN, 4 bytes]  (VERIFY)"),
+        "{row}"
+    );
+
+    let xml = std::fs::read_to_string(path("junit.xml")).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 2, "{xml}");
+    assert!(
+        xml.contains("<skipped message=\"known divergence (counts tries differently): step 2 at "),
+        "{xml}"
+    );
+
+    // One run given twice claims its cells twice.
+    let out = jpki_sim(&["report", &path("acme.json"), &path("acme.json")]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("against acme is in both"),
+        "{}",
+        show(&out)
+    );
 }

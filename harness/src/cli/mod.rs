@@ -2,6 +2,7 @@
 
 mod adapter;
 mod persona;
+mod report;
 mod run;
 mod up;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Persona(persona::PersonaArgs),
     /// Run conformance scenarios against the reference SDK and PF and write reports.
     Run(run::RunArgs),
+    /// Merge the JSON reports of several runs into one conformance matrix (HTML, JUnit, JSON).
+    Report(report::ReportArgs),
     /// Serve the bundled reference SDK or PF as an adapter process (JSON lines on stdin/stdout).
     Adapter(adapter::AdapterArgs),
 }
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(args),
         Command::Persona(args) => persona::run(args),
         Command::Run(args) => run::run(args),
+        Command::Report(args) => report::run(args),
         Command::Adapter(args) => adapter::run(args),
     }
 }

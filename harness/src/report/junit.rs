@@ -1,4 +1,5 @@
-//! JUnit XML: one `<testcase>` per scenario, in one `<testsuite>`; the shape GitLab, Jenkins and
+//! JUnit XML: one `<testcase>` per scenario, in one `<testsuite>` per adapter (named after the
+//! suite, and the adapter when a merged report has several); the shape GitLab, Jenkins and
 //! GitHub test reporters read.
 //!
 //! A known divergence is a `<skipped>` test case whose message is the divergence (reason, then
@@ -16,13 +17,36 @@ use crate::runner::{Outcome, ScenarioResult};
 
 /// Renders `results` of the suite named `suite`.
 pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
+    let mut adapters: Vec<&str> = Vec::new();
+    for result in results {
+        if !adapters.contains(&result.adapter.as_str()) {
+            adapters.push(&result.adapter);
+        }
+    }
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    if adapters.len() <= 1 {
+        testsuite(&mut xml, suite, results);
+    } else {
+        for adapter in adapters {
+            let theirs: Vec<ScenarioResult> = results
+                .iter()
+                .filter(|r| r.adapter == adapter)
+                .cloned()
+                .collect();
+            testsuite(&mut xml, &format!("{suite} ({adapter})"), &theirs);
+        }
+    }
+    xml.push_str("</testsuites>\n");
+    xml
+}
+
+fn testsuite(xml: &mut String, name: &str, results: &[ScenarioResult]) {
     let tally = Tally::of(results);
     let seconds: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
-    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         xml,
-        "<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
-        escape(suite),
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
+        escape(name),
         results.len(),
         tally.failed + tally.hung + tally.unexpected_passes,
         tally.errors,
@@ -50,10 +74,17 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
             Outcome::KnownDivergence { .. } => {
                 let _ = writeln!(
                     xml,
-                    ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>",
-                    escape(&result.summary()),
-                    escape(&trace_text(result)),
+                    ">\n      <skipped message=\"{}\"/>",
+                    escape(&result.summary())
                 );
+                if !result.trace.is_empty() {
+                    let _ = writeln!(
+                        xml,
+                        "      <system-out>{}</system-out>",
+                        escape(&trace_text(result))
+                    );
+                }
+                xml.push_str("    </testcase>\n");
             }
             Outcome::Fail { .. } | Outcome::Hang { .. } | Outcome::UnexpectedPass { .. } => {
                 let _ = writeln!(
@@ -74,8 +105,7 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
             }
         }
     }
-    xml.push_str("  </testsuite>\n</testsuites>\n");
-    xml
+    xml.push_str("  </testsuite>\n");
 }
 
 #[cfg(test)]
@@ -85,5 +115,10 @@ mod tests {
     #[test]
     fn junit_report_of_every_outcome() {
         insta::assert_snapshot!(render("scenarios", &crate::report::sample_results()));
+    }
+
+    #[test]
+    fn junit_report_of_two_adapters_has_a_testsuite_each() {
+        insta::assert_snapshot!(render("scenarios", &crate::report::sample_matrix()));
     }
 }

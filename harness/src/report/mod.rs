@@ -151,7 +151,7 @@ pub(crate) fn sample_results() -> Vec<ScenarioResult> {
                 },
                 after: Duration::from_millis(20_100),
             },
-            trace,
+            trace.clone(),
         ),
         result(
             "revocation",
@@ -161,5 +161,83 @@ pub(crate) fn sample_results() -> Vec<ScenarioResult> {
             },
             Vec::new(),
         ),
+        result(
+            "faults",
+            "ocsp_stale_response",
+            Outcome::KnownDivergence {
+                listing: listing("believes stale OCSP answers", 4),
+                actual: Box::new(Outcome::Fail {
+                    step: 2,
+                    position: Position {
+                        line: 15,
+                        column: 5,
+                    },
+                    expected: "undetermined".to_owned(),
+                    actual: r#"{"outcome":"good"}"#.to_owned(),
+                }),
+            },
+            trace[3..].to_vec(),
+        ),
+        result(
+            "card",
+            "text_pin_lockout",
+            Outcome::UnexpectedPass {
+                listing: listing("no text AP", 7),
+            },
+            trace[..1].to_vec(),
+        ),
     ]
+}
+
+#[cfg(test)]
+fn listing(reason: &str, line: usize) -> crate::runner::Listing {
+    crate::runner::Listing {
+        reason: reason.to_owned(),
+        file: "harness/adapters/expectations/acme-pf.yaml".into(),
+        position: crate::scenario::Position { line, column: 5 },
+    }
+}
+
+/// Results of two adapters over overlapping scenarios, for the matrix snapshot: the reference
+/// as in [`sample_results`], and `acme-pf` with other outcomes and one scenario of its own.
+#[cfg(test)]
+pub(crate) fn sample_matrix() -> Vec<ScenarioResult> {
+    use crate::runner::Outcome;
+    use crate::scenario::ScenarioId;
+
+    let mut results = sample_results();
+    let acme: Vec<ScenarioResult> = results
+        .iter()
+        .filter(|r| r.id.to_string() != "card/face_reader")
+        .map(|r| {
+            let outcome = match r.id.to_string().as_str() {
+                "card/auth_pin_lockout" => Outcome::KnownDivergence {
+                    listing: listing("locks after five tries", 3),
+                    actual: Box::new(Outcome::Hang {
+                        step: 4,
+                        position: crate::scenario::Position {
+                            line: 11,
+                            column: 5,
+                        },
+                        after: std::time::Duration::from_secs(20),
+                    }),
+                },
+                "card/wrong_expect" | "faults/ocsp_stale_response" => Outcome::Pass,
+                _ => r.outcome.clone(),
+            };
+            ScenarioResult {
+                adapter: "acme-pf".to_owned(),
+                outcome,
+                ..r.clone()
+            }
+        })
+        .collect();
+    results.extend(acme);
+    let mut own = results[0].clone();
+    own.id = ScenarioId::new("enrolment", "acme_only").expect("valid id");
+    own.path = "scenarios/enrolment/acme_only.yaml".into();
+    own.adapter = "acme-pf".to_owned();
+    own.description = "What acme_only checks & why <it> matters.".to_owned();
+    results.push(own);
+    results
 }
