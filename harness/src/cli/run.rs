@@ -15,7 +15,9 @@ use anyhow::Context;
 use crate::adapter::Role;
 use crate::platform::reference::Mutant;
 use crate::report::{html, json, junit, Tally};
-use crate::runner::{mutant_platform, run_suite, Expectations, RunConfig, ScenarioResult};
+use crate::runner::{
+    mutant_platform, run_suite, run_suite_observed, Expectations, RunConfig, ScenarioResult,
+};
 use crate::scenario::{load_file, load_suite, LoadError, LoadedScenario};
 
 #[derive(Debug, clap::Args)]
@@ -171,7 +173,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     {
         config.adapter = name;
     }
-    let results = run_suite(&scenarios, &config).context("cannot run the suite")?;
+    let progress = ProgressLine::start(scenarios.len());
+    let results = run_suite_observed(&scenarios, &config, &|result| {
+        let expected = match &expectations {
+            Some(expectations) => expectations.apply(result.clone()).outcome.is_expected(),
+            None => result.outcome.is_expected(),
+        };
+        progress.record(expected);
+    });
+    progress.finish();
+    let results = results.context("cannot run the suite")?;
     let results: Vec<ScenarioResult> = match &expectations {
         Some(expectations) => results.into_iter().map(|r| expectations.apply(r)).collect(),
         None => results,
@@ -365,4 +376,53 @@ fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> anyhow:
             .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     Ok(())
+}
+
+/// A progress bar on stderr while the suite runs, when stderr is a terminal: scenarios done of
+/// all, and how many came out other than expected so far. Hidden otherwise, so that CI logs and
+/// piped output stay clean.
+struct ProgressLine {
+    bar: indicatif::ProgressBar,
+    unexpected: std::sync::atomic::AtomicUsize,
+}
+
+impl ProgressLine {
+    fn start(total: usize) -> ProgressLine {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} scenarios, {msg} [{elapsed}]",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_message("0 failed");
+        ProgressLine {
+            bar,
+            unexpected: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// One scenario finished; `expected` as its outcome (after expectations) is.
+    fn record(&self, expected: bool) {
+        if !expected {
+            let failed = self
+                .unexpected
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            self.bar.set_message(format!("{failed} failed"));
+        }
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 pub use expectations::Expectations;
 pub use outcome::{Listing, Outcome, ScenarioResult};
-pub use pool::run_suite;
+pub use pool::{run_suite, run_suite_observed};
 pub use trace::{Trace, TraceEntry};
 
 use crate::platform::reference::{Mutant, ReferencePf};

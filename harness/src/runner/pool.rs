@@ -17,6 +17,16 @@ pub fn run_suite(
     scenarios: &[LoadedScenario],
     config: &RunConfig,
 ) -> Result<Vec<ScenarioResult>, RunError> {
+    run_suite_observed(scenarios, config, &|_| {})
+}
+
+/// [`run_suite`], calling `on_result` with each result as its scenario finishes (from the
+/// worker that ran it, in completion order): for progress shown while the suite runs.
+pub fn run_suite_observed(
+    scenarios: &[LoadedScenario],
+    config: &RunConfig,
+    on_result: &(dyn Fn(&ScenarioResult) + Sync),
+) -> Result<Vec<ScenarioResult>, RunError> {
     // The scenario servers live here; scenario threads only enter it to start them.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -35,6 +45,7 @@ pub fn run_suite(
                     break;
                 };
                 let result = run_watched(loaded, config, runtime.handle());
+                on_result(&result);
                 results.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(result);
             });
         }
