@@ -1,6 +1,7 @@
 //! Command-line interface. Names of commands and flags are a fixed contract (DESIGN §3).
 
 mod adapter;
+mod load;
 mod persona;
 mod report;
 mod run;
@@ -36,6 +37,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Serve the bundled reference SDK or PF as an adapter process (JSON lines on stdin/stdout).
     Adapter(adapter::AdapterArgs),
+    /// Measure a system under test's throughput (ops/s, latency percentiles), or merge results.
+    Load(load::LoadArgs),
 }
 
 /// Options shared by commands that build a world.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Report(args) => report::run(args),
         Command::Adapter(args) => adapter::run(args),
+        Command::Load(args) => load::run(args),
     }
 }
 
