@@ -66,6 +66,19 @@ pub struct RunArgs {
     /// `adapter:` or the adapter command.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Put the cards of scenarios with `sdk` steps in the four vpcd readers of
+    /// `scripts/pcscd.sh` ("Virtual PCD 00 00" on 127.0.0.1:35963 ... "Virtual PCD B 00 01" on
+    /// 35966), leased per scenario (docs/pcsc.md).
+    #[arg(long)]
+    pub pcsc: bool,
+    /// A PC/SC reader to put cards in: its name as pcscd lists it and its vpcd slot's address
+    /// (repeatable; with --pcsc, in addition to its four).
+    #[arg(
+        long,
+        value_name = "NAME=HOST:PORT",
+        value_parser = crate::runner::readers::ReaderSlot::parse
+    )]
+    pub reader: Vec<crate::runner::readers::ReaderSlot>,
 }
 
 /// A `--sut` value: which role, and the command that starts the adapter.
@@ -145,6 +158,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.step_timeout = Duration::from_secs(args.step_timeout.max(1));
     if let Some(cache) = &args.key_cache {
         config.key_cache = Some(cache.clone());
+    }
+    if args.pcsc {
+        config.readers = crate::runner::readers::ReaderSlot::pcscd_sh();
+    }
+    for reader in &args.reader {
+        anyhow::ensure!(
+            !config
+                .readers
+                .iter()
+                .any(|r| r.vpcd == reader.vpcd || r.name == reader.name),
+            "--reader {:?}={}: that reader is already configured",
+            reader.name,
+            reader.vpcd
+        );
+        config.readers.push(reader.clone());
     }
     for sut in &args.sut {
         let slot = match sut.role {

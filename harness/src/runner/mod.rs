@@ -11,8 +11,10 @@ pub mod check;
 pub mod expectations;
 pub mod moves;
 pub mod outcome;
+pub mod pcsclite;
 pub mod pf_steps;
 pub mod pool;
+pub mod readers;
 pub mod scenario;
 pub mod sdk_steps;
 pub mod trace;
@@ -57,6 +59,9 @@ pub struct RunConfig {
     /// An adapter process playing the PF instead of [`RunConfig::platform`], spawned per
     /// scenario.
     pub sut_pf: Option<String>,
+    /// PC/SC readers the cards of scenarios with `sdk` steps are put in (`--pcsc`); empty:
+    /// cards stay in process, reached through the APDU bridge only.
+    pub readers: Vec<readers::ReaderSlot>,
 }
 
 /// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
@@ -80,6 +85,8 @@ pub enum RunError {
     Fault(#[from] mock_jlis::faults::FaultError),
     #[error("cannot serve the APDU bridge")]
     Bridge(#[from] crate::adapter::bridge::BridgeError),
+    #[error("cannot put the cards in PC/SC readers")]
+    Readers(#[from] readers::ReaderError),
 }
 
 /// Every feature: what the bundled reference SDK and PF support.
@@ -116,6 +123,7 @@ impl RunConfig {
             key_cache: crate::server::default_key_cache(),
             sut_sdk: None,
             sut_pf: None,
+            readers: Vec::new(),
         }
     }
 }

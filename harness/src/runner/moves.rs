@@ -66,7 +66,8 @@ pub fn clear_faults(run: &mut ScenarioRun<'_>) -> Result<(), StepFailure> {
 }
 
 /// Removing a card powers it off, as pulling it from a reader does: the next APDU after it is
-/// inserted again finds it cold, with no PIN verified.
+/// inserted again finds it cold, with no PIN verified. A card in a PC/SC reader is detached
+/// from vpcd (or attached again).
 pub fn card(run: &mut ScenarioRun<'_>, move_: &CardMove) -> Result<(), StepFailure> {
     let (index, present) = match *move_ {
         CardMove::Remove(index) => (index, false),
@@ -80,11 +81,22 @@ pub fn card(run: &mut ScenarioRun<'_>, move_: &CardMove) -> Result<(), StepFailu
             .power_off();
     }
     run.world.present[index].store(present, Ordering::SeqCst);
+    // A card in a PC/SC reader leaves it (or comes back) only once pcscd has seen it do so,
+    // so the next step never talks to a reader pcscd has not caught up with.
+    let seen = match run.readers.as_mut() {
+        Some(readers) if present => Some(readers.insert(index).map_err(RunError::from)?),
+        Some(readers) => Some(readers.remove(index).map_err(RunError::from)?),
+        None => None,
+    };
+    let moved = if present { "inserted" } else { "removed" };
     run.trace.push(TraceEntry::World {
-        action: format!(
-            "card {index} {}",
-            if present { "inserted" } else { "removed" }
-        ),
+        action: match seen {
+            Some(after) => format!(
+                "card {index} {moved} (pcscd showed it after {} ms)",
+                after.as_millis()
+            ),
+            None => format!("card {index} {moved}"),
+        },
     });
     Ok(())
 }

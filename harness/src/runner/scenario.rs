@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::check::StepFailure;
+use super::readers::Readers;
 use super::sdk_steps::Answer;
 use super::trace::{Trace, TraceEntry, TracingChannel};
 use super::world::ScenarioWorld;
@@ -34,6 +35,10 @@ pub struct ScenarioRun<'a> {
     pub remote_sdk: Option<(RemoteSdk, Vec<CardHandle>)>,
     /// Serves the APDU bridge while a remote SDK runs.
     pub bridge: Option<Bridge>,
+    /// The cards in PC/SC readers, when readers are configured and the scenario has `sdk`
+    /// steps. Last, so that it is dropped (cards out, readers handed back) after the adapters
+    /// have said bye.
+    pub readers: Option<Readers>,
 }
 
 /// What the runner remembers of an enrolment.
@@ -75,7 +80,21 @@ pub fn run_scenario(
         Ok(world) => world,
         Err(err) => return harness_error(&err),
     };
-    let adapters = match Adapters::start(&world, config, runtime, trace) {
+    // Only SDK steps reach cards through readers; a PF scenario pays no pcscd polling.
+    let uses_sdk = loaded
+        .scenario
+        .steps
+        .iter()
+        .any(|step| matches!(step, Step::Sdk(_)));
+    let readers = if config.readers.is_empty() || !uses_sdk {
+        None
+    } else {
+        match Readers::attach(&world, &config.readers, trace) {
+            Ok(readers) => Some(readers),
+            Err(err) => return harness_error(&err.into()),
+        }
+    };
+    let adapters = match Adapters::start(&world, readers.as_ref(), config, runtime, trace) {
         Ok(adapters) => adapters,
         Err(StartFailure::Harness(err)) => return harness_error(&err),
         Err(StartFailure::Adapter(err)) => {
@@ -111,6 +130,7 @@ pub fn run_scenario(
             .sdk
             .map(|adapter| (RemoteSdk::new(adapter), adapters.cards)),
         bridge: adapters.bridge,
+        readers,
     };
     for (index, step) in loaded.scenario.steps.iter().enumerate() {
         progress.start(index);
@@ -165,7 +185,11 @@ impl ScenarioRun<'_> {
                     .get(index)
                     .map_or_else(String::new, |card| card.id.to_string()),
                 bridge: String::new(),
-                reader: None,
+                reader: self
+                    .readers
+                    .as_ref()
+                    .and_then(|readers| readers.reader(index))
+                    .map(str::to_owned),
             })
     }
 
@@ -176,6 +200,20 @@ impl ScenarioRun<'_> {
                 Ok(Some(outcome)) => Answer::Outcome(outcome),
                 Ok(None) => Answer::NoCard,
                 Err(err) => Answer::Broken(error_chain(&err)),
+            });
+        }
+        // The reference SDK in process goes through the reader when its card is in one.
+        if let Some(channel) = self
+            .readers
+            .as_mut()
+            .and_then(|readers| readers.channel(index))
+        {
+            let mut sdk = ReferenceSdk::new(&mut *channel);
+            let result = crate::adapter::serve::perform(&mut sdk, operation);
+            return Ok(match (result, channel.failure.take()) {
+                (Some(Err(_)), Some(failure)) => Answer::Broken(failure),
+                (Some(result), _) => Answer::of(result),
+                (None, _) => Answer::Broken("not an SDK operation".to_owned()),
             });
         }
         let mut sdk = self.sdk(index)?;
@@ -215,9 +253,11 @@ enum StartFailure {
 }
 
 impl Adapters {
-    /// Spawns the configured adapter processes and says hello with `world`'s environment.
+    /// Spawns the configured adapter processes and says hello with `world`'s environment; an
+    /// SDK is told the reader of each card in `readers`.
     fn start(
         world: &ScenarioWorld,
+        readers: Option<&Readers>,
         config: &RunConfig,
         runtime: &tokio::runtime::Handle,
         trace: &Trace,
@@ -248,7 +288,9 @@ impl Adapters {
                     index,
                     id: card.id.to_string(),
                     bridge: bridge.card_url(index),
-                    reader: None,
+                    reader: readers
+                        .and_then(|readers| readers.reader(index))
+                        .map(str::to_owned),
                 })
                 .collect();
             adapters.bridge = Some(bridge);

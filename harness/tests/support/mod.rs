@@ -43,38 +43,56 @@ pub fn wait_for_reader_state(present: bool) {
     }
 }
 
-/// Exclusive use of the vpcd readers while a PC/SC test runs: a lock within this process and a
-/// file lock across processes (another test run, or a benchmark, may want the same readers).
+/// Exclusive use of the vpcd readers while a PC/SC test runs: a lock within this process and,
+/// across processes, the per-reader lock files `jpki-sim run --pcsc` leases readers with
+/// (`harness::runner::readers::lock_path`), so that another test run, a benchmark or a
+/// conformance run never puts a card in a reader a test uses.
 pub struct ReaderLease {
-    _file: std::fs::File,
+    _files: Vec<std::fs::File>,
     _guard: MutexGuard<'static, ()>,
+}
+
+/// The vpcd ports of the four readers `scripts/pcscd.sh` configures.
+pub const VPCD_PORTS: [u16; 4] = [35963, 35964, 35965, 35966];
+
+/// Whether the PC/SC tests can run: `false` (with a message) to skip when pcscd with vpcd is
+/// not running, a failure instead when JPKI_SIM_REQUIRE_PCSC is set.
+pub fn pcsc_available(test: &str) -> bool {
+    if vpcd_listening() {
+        return true;
+    }
+    assert!(
+        !pcsc_required(),
+        "{test}: JPKI_SIM_REQUIRE_PCSC is set but no vpcd listener is up (run scripts/pcscd.sh start)"
+    );
+    eprintln!("{test}: skipped: pcscd with vpcd is not running (scripts/pcscd.sh start)");
+    false
 }
 
 /// Returns a lease serialising PC/SC tests (they share the readers), or `None` to skip.
 pub fn pcsc_session(test: &str) -> Option<ReaderLease> {
     static READER: Mutex<()> = Mutex::new(());
-    if !vpcd_listening() {
-        assert!(
-            !pcsc_required(),
-            "{test}: JPKI_SIM_REQUIRE_PCSC is set but no vpcd listener is up (run scripts/pcscd.sh start)"
-        );
-        eprintln!("{test}: skipped: pcscd with vpcd is not running (scripts/pcscd.sh start)");
+    if !pcsc_available(test) {
         return None;
     }
     let guard = READER.lock().unwrap_or_else(|e| e.into_inner());
-    let path = std::env::temp_dir().join("jpki-sim-vpcd-readers.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
+    // Blocking, in port order; `jpki-sim run --pcsc` never waits while it holds one, so no two
+    // holders wait on each other.
+    let files = VPCD_PORTS
+        .iter()
+        .map(|&port| {
+            harness::runner::readers::lock_reader(port).unwrap_or_else(|e| {
+                panic!(
+                    "cannot lock {}: {e}",
+                    harness::runner::readers::lock_path(port).display()
+                )
+            })
+        })
+        .collect();
     // The previous holder's card may still be listed until pcscd's next poll.
     wait_for_reader_state(false);
     Some(ReaderLease {
-        _file: file,
+        _files: files,
         _guard: guard,
     })
 }
