@@ -189,7 +189,7 @@ fn verify_signer(
             .flatten()
             .find(|candidate| {
                 named(candidate, &x509::key_hash(candidate))
-                    && ca.issued(candidate).is_ok()
+                    && ca.issued_remembered(candidate).is_ok()
                     && x509::ocsp_signing(candidate)
                     && x509::valid_at(candidate, now)
             })

@@ -1,5 +1,7 @@
 //! Certificate checks the PF makes itself: trust anchors from PEM, signatures by a key, validity.
 
+use std::sync::{Arc, Mutex};
+
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
@@ -41,6 +43,8 @@ pub struct Anchor {
     pub subject_der: Vec<u8>,
     /// SHA-1 of the subjectPublicKey bits (OCSP issuerKeyHash, responder byKey).
     pub key_hash: Vec<u8>,
+    /// The last certificate [`Anchor::issued_remembered`] found this CA issued.
+    last_issued: Arc<Mutex<Option<Certificate>>>,
 }
 
 impl Anchor {
@@ -52,6 +56,7 @@ impl Anchor {
             certificate,
             subject_der,
             key_hash,
+            last_issued: Arc::default(),
         })
     }
 
@@ -61,6 +66,21 @@ impl Anchor {
 
     pub fn name(&self) -> &Name {
         &self.certificate.tbs_certificate.subject
+    }
+
+    /// [`Anchor::issued`], remembering the last certificate that checked out. A delegated OCSP
+    /// responder sends the same certificate with every response, and the same certificate —
+    /// compared whole, signature included — checks out the same way every time; this saves an
+    /// RSA verification per status check. Validity and key usage are not covered: callers
+    /// check them each time.
+    pub fn issued_remembered(&self, certificate: &Certificate) -> Result<(), X509Error> {
+        let known = |last: &Option<Certificate>| last.as_ref() == Some(certificate);
+        if known(&self.last_issued.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(());
+        }
+        self.issued(certificate)?;
+        *self.last_issued.lock().unwrap_or_else(|e| e.into_inner()) = Some(certificate.clone());
+        Ok(())
     }
 
     /// Checks that `certificate` names this CA as issuer and carries its signature.
