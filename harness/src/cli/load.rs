@@ -85,7 +85,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|path| Ok((path.clone(), merge::read(path)?)))
             .collect::<Result<Vec<_>, merge::MergeError>>()?;
-        merge::merge(&inputs)?
+        let merged = merge::merge(&inputs)?;
+        if let Some(warning) = merged.overlap_warning() {
+            eprintln!("jpki-sim: warning: {warning}");
+        }
+        merged
     };
     print!("{}", report.summary());
     write(args.json.as_deref(), || report.to_json())?;

@@ -276,9 +276,12 @@ fn show_progress(shared: &Shared<'_>, workers: usize) {
             std::thread::sleep(TICK);
         }
         meter.finish(&format!(
-            "{} enrolments in {workers} workers",
+            "enrolled: {} cards in {workers} workers",
             shared.prepared.load(Ordering::Relaxed)
         ));
+    }
+    if shared.abort.load(Ordering::SeqCst) {
+        return;
     }
     let (total, unit) = match config.stop {
         Stop::Duration(duration) => ((config.warmup + duration).as_secs().max(1), "seconds"),
@@ -317,5 +320,9 @@ fn show_progress(shared: &Shared<'_>, workers: usize) {
         shared.ok.load(Ordering::Relaxed),
         shared.failed.load(Ordering::Relaxed),
     );
-    meter.finish(&format!("measured: {ok} ok, {failed} errors"));
+    if shared.abort.load(Ordering::SeqCst) {
+        meter.finish("not measured: the system under test could not be prepared");
+    } else {
+        meter.finish(&format!("measured: {ok} ok, {failed} errors"));
+    }
 }

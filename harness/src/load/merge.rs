@@ -20,7 +20,7 @@ pub enum MergeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not a load result: {source}")]
+    #[error("{path} is not a load result")]
     Json {
         path: PathBuf,
         #[source]
@@ -30,7 +30,7 @@ pub enum MergeError {
         "{path} is a load result of version {found}; this jpki-sim reads version {REPORT_VERSION}"
     )]
     Version { path: PathBuf, found: String },
-    #[error("{path}: its histogram is unreadable: {source}")]
+    #[error("{path}: its histogram is unreadable")]
     Histogram {
         path: PathBuf,
         #[source]
@@ -252,6 +252,20 @@ mod tests {
     }
 
     #[test]
+    fn generators_that_did_not_run_together_are_warned_about() {
+        let together = merge(&[input("a", fixed_report()), input("b", second_generator())]);
+        assert_eq!(together.unwrap().overlap_warning(), None);
+        let mut later = second_generator();
+        later.generators[0].started_at += time::Duration::seconds(100);
+        let apart = merge(&[input("a", fixed_report()), input("b", later)]).unwrap();
+        assert_eq!(
+            apart.overlap_warning().unwrap(),
+            "the generators started 101.0 s apart and the longest measured for 4.0 s: the merged \
+             ops/s counts them as if they had run at the same time"
+        );
+    }
+
+    #[test]
     fn merging_is_associative() {
         let (a, b, c) = (fixed_report(), second_generator(), {
             let mut c = second_generator();
@@ -318,13 +332,10 @@ mod tests {
     fn bad_files_name_the_file_and_the_problem() {
         let path = Path::new("bad.json");
         let err = parse(path, "{\"version\": 1, \"ops\": }").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("bad.json is not a load result: "),
-            "{err}"
-        );
+        assert_eq!(err.to_string(), "bad.json is not a load result");
         let err = parse(path, "{\"version\": 1}").unwrap_err();
-        assert!(err.to_string().contains("missing field"), "{err}");
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert_eq!(cause, "missing field `workload`");
         let mut report = fixed_report();
         report.ops += 1;
         let err = parse(path, &report.to_json()).unwrap_err();

@@ -133,6 +133,11 @@ impl LoadReport {
     /// The report of one run.
     pub fn of_run(config: &LoadConfig, measured: &Measured, machine: Machine) -> LoadReport {
         let stats = &measured.stats;
+        // Milliseconds are plenty for lining generators up.
+        let started_at = measured
+            .started_at
+            .replace_millisecond(measured.started_at.millisecond())
+            .unwrap_or(measured.started_at);
         let duration_s = seconds(measured.duration);
         let generator = Generator {
             sut: config.sut.to_string(),
@@ -141,7 +146,7 @@ impl LoadReport {
             stop: config.stop,
             warmup_s: seconds(config.warmup),
             machine,
-            started_at: measured.started_at,
+            started_at,
             duration_s,
             attempted: stats.ok() + stats.failed(),
             ops: stats.ok(),
@@ -151,7 +156,7 @@ impl LoadReport {
             Workload::of(config),
             vec![generator],
             stats,
-            measured.started_at,
+            started_at,
             duration_s,
         )
     }
@@ -288,6 +293,20 @@ impl LoadReport {
             );
         }
         text
+    }
+
+    /// Why the merged figures may mislead: generators whose measured phases did not start
+    /// together (within a second, or a tenth of the run) were not loading the SUT at the same
+    /// time, and ops/s assumes they were.
+    pub fn overlap_warning(&self) -> Option<String> {
+        let spread = self.start_spread();
+        (spread > 1.0_f64.max(self.duration_s / 10.0)).then(|| {
+            format!(
+                "the generators started {spread:.1} s apart and the longest measured for {:.1} s: \
+                 the merged ops/s counts them as if they had run at the same time",
+                self.duration_s
+            )
+        })
     }
 
     /// Seconds between the first and the last generator's start.

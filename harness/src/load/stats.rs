@@ -202,7 +202,7 @@ pub struct Latency {
 /// Why a serialised histogram was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum HistogramError {
-    #[error("not base64: {0}")]
+    #[error("not base64")]
     Base64(#[from] base64::DecodeError),
     #[error("not an HdrHistogram V2 encoding: {0}")]
     Encoding(String),
@@ -333,9 +333,18 @@ mod tests {
         assert_eq!(stats.examples["undetermined"], "responder down");
         let latency = stats.latency();
         // Within HdrHistogram's resolution (0.1 %) of the 3 ms median and the 4 ms maximum.
-        assert!(stats.histogram.equivalent(latency.p50, 3_000), "{latency:?}");
-        assert!(stats.histogram.equivalent(latency.max, 4_000), "{latency:?}");
-        assert!(!stats.histogram.equivalent(latency.p50, 2_000), "{latency:?}");
+        assert!(
+            stats.histogram.equivalent(latency.p50, 3_000),
+            "{latency:?}"
+        );
+        assert!(
+            stats.histogram.equivalent(latency.max, 4_000),
+            "{latency:?}"
+        );
+        assert!(
+            !stats.histogram.equivalent(latency.p50, 2_000),
+            "{latency:?}"
+        );
     }
 
     #[test]

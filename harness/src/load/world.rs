@@ -92,7 +92,7 @@ impl LoadWorld {
             prepared.push(prepare(index, &id, card, key, consent, &base_url)?);
             meter.set(index as u64 + 1, String::new());
         }
-        meter.finish(&format!("{cards} cards provisioned"));
+        meter.finish(&format!("cards provisioned: {cards}"));
         Ok(LoadWorld {
             world,
             server,
