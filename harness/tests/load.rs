@@ -363,7 +363,8 @@ fn an_adapter_that_does_not_start_is_the_sut_failing() {
     assert_eq!(out.status.code(), Some(1), "{}", output(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did not start"), "{err}");
-    assert!(err.contains("exited"), "{err}");
+    // It may exit before or after `hello` is written: either way it broke.
+    assert!(err.contains("the adapter broke"), "{err}");
 }
 
 #[test]
