@@ -31,6 +31,12 @@ const PRESENCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// them for a whole test run).
 const LEASE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// How long a leased reader may take to show empty before its card counts as a stray.
+const STRAY_SETTLE: Duration = Duration::from_secs(1);
+
+/// How long a scenario tries other readers while stray cards sit in the ones it needs.
+const STRAY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How often a waiting scenario tries the reader locks again.
 const LEASE_RETRY: Duration = Duration::from_millis(100);
 
@@ -136,10 +142,10 @@ pub enum ReaderError {
     },
     #[error(transparent)]
     Pcsc(#[from] PcscError),
-    /// A card no lease put there sits in a leased reader.
+    /// A card no lease put there sits in a reader the scenario needs.
     #[error(
-        "reader {reader:?} still shows a card {} s after it was leased: something attached a card to vpcd port {port} without its lock ({})",
-        PRESENCE_TIMEOUT.as_secs(),
+        "reader {reader:?} kept showing a card for {} s though no lease held it: something attached a card to vpcd port {port} without taking its lock ({})",
+        STRAY_TIMEOUT.as_secs(),
         lock_path(*.port).display()
     )]
     Occupied { reader: String, port: u16 },
@@ -202,17 +208,7 @@ impl Readers {
             });
         }
         let context = Context::establish()?;
-        let (slots, locks) = lease(readers, count, LEASE_TIMEOUT)?;
-        // The previous holder waited for its cards to go; a card still there came from
-        // something that does not take the locks.
-        for slot in &slots {
-            if !context.wait_for(&slot.name, false, PRESENCE_TIMEOUT)? {
-                return Err(ReaderError::Occupied {
-                    reader: slot.name.clone(),
-                    port: slot.vpcd.port(),
-                });
-            }
-        }
+        let (slots, locks) = lease_empty(&context, readers, count)?;
         let mut attached = Readers {
             context,
             cards: Vec::with_capacity(count),
@@ -335,6 +331,51 @@ impl Drop for Readers {
                 tracing::warn!(error = %err, "a reader is handed back with a card still showing");
             }
         }
+    }
+}
+
+/// Leases `count` of `readers` that pcscd shows empty. The previous holder of a lease waited
+/// for its cards to go, so a card still showing was put there by something that takes no lock
+/// (a `jpki-sim up` of its own): such readers are tried last, and given up on after
+/// [`STRAY_TIMEOUT`].
+fn lease_empty(
+    context: &Context,
+    readers: &[ReaderSlot],
+    count: usize,
+) -> Result<(Vec<ReaderSlot>, Vec<File>), ReaderError> {
+    let started = Instant::now();
+    let mut strays: Vec<ReaderSlot> = Vec::new();
+    loop {
+        let order: Vec<ReaderSlot> = readers
+            .iter()
+            .filter(|slot| !strays.contains(slot))
+            .chain(&strays)
+            .cloned()
+            .collect();
+        let (slots, locks) = lease(&order, count, LEASE_TIMEOUT)?;
+        let mut stray = None;
+        for slot in &slots {
+            // A card whose holder just died is gone at pcscd's next poll (400 ms).
+            if !context.wait_for(&slot.name, false, STRAY_SETTLE)? {
+                stray = Some(slot.clone());
+                break;
+            }
+        }
+        let Some(stray) = stray else {
+            return Ok((slots, locks));
+        };
+        drop(locks);
+        if started.elapsed() > STRAY_TIMEOUT {
+            return Err(ReaderError::Occupied {
+                reader: stray.name.clone(),
+                port: stray.vpcd.port(),
+            });
+        }
+        tracing::warn!(reader = %stray.name, "a card no lease put there is in the reader; trying others");
+        if !strays.contains(&stray) {
+            strays.push(stray);
+        }
+        std::thread::sleep(LEASE_RETRY);
     }
 }
 
