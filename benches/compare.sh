@@ -7,12 +7,19 @@
 #     target: ratio >= 0.90. OpenSSL divides by user CPU time, so the ratio uses our APDUs per
 #     user CPU second (wall-clock figures are printed too); aws-lc-rs alone is the baseline;
 #   * the median of a full PC/SC transaction through pcscd + vpcd (criterion bench `pcsc`);
-#     target: < 5 ms.
+#     target: < 5 ms;
+#   * the PC/SC round trip of one APDU (GET CHALLENGE, `00 84 00 00 08`, which both answer with
+#     8 bytes and 9000) to our card and to vsmartcard's `vicc -t iso7816`, each in turn in reader
+#     "Virtual PCD 00 01" (vpcd port 35964) of the same pcscd, timed by the same client (the
+#     `pcsc_round_trip` example); target: ours >= 5x faster (median).
 #
 #   benches/compare.sh            # from anywhere in the repository
 #
-# Needs no network. Starts pcscd with scripts/pcscd.sh when no vpcd listener is up (and leaves it
-# running); without pcscd the PC/SC rows say "skipped". Builds in release mode first.
+# Starts pcscd with scripts/pcscd.sh when no vpcd listener is up (and leaves it running); without
+# pcscd the PC/SC rows say "skipped". Installs vicc (Debian's vsmartcard-vpicc, with
+# python3-pycryptodome) with apt-get when it is missing. While it puts cards in reader 00 01 it
+# holds that reader's lock file (${TMPDIR:-/tmp}/jpki-sim-vpcd-35964.lock, as `jpki-sim run --pcsc`
+# and the PC/SC tests do), waiting up to 5 minutes for it. Builds in release mode first.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,9 +54,26 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($cpu); load $load_before" >&2
 
+apt_updated=
+need() { # COMMAND PACKAGE...: installs the packages with apt-get when COMMAND is missing
+  local command=$1
+  shift
+  command -v "$command" >/dev/null && return
+  local sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  command -v apt-get >/dev/null || { echo "$command is missing and there is no apt-get: install $*" >&2; exit 1; }
+  if [ -z "$apt_updated" ]; then
+    $sudo apt-get update -qq >&2
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+need vicc vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
+need flock util-linux
+
 echo "== build" >&2
 run cargo build --release -p harness >&2
-run cargo build --release -p jpki-sim-benches --example sign_rate >&2
+run cargo build --release -p jpki-sim-benches --example sign_rate --example pcsc_round_trip >&2
 
 echo "== signatures" >&2
 sign_rate=$target/release/examples/sign_rate
@@ -84,7 +108,10 @@ echo "== PC/SC" >&2
 grep -q ':8C7B 00000000:0000 0A' /proc/net/tcp || run scripts/pcscd.sh start || true
 export CRITERION_HOME=$crit
 # Criterion's report goes to stderr: stdout is the table alone.
-run cargo bench -p jpki-sim-benches --bench pcsc -- --noplot >&2
+# The pcsc bench puts a card in reader 00 00: hold that reader's lock while it runs.
+run cargo bench -p jpki-sim-benches --bench pcsc --no-run >&2
+run flock -w 300 "${TMPDIR:-/tmp}/jpki-sim-vpcd-35963.lock" \
+  cargo bench -p jpki-sim-benches --bench pcsc -- --noplot >&2 || true
 run cargo bench -p jpki-sim-benches --bench card -- --noplot sign_sha256 >&2
 median_ms() { # criterion bench id -> median in ms, or empty
   local f="$crit/$1/new/estimates.json"
@@ -102,6 +129,80 @@ else
   tx_verdict="-"
   apdu="skipped"
   connect="skipped"
+fi
+
+echo "== PC/SC round trip: jpki-sim vs vicc" >&2
+vicc_port=35964
+vicc_reader="Virtual PCD 00 01"
+vicc_apdu=0084000008
+rtt=$target/release/examples/pcsc_round_trip
+rtt_seconds=$seconds
+# Debian's python3-virtualsmartcard 3.3 installs its package one directory too deep, and vicc
+# imports pycryptodome as `Crypto` where Debian names it `Cryptodome`: point Python at both.
+vicc_env() {
+  local module shim
+  module=$(dpkg -L python3-virtualsmartcard 2>/dev/null | grep -m1 '/virtualsmartcard/VirtualSmartcard\.py$' || true)
+  shim=$crit/python
+  mkdir -p "$shim"
+  [ -d /usr/lib/python3/dist-packages/Cryptodome ] && ln -sfn /usr/lib/python3/dist-packages/Cryptodome "$shim/Crypto"
+  echo "${module:+$(dirname "$(dirname "$module")"):}$shim"
+}
+port_busy() { # PORT -> whether a card is connected to that vpcd port
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" 'NR > 1 && $4 == "01" && (substr($2, length($2) - 4) == p || substr($3, length($3) - 4) == p) { found = 1 } END { exit !found }' /proc/net/tcp
+}
+wait_port_free() { # PORT: until no card is connected, then one pcscd poll (400 ms) more
+  local i
+  for i in $(seq 100); do port_busy "$1" || { sleep 1; return 0; }; sleep 0.1; done
+  return 1
+}
+field_of() { awk -v k="$1" '$1 == k {print $2}'; }
+# Run while holding the reader lock (fd 9, closed for the cards so that none outlives it): our
+# card, then vicc, same reader, same APDU, same client.
+rtt_pair() {
+  local up_log vicc_log up_pid vicc_pid i
+  up_log=$crit/up-rtt.log
+  vicc_log=$crit/vicc.log
+  wait_port_free "$vicc_port" || { echo "a card is still attached to vpcd port $vicc_port" >&2; return 1; }
+  RUST_LOG=warn "$target/release/jpki-sim" up --listen 127.0.0.1:0 --card felica:0123456789ABCDEF \
+    --vpcd "127.0.0.1:$vicc_port" >"$up_log" 2>&1 9>&- &
+  up_pid=$!
+  for i in $(seq 600); do grep -q 'ready at' "$up_log" && break; sleep 0.2; done
+  "$rtt" "$vicc_reader" "$vicc_apdu" "$rtt_seconds" >"$crit/ours.txt" || { kill "$up_pid"; wait "$up_pid" || true; return 1; }
+  kill "$up_pid"
+  wait "$up_pid" || true
+  wait_port_free "$vicc_port" || return 1
+  PYTHONPATH=$(vicc_env) vicc -t iso7816 --hostname 127.0.0.1 --port "$vicc_port" >"$vicc_log" 2>&1 9>&- &
+  vicc_pid=$!
+  "$rtt" "$vicc_reader" "$vicc_apdu" "$rtt_seconds" >"$crit/vicc.txt" || { kill "$vicc_pid"; wait "$vicc_pid" || true; cat "$vicc_log" >&2; return 1; }
+  kill "$vicc_pid"
+  wait "$vicc_pid" || true
+  wait_port_free "$vicc_port" || true
+}
+vicc_lock=${TMPDIR:-/tmp}/jpki-sim-vpcd-$vicc_port.lock
+ours_rtt= vicc_rtt= rtt_ratio= rtt_verdict=- rtt_load=
+if grep -qi ":$(printf '%04X' "$vicc_port") 00000000:0000 0A" /proc/net/tcp; then
+  note flock -w 300 "$vicc_lock" ... "$rtt" "'$vicc_reader'" "$vicc_apdu" "$rtt_seconds" "(our card, then vicc -t iso7816 --hostname 127.0.0.1 --port $vicc_port)"
+  rtt_load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  exec 9>"$vicc_lock"
+  if flock -w 300 9 && rtt_pair; then
+    ours_rtt=$(field_of median_ms <"$crit/ours.txt")
+    vicc_rtt=$(field_of median_ms <"$crit/vicc.txt")
+    ours_mean=$(field_of mean_ms <"$crit/ours.txt")
+    vicc_mean=$(field_of mean_ms <"$crit/vicc.txt")
+    ours_n=$(field_of round_trips <"$crit/ours.txt")
+    vicc_n=$(field_of round_trips <"$crit/vicc.txt")
+    rtt_ratio=$(awk -v a="$vicc_rtt" -v b="$ours_rtt" 'BEGIN { printf "%.1f", a / b }')
+    rtt_verdict=$(awk -v r="$rtt_ratio" 'BEGIN { print (r >= 5 ? "met" : "MISSED") }')
+  fi
+  exec 9>&-
+  rtt_load=" (load $rtt_load_before → $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
+if [ -z "$ours_rtt" ]; then
+  ours_rtt="skipped (no vpcd listener on $vicc_port, the reader stayed locked, or a card failed; see stderr)"
+  vicc_rtt=skipped
+  ours_mean=- vicc_mean=- ours_n=- vicc_n=-
 fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -121,6 +222,7 @@ Load average before: $load_before; after: $load_after.
 | PC/SC transaction, criterion median (pcsc/transaction) | $tx ms | | | < 5 ms | $tx_verdict |
 | PC/SC single APDU, criterion median (pcsc/select_ap_round_trip) | $apdu ms | | | | |
 | PC/SC SCardConnect + SCardDisconnect, criterion median (pcsc/connect_disconnect) | $connect ms | | | | |
+| PC/SC round trip of GET CHALLENGE in $vicc_reader, median, ${seconds} s each$rtt_load (mean: $ours_mean / $vicc_mean ms; round trips: $ours_n / $vicc_n) | $ours_rtt ms | \`vicc -t iso7816\`: $vicc_rtt ms | ${rtt_ratio:--}× faster | ≥ 5× faster than vicc | $rtt_verdict |
 
 Commands:
 
