@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what jpki-sim's tests and PC/SC transport need on Debian 12 (bookworm) or later:
-# pcscd with vsmartcard's vpcd driver, OpenSC, pcsc-tools, the PC/SC headers, and jpki-cli
-# (a third-party My Number Card client used as an independent check). Idempotent.
+# pcscd with vsmartcard's vpcd driver, OpenSC, pcsc-tools, the PC/SC headers, jpki-cli
+# (a third-party My Number Card client used as an independent check), and python3 for the
+# adapters in harness/adapters/. Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux python3)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
