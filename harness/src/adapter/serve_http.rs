@@ -76,7 +76,7 @@ type Shared = Arc<Sessions>;
 async fn hello(State(sessions): State<Shared>, body: Result<Bytes, BytesRejection>) -> Response {
     let text = match text(body) {
         Ok(text) => text,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let (role, environment) = match HarnessMessage::from_line(&text) {
         Ok(HarnessMessage::Hello {
@@ -138,11 +138,11 @@ async fn request(
 ) -> Response {
     let session = match session(&sessions, &headers) {
         Ok(session) => session,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let text = match text(body) {
         Ok(text) => text,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let request = match Incoming::from_line(&text) {
         Ok(Incoming::Message(HarnessMessage::Request(request))) => request,
@@ -180,11 +180,11 @@ async fn bye(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(refusal) = session(&sessions, &headers) {
-        return refusal;
+        return refusal.into_response();
     }
     let text = match text(body) {
         Ok(text) => text,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     if !text.trim().is_empty() {
         match HarnessMessage::from_line(&text) {
@@ -228,20 +228,21 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 }
 
 /// The session the `Session-Id` header names.
-fn session(sessions: &Sessions, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+fn session(sessions: &Sessions, headers: &HeaderMap) -> Result<Arc<Session>, Refusal> {
     let Some(id) = session_id(headers) else {
-        return Err(refusal(
-            StatusCode::BAD_REQUEST,
-            "missing_session",
-            &format!("no {SESSION_HEADER} header: POST /hello opens a session"),
-        ));
+        return Err(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            code: "missing_session",
+            message: format!("no {SESSION_HEADER} header: POST /hello opens a session"),
+        });
     };
-    lock(&sessions.open).get(id).cloned().ok_or_else(|| {
-        refusal(
-            StatusCode::NOT_FOUND,
-            "unknown_session",
-            &format!("no open session {id:?}: it was closed by bye, expired after {} s idle, or never opened", SESSION_IDLE.as_secs()),
-        )
+    lock(&sessions.open).get(id).cloned().ok_or_else(|| Refusal {
+        status: StatusCode::NOT_FOUND,
+        code: "unknown_session",
+        message: format!(
+            "no open session {id:?}: it was closed by bye, expired after {} s idle, or never opened",
+            SESSION_IDLE.as_secs()
+        ),
     })
 }
 
@@ -254,21 +255,30 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The body as UTF-8 text, or the refusal to send.
-fn text(body: Result<Bytes, BytesRejection>) -> Result<String, Response> {
-    let body = body.map_err(|rejection| {
-        refusal(
-            rejection.status(),
-            "unreadable_body",
-            &rejection.body_text(),
-        )
+fn text(body: Result<Bytes, BytesRejection>) -> Result<String, Refusal> {
+    let body = body.map_err(|rejection| Refusal {
+        status: rejection.status(),
+        code: "unreadable_body",
+        message: rejection.body_text(),
     })?;
-    String::from_utf8(body.to_vec()).map_err(|err| {
-        refusal(
-            StatusCode::BAD_REQUEST,
-            "malformed_message",
-            &format!("the body is not UTF-8: {err}"),
-        )
+    String::from_utf8(body.to_vec()).map_err(|err| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: "malformed_message",
+        message: format!("the body is not UTF-8: {err}"),
     })
+}
+
+/// A transport error before the message is read: a missing session, an unreadable body.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refusal(self.status, self.code, &self.message)
+    }
 }
 
 fn wrong_message(path: &str, wanted: &str, got: &HarnessMessage) -> Response {
