@@ -84,11 +84,11 @@ pub enum PcscError {
 
 /// A PC/SC return code, shown as hex with its name when it is one the runner knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Code(pub i64);
+pub struct Code(pub c_long);
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.0 as Long {
+        let name = match self.0 {
             SCARD_E_INSUFFICIENT_BUFFER => Some("SCARD_E_INSUFFICIENT_BUFFER"),
             SCARD_E_UNKNOWN_READER => Some("SCARD_E_UNKNOWN_READER"),
             SCARD_E_TIMEOUT => Some("SCARD_E_TIMEOUT"),
@@ -132,9 +132,7 @@ impl Context {
         };
         match rv {
             SCARD_S_SUCCESS => Ok(Context { api, handle }),
-            SCARD_E_NO_SERVICE | SCARD_E_SERVICE_STOPPED => {
-                Err(PcscError::NoService(Code(rv as i64)))
-            }
+            SCARD_E_NO_SERVICE | SCARD_E_SERVICE_STOPPED => Err(PcscError::NoService(Code(rv))),
             _ => Err(call_error("SCardEstablishContext", rv)),
         }
     }
@@ -233,7 +231,7 @@ impl Context {
                     })
                 }
                 SCARD_E_NO_SERVICE | SCARD_E_SERVICE_STOPPED => {
-                    return Err(PcscError::NoService(Code(rv as i64)))
+                    return Err(PcscError::NoService(Code(rv)))
                 }
                 _ => return Err(call_error("SCardGetStatusChange", rv)),
             }
@@ -400,11 +398,7 @@ impl PcscChannel {
                 ChannelError::NoCard
             }
             _ => {
-                let message = format!(
-                    "SCardTransmit to {:?} failed: {}",
-                    self.reader,
-                    Code(rv as i64)
-                );
+                let message = format!("SCardTransmit to {:?} failed: {}", self.reader, Code(rv));
                 self.fail(message)
             }
         }
@@ -427,27 +421,37 @@ fn reader_name(reader: &str) -> Result<CString, PcscError> {
 fn call_error(call: &'static str, rv: Long) -> PcscError {
     PcscError::Call {
         call,
-        code: Code(rv as i64),
+        code: Code(rv),
     }
 }
 
+type EstablishContext =
+    unsafe extern "C" fn(Dword, *const c_void, *const c_void, *mut Long) -> Long;
+type ReleaseContext = unsafe extern "C" fn(Long) -> Long;
+type ListReaders = unsafe extern "C" fn(Long, *const c_char, *mut c_char, *mut Dword) -> Long;
+type GetStatusChange = unsafe extern "C" fn(Long, Dword, *mut ReaderState, Dword) -> Long;
+type Connect =
+    unsafe extern "C" fn(Long, *const c_char, Dword, Dword, *mut Long, *mut Dword) -> Long;
+type Disconnect = unsafe extern "C" fn(Long, Dword) -> Long;
+type Transmit = unsafe extern "C" fn(
+    Long,
+    *const IoRequest,
+    *const u8,
+    Dword,
+    *mut IoRequest,
+    *mut u8,
+    *mut Dword,
+) -> Long;
+
 /// The pcsc-lite entry points the runner uses.
 struct Api {
-    establish_context: unsafe extern "C" fn(Dword, *const c_void, *const c_void, *mut Long) -> Long,
-    release_context: unsafe extern "C" fn(Long) -> Long,
-    list_readers: unsafe extern "C" fn(Long, *const c_char, *mut c_char, *mut Dword) -> Long,
-    get_status_change: unsafe extern "C" fn(Long, Dword, *mut ReaderState, Dword) -> Long,
-    connect: unsafe extern "C" fn(Long, *const c_char, Dword, Dword, *mut Long, *mut Dword) -> Long,
-    disconnect: unsafe extern "C" fn(Long, Dword) -> Long,
-    transmit: unsafe extern "C" fn(
-        Long,
-        *const IoRequest,
-        *const u8,
-        Dword,
-        *mut IoRequest,
-        *mut u8,
-        *mut Dword,
-    ) -> Long,
+    establish_context: EstablishContext,
+    release_context: ReleaseContext,
+    list_readers: ListReaders,
+    get_status_change: GetStatusChange,
+    connect: Connect,
+    disconnect: Disconnect,
+    transmit: Transmit,
 }
 
 extern "C" {
@@ -488,19 +492,23 @@ impl Api {
         // declared in `Api` (pcsc-lite's winscard.h on Linux).
         unsafe {
             Ok(Api {
-                establish_context: std::mem::transmute::<*mut c_void, _>(symbol(
+                establish_context: std::mem::transmute::<*mut c_void, EstablishContext>(symbol(
                     "SCardEstablishContext",
                 )?),
-                release_context: std::mem::transmute::<*mut c_void, _>(symbol(
+                release_context: std::mem::transmute::<*mut c_void, ReleaseContext>(symbol(
                     "SCardReleaseContext",
                 )?),
-                list_readers: std::mem::transmute::<*mut c_void, _>(symbol("SCardListReaders")?),
-                get_status_change: std::mem::transmute::<*mut c_void, _>(symbol(
+                list_readers: std::mem::transmute::<*mut c_void, ListReaders>(symbol(
+                    "SCardListReaders",
+                )?),
+                get_status_change: std::mem::transmute::<*mut c_void, GetStatusChange>(symbol(
                     "SCardGetStatusChange",
                 )?),
-                connect: std::mem::transmute::<*mut c_void, _>(symbol("SCardConnect")?),
-                disconnect: std::mem::transmute::<*mut c_void, _>(symbol("SCardDisconnect")?),
-                transmit: std::mem::transmute::<*mut c_void, _>(symbol("SCardTransmit")?),
+                connect: std::mem::transmute::<*mut c_void, Connect>(symbol("SCardConnect")?),
+                disconnect: std::mem::transmute::<*mut c_void, Disconnect>(symbol(
+                    "SCardDisconnect",
+                )?),
+                transmit: std::mem::transmute::<*mut c_void, Transmit>(symbol("SCardTransmit")?),
             })
         }
     }
@@ -523,6 +531,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn reader_state_has_pcsc_lite_layout() {
         // Five pointer-sized fields, the ATR buffer, padding to pointer alignment.
         assert_eq!(std::mem::size_of::<ReaderState>(), 80);
@@ -532,7 +541,7 @@ mod tests {
     #[test]
     fn codes_name_themselves() {
         assert_eq!(
-            Code(SCARD_E_NO_SMARTCARD as i64).to_string(),
+            Code(SCARD_E_NO_SMARTCARD).to_string(),
             "SCARD_E_NO_SMARTCARD (0x8010000C)"
         );
         assert_eq!(Code(0x8010_0031).to_string(), "0x80100031");
