@@ -141,6 +141,48 @@ fn status_through_a_pf_adapter_process_per_worker() {
 }
 
 #[test]
+fn status_through_an_http_adapter_session_per_worker() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(BIN)
+        .args(["adapter", "ref-pf", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .strip_prefix("jpki-sim: ready at ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no ready line: {line:?}"))
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let sut = format!("pf={url}");
+    let (out, report) = short_run(
+        dir.path(),
+        "http",
+        &[
+            "--op",
+            "status",
+            "--sut",
+            &sut,
+            "--cards",
+            "3",
+            "--concurrency",
+            "2",
+            "--ops",
+            "100",
+        ],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", output(&out));
+    let report = report.expect("the JSON reads back");
+    assert_eq!((report.attempted, report.ops), (100, 100));
+}
+
+#[test]
 fn enrol_and_latest_info_are_checked_answers() {
     let dir = tempfile::tempdir().unwrap();
     for op in ["enrol", "latest-info"] {

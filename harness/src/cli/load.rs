@@ -19,7 +19,8 @@ pub struct LoadArgs {
     #[arg(long, value_name = "OP", required_unless_present = "merge", value_parser = parse_op)]
     pub op: Option<LoadOp>,
     /// Who answers: ref-pf or ref-sdk (the bundled reference, in process; the default for the
-    /// operation's role), or an adapter process pf=COMMAND / sdk=COMMAND, one per worker
+    /// operation's role), or an adapter as for `jpki-sim run --sut`: pf=COMMAND / sdk=COMMAND
+    /// (a process per worker) or pf=URL / sdk=URL (an HTTP session per worker)
     /// (docs/adapter-protocol.md).
     #[arg(long, value_name = "ADAPTER", value_parser = parse_sut)]
     pub sut: Option<SutSpec>,

@@ -35,7 +35,8 @@ pub enum SutSpec {
     RefPf,
     /// The bundled reference SDK over the in-process card.
     RefSdk,
-    /// An adapter process (`sh -c COMMAND`, docs/adapter-protocol.md) playing `role`.
+    /// An adapter playing `role` (docs/adapter-protocol.md): `command` is run with `sh -c`,
+    /// or, when it is an `http://` URL, is an HTTP adapter with a session per worker.
     Adapter { role: Role, command: String },
 }
 
@@ -102,7 +103,9 @@ pub enum ConfigError {
 pub enum ParseError {
     #[error("{0:?} is not an operation: enrol, status, latest-info or sign")]
     Op(String),
-    #[error("{0:?} is not a system under test: ref-pf, ref-sdk, pf=COMMAND or sdk=COMMAND")]
+    #[error(
+        "{0:?} is not a system under test: ref-pf, ref-sdk, pf=COMMAND|URL or sdk=COMMAND|URL"
+    )]
     Sut(String),
     #[error("the adapter command after {0}= is empty")]
     EmptyCommand(&'static str),

@@ -11,7 +11,7 @@ use super::config::{LoadConfig, LoadOp, SutSpec};
 use super::stats::Failure;
 use super::world::{LoadCard, LoadWorld};
 use crate::adapter::protocol::{Operation, Response, SdkResult};
-use crate::adapter::{AdapterError, ProcessAdapter};
+use crate::adapter::{AdapterError, AdapterLink};
 use crate::platform::reference::ReferencePf;
 use crate::platform::{
     BasicInfo, Consent, EnrolOutcome, LatestOutcome, Platform, PlatformError, StatusOutcome,
@@ -33,17 +33,17 @@ pub struct Target {
 enum Client {
     Pf(Box<dyn Platform>),
     Sdk,
-    Adapter(ProcessAdapter),
+    Adapter(AdapterLink),
 }
 
 impl Target {
-    /// Starts the SUT of one worker: a reference PF, the reference SDK, or an adapter process
-    /// (which answers `hello` before this returns).
+    /// Starts the SUT of one worker: a reference PF, the reference SDK, or an adapter (a
+    /// process, or a session of an HTTP adapter) that answers `hello` before this returns.
     pub fn start(config: &LoadConfig, world: &LoadWorld) -> Result<Target, AdapterError> {
         let client = match &config.sut {
             SutSpec::RefPf => Client::Pf(Box::new(ReferencePf::new(world.pf_environment()))),
             SutSpec::RefSdk => Client::Sdk,
-            SutSpec::Adapter { role, command } => Client::Adapter(ProcessAdapter::spawn(
+            SutSpec::Adapter { role, command } => Client::Adapter(AdapterLink::open(
                 command,
                 *role,
                 world.adapter_environment(),
@@ -85,7 +85,7 @@ impl Target {
         }
     }
 
-    /// Says `bye` to an adapter and waits briefly for it to exit.
+    /// Says `bye` to an adapter: a process exits (or is killed), an HTTP session closes.
     pub fn stop(self) {
         if let Client::Adapter(adapter) = self.client {
             adapter.bye();
@@ -233,7 +233,7 @@ fn check_signature(outcome: &SdkOutcome, public_key: &[u8]) -> Result<(), Failur
 
 /// Sends `operation` to an adapter and reads its result as `T`.
 fn call<T: DeserializeOwned>(
-    adapter: &mut ProcessAdapter,
+    adapter: &mut AdapterLink,
     operation: Operation,
 ) -> Result<T, Failure> {
     let response: Response = adapter.call(operation).map_err(adapter_failure)?;
