@@ -25,9 +25,9 @@ the basic 4 info with 照合番号B and the my number with 照合番号A (its te
 input-assist PIN only), and data that cannot be typed on a terminal (the EOF character ^D).
 
 Readers: jpki-cli always uses the first reader PC/SC lists, card or not, and waits (silently,
-forever) until a card is in it. So an operation on a card the harness put in another reader is
-an error `failed` saying so (run the harness with --jobs 1 so that card 0 gets the first
-reader), and while jpki-cli is still waiting after CARD_WAIT seconds with PC/SC showing that
+forever) until a card is in it. `jpki-sim run --pcsc` puts card 0 of every scenario there; an
+operation on a card in another reader (card 1 of a two-card scenario) is an error `failed`
+saying so, and while jpki-cli is still waiting after CARD_WAIT seconds with PC/SC showing its
 reader empty, the answer is `no_card`.
 
 Status words, claimed only where jpki-cli's output implies them:
@@ -251,8 +251,7 @@ class JpkiCliSdk:
         first = self.first_reader()
         if reader != first:
             raise Failed(f"jpki-cli always uses the first PC/SC reader ({first!r}), and card "
-                         f"{card.get('index')} is in {reader!r}: run the harness with --jobs 1 "
-                         "so that card 0 gets the first reader")
+                         f"{card.get('index')} is in {reader!r}")
 
     def first_reader(self):
         if self.pcsc is None:

@@ -21,8 +21,8 @@ use harness::adapter::{feature_role, Role};
 use harness::runner::Expectations;
 use harness::scenario::{load_suite, LoadedScenario};
 
-/// The two runs one after the other: jpki-cli needs the first reader for its card, which a
-/// concurrent OpenSC run could hold.
+/// One run at a time: every scenario with SDK steps needs the first reader, so two runs at once
+/// would only wait for each other.
 static READERS: Mutex<()> = Mutex::new(());
 
 fn root() -> PathBuf {
@@ -37,23 +37,18 @@ struct Adapter {
     expectations: &'static str,
     /// What its hello must claim: a change here is a change of the adapter.
     features: &'static [&'static str],
-    /// Extra `jpki-sim run` arguments.
-    args: &'static [&'static str],
 }
 
 const OPENSC: Adapter = Adapter {
     script: "opensc.py",
     expectations: "opensc.yaml",
     features: &["card_removal", "pcsc", "sign_key"],
-    args: &[],
 };
 
-/// jpki-cli always uses the first reader: one scenario at a time, so that card 0 gets it.
 const JPKI_CLI: Adapter = Adapter {
     script: "jpki_cli.py",
     expectations: "jpki-cli.yaml",
     features: &["card_removal", "pcsc", "sign_key", "text_ap"],
-    args: &["--jobs", "1"],
 };
 
 impl Adapter {
@@ -150,7 +145,6 @@ impl Adapter {
             .arg(&json)
             .arg("--key-cache")
             .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("third-party-keys.sqlite"))
-            .args(self.args)
             .output()
             .unwrap();
         let shown = format!(

@@ -2,8 +2,8 @@
 //! scenario that has `sdk` steps goes into a vpcd reader of `pcscd` for the scenario's length,
 //! so that an SDK under test reaches it through the PC/SC stack as it would a physical card.
 //!
-//! Readers are leased: a scenario takes as many as it has cards, holds them until it ends, and
-//! hands them back empty (pcscd shows no card). A lease is an exclusive lock on one file per
+//! Readers are leased: a scenario takes as many as it has cards (card i in the i-th reader
+//! configured), holds them until it ends, and hands them back empty (pcscd shows no card). A lease is an exclusive lock on one file per
 //! reader under the temporary directory ([`lock_path`]), so that scenarios running at once, a
 //! second `jpki-sim run --pcsc` and the PC/SC tests never put two cards in one reader.
 //!
@@ -124,12 +124,13 @@ pub enum ReaderError {
     },
     /// Others held the readers for the whole wait.
     #[error(
-        "no {wanted} of the configured readers came free within {} s (lock files held: {})",
+        "readers {} did not come free within {} s (lock files held: {})",
+        .wanted.join(", "),
         .waited.as_secs(),
         .held.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     Busy {
-        wanted: usize,
+        wanted: Vec<String>,
         waited: Duration,
         held: Vec<PathBuf>,
     },
@@ -193,8 +194,10 @@ struct CardInReader {
 }
 
 impl Readers {
-    /// Leases a reader per card of `world` (waiting for free ones), puts each card in its
-    /// reader, and waits until pcscd shows every one.
+    /// Leases the first reader configured for card 0, the second for card 1, ... (waiting
+    /// while others hold them), puts each card in its reader, and waits until pcscd shows every
+    /// one. Fixed places, as `jpki-sim up` attaches card i to port PORT+i: card 0 is always in
+    /// the first reader, which is where tools that take the first reader look.
     pub fn attach(
         world: &ScenarioWorld,
         readers: &[ReaderSlot],
@@ -208,13 +211,14 @@ impl Readers {
             });
         }
         let context = Context::establish()?;
-        let (slots, locks) = lease_empty(&context, readers, count)?;
+        let slots = &readers[..count];
+        let locks = lease_empty(&context, slots)?;
         let mut attached = Readers {
             context,
             cards: Vec::with_capacity(count),
             _locks: locks,
         };
-        for (index, (card, slot)) in world.cards.iter().zip(slots).enumerate() {
+        for (index, (card, slot)) in world.cards.iter().zip(slots.iter().cloned()).enumerate() {
             let traced: SharedCard = Arc::new(Mutex::new(TracingCard::new(
                 card.shared(),
                 index,
@@ -334,35 +338,24 @@ impl Drop for Readers {
     }
 }
 
-/// Leases `count` of `readers` that pcscd shows empty. The previous holder of a lease waited
-/// for its cards to go, so a card still showing was put there by something that takes no lock
-/// (a `jpki-sim up` of its own): such readers are tried last, and given up on after
-/// [`STRAY_TIMEOUT`].
-fn lease_empty(
-    context: &Context,
-    readers: &[ReaderSlot],
-    count: usize,
-) -> Result<(Vec<ReaderSlot>, Vec<File>), ReaderError> {
+/// Leases `readers` (all of them) once pcscd shows them empty. The previous holder of a lease
+/// waited for its cards to go, so a card still showing was put there by something that takes
+/// no lock (a `jpki-sim up` of its own): the lease waits for it to go, up to [`STRAY_TIMEOUT`].
+fn lease_empty(context: &Context, readers: &[ReaderSlot]) -> Result<Vec<File>, ReaderError> {
     let started = Instant::now();
-    let mut strays: Vec<ReaderSlot> = Vec::new();
+    let mut warned = false;
     loop {
-        let order: Vec<ReaderSlot> = readers
-            .iter()
-            .filter(|slot| !strays.contains(slot))
-            .chain(&strays)
-            .cloned()
-            .collect();
-        let (slots, locks) = lease(&order, count, LEASE_TIMEOUT)?;
+        let locks = lease(readers, LEASE_TIMEOUT)?;
         let mut stray = None;
-        for slot in &slots {
+        for slot in readers {
             // A card whose holder just died is gone at pcscd's next poll (400 ms).
             if !context.wait_for(&slot.name, false, STRAY_SETTLE)? {
-                stray = Some(slot.clone());
+                stray = Some(slot);
                 break;
             }
         }
         let Some(stray) = stray else {
-            return Ok((slots, locks));
+            return Ok(locks);
         };
         drop(locks);
         if started.elapsed() > STRAY_TIMEOUT {
@@ -371,53 +364,42 @@ fn lease_empty(
                 port: stray.vpcd.port(),
             });
         }
-        tracing::warn!(reader = %stray.name, "a card no lease put there is in the reader; trying others");
-        if !strays.contains(&stray) {
-            strays.push(stray);
+        if !warned {
+            tracing::warn!(reader = %stray.name, "a card no lease put there is in the reader; waiting for it to go");
+            warned = true;
         }
-        std::thread::sleep(LEASE_RETRY);
+        std::thread::sleep(STRAY_SETTLE);
     }
 }
 
-/// Leases `count` of `readers`, preferring them in the order given, all or none at a time so
-/// that two scenarios waiting for readers never hold half each. Waits up to `timeout`.
-fn lease(
-    readers: &[ReaderSlot],
-    count: usize,
-    timeout: Duration,
-) -> Result<(Vec<ReaderSlot>, Vec<File>), ReaderError> {
+/// Locks every one of `readers`, all or none at a time so that two scenarios waiting for
+/// readers never hold half each. Waits up to `timeout` while others hold any of them.
+fn lease(readers: &[ReaderSlot], timeout: Duration) -> Result<Vec<File>, ReaderError> {
     let deadline = Instant::now() + timeout;
     loop {
-        let mut slots = Vec::with_capacity(count);
-        let mut locks = Vec::with_capacity(count);
+        let mut locks = Vec::with_capacity(readers.len());
         let mut held = Vec::new();
         for slot in readers {
-            if locks.len() == count {
-                break;
-            }
             let path = slot.lock_path();
             let file = open_lock(&path).map_err(|source| ReaderError::LockFile {
                 path: path.clone(),
                 source,
             })?;
             match file.try_lock() {
-                Ok(()) => {
-                    slots.push(slot.clone());
-                    locks.push(file);
-                }
+                Ok(()) => locks.push(file),
                 Err(std::fs::TryLockError::WouldBlock) => held.push(path),
                 Err(std::fs::TryLockError::Error(source)) => {
                     return Err(ReaderError::LockFile { path, source })
                 }
             }
         }
-        if locks.len() == count {
-            return Ok((slots, locks));
+        if held.is_empty() {
+            return Ok(locks);
         }
         drop(locks);
         if Instant::now() >= deadline {
             return Err(ReaderError::Busy {
-                wanted: count,
+                wanted: readers.iter().map(|r| r.name.clone()).collect(),
                 waited: timeout,
                 held,
             });
@@ -540,36 +522,32 @@ mod tests {
     }
 
     #[test]
-    fn leases_are_exclusive_and_taken_in_order() {
+    fn leases_are_exclusive_across_holders() {
         let readers = test_readers(&[1, 2, 3]);
-        let (first, _first_locks) = lease(&readers, 2, Duration::ZERO).unwrap();
-        assert_eq!(first, readers[..2].to_vec());
-        // One reader left: a scenario wanting two waits, then says who holds the others.
-        let err = lease(&readers, 2, Duration::ZERO).unwrap_err();
-        match &err {
-            ReaderError::Busy {
-                wanted: 2, held, ..
-            } => {
-                assert_eq!(held, &vec![lock_path(1), lock_path(2)]);
+        let _first = lease(&readers[..2], Duration::ZERO).unwrap();
+        // A scenario wanting either leased reader waits, then says who holds them.
+        for wanted in [&readers[..2], &readers[..1]] {
+            match lease(wanted, Duration::ZERO).unwrap_err() {
+                ReaderError::Busy { held, .. } => {
+                    let expected: Vec<_> = wanted.iter().map(ReaderSlot::lock_path).collect();
+                    assert_eq!(held, expected);
+                }
+                other => panic!("expected Busy, got {other}"),
             }
-            other => panic!("expected Busy, got {other}"),
         }
-        let (second, _second_locks) = lease(&readers, 1, Duration::ZERO).unwrap();
-        assert_eq!(second, readers[2..].to_vec());
+        assert!(lease(&readers[2..], Duration::ZERO).is_ok());
     }
 
     #[test]
     fn a_lease_is_all_or_nothing_and_released_when_dropped() {
         let readers = test_readers(&[4, 5]);
-        let (_, held) = lease(&readers[1..], 1, Duration::ZERO).unwrap();
+        let held = lease(&readers[1..], Duration::ZERO).unwrap();
         // Reader 4 is free but reader 5 is not: nothing stays locked by the failed attempt.
-        assert!(lease(&readers, 2, Duration::ZERO).is_err());
-        let (only, _only_lock) = lease(&readers[..1], 1, Duration::ZERO).unwrap();
-        assert_eq!(only, readers[..1].to_vec());
-        drop(_only_lock);
+        assert!(lease(&readers, Duration::ZERO).is_err());
+        let only = lease(&readers[..1], Duration::ZERO).unwrap();
+        drop(only);
         drop(held);
-        let (both, _) = lease(&readers, 2, Duration::ZERO).unwrap();
-        assert_eq!(both, readers);
+        assert!(lease(&readers, Duration::ZERO).is_ok());
     }
 
     #[test]
@@ -580,8 +558,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(300));
             drop(held);
         });
-        let (slots, _) = lease(&readers, 1, Duration::from_secs(10)).unwrap();
-        assert_eq!(slots, readers);
+        assert!(lease(&readers, Duration::from_secs(10)).is_ok());
         releaser.join().unwrap();
     }
 }
