@@ -79,7 +79,7 @@ pub fn drive(config: &LoadConfig, world: &LoadWorld) -> Result<Measured, LoadErr
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(err) => {
-                    abort(&shared, LoadError::Thread(err));
+                    abort(shared, LoadError::Thread(err));
                     break;
                 }
             }

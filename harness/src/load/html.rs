@@ -157,6 +157,7 @@ fn latency_figure(report: &LoadReport) -> String {
             .disable_x_mesh()
             .x_desc("latency (ms)")
             .y_desc("correct answers")
+            .y_label_formatter(&|count| format!("{count:.0}"))
             .draw()?;
         chart.draw_series(bars.iter().enumerate().map(|(i, &count)| {
             let x0 = (i as u64 * width) as f64 / 1000.0;
@@ -199,6 +200,8 @@ fn throughput_figure(report: &LoadReport) -> String {
             .configure_mesh()
             .x_desc("second of the run")
             .y_desc("correct answers/s")
+            .x_label_formatter(&|second| format!("{second:.0}"))
+            .y_label_formatter(&|rate| format!("{rate:.0}"))
             .draw()?;
         chart.draw_series(LineSeries::new(points.iter().copied(), &BLUE))?;
         chart.draw_series(
