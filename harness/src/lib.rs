@@ -4,6 +4,7 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod http_agent;
 pub mod load;
 pub mod platform;
 pub mod report;

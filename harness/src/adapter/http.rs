@@ -58,11 +58,12 @@ impl HttpAdapter {
         }
         let mut adapter = HttpAdapter {
             base,
-            agent: ureq::Agent::config_builder()
-                .timeout_global(Some(timeout))
-                .http_status_as_error(false)
-                .build()
-                .into(),
+            agent: crate::http_agent::agent(
+                ureq::Agent::config_builder()
+                    .timeout_global(Some(timeout))
+                    .http_status_as_error(false)
+                    .build(),
+            ),
             session: String::new(),
             timeout,
             next_id: 1,

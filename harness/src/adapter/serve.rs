@@ -277,11 +277,12 @@ impl BridgeChannel {
     fn new(url: &str) -> BridgeChannel {
         BridgeChannel {
             url: url.to_owned(),
-            agent: ureq::Agent::config_builder()
-                .timeout_global(Some(APDU_TIMEOUT))
-                .http_status_as_error(false)
-                .build()
-                .into(),
+            agent: crate::http_agent::agent(
+                ureq::Agent::config_builder()
+                    .timeout_global(Some(APDU_TIMEOUT))
+                    .http_status_as_error(false)
+                    .build(),
+            ),
             failure: None,
         }
     }

@@ -55,11 +55,7 @@ impl Http {
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
             .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            LiteralResolver,
-        );
+        let agent = crate::http_agent::agent(config);
         Http {
             base_url: base_url.trim_end_matches('/').to_owned(),
             agent,
@@ -102,40 +98,6 @@ impl Http {
                 url,
                 detail: "no RFC 3339 `now`".to_owned(),
             })
-    }
-}
-
-/// Takes an IP-literal host (the world's loopback address) as it is, and leaves names to ureq's
-/// resolver. ureq resolves before it looks for a pooled connection, and with a timeout set its
-/// resolver runs every lookup on a new thread: a thread per request, about a tenth of the CPU
-/// time of a status check, for an address that needs no lookup.
-#[derive(Debug)]
-struct LiteralResolver;
-
-impl ureq::unversioned::resolver::Resolver for LiteralResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: ureq::unversioned::transport::NextTimeout,
-    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
-        let literal = uri
-            .host()
-            .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
-            .and_then(|host| host.parse::<std::net::IpAddr>().ok())
-            .zip(uri.port_u16().or(match uri.scheme_str() {
-                Some("http") => Some(80),
-                _ => None,
-            }));
-        match literal {
-            Some((ip, port)) => {
-                let mut addrs = self.empty();
-                addrs.push(std::net::SocketAddr::new(ip, port));
-                Ok(addrs)
-            }
-            None => ureq::unversioned::resolver::DefaultResolver::default()
-                .resolve(uri, config, timeout),
-        }
     }
 }
 
