@@ -50,6 +50,10 @@ pub struct Enrolment {
     pub consented: bool,
 }
 
+/// The features each SDK adapter command answered hello with in a scenario with readers, earlier
+/// in this process: what [`Adapters::start_in_readers`] predicts skips by.
+static SDK_FEATURES_SEEN: Mutex<BTreeMap<String, Vec<Feature>>> = Mutex::new(BTreeMap::new());
+
 /// The SDK as the runner uses it: the reference SDK over a traced in-process card.
 pub type RunnerSdk = ReferenceSdk<TracingChannel<InProcessChannel>>;
 
@@ -80,21 +84,7 @@ pub fn run_scenario(
         Ok(world) => world,
         Err(err) => return harness_error(&err),
     };
-    // Only SDK steps reach cards through readers; a PF scenario pays no pcscd polling.
-    let uses_sdk = loaded
-        .scenario
-        .steps
-        .iter()
-        .any(|step| matches!(step, Step::Sdk(_)));
-    let readers = if config.readers.is_empty() || !uses_sdk {
-        None
-    } else {
-        match Readers::attach(&world, &config.readers, trace) {
-            Ok(readers) => Some(readers),
-            Err(err) => return harness_error(&err.into()),
-        }
-    };
-    let adapters = match Adapters::start(&world, readers.as_ref(), config, runtime, trace) {
+    let adapters = match Adapters::start_in_readers(&world, loaded, config, runtime, trace) {
         Ok(adapters) => adapters,
         Err(StartFailure::Harness(err)) => return harness_error(&err),
         Err(StartFailure::Adapter(err)) => {
@@ -130,7 +120,7 @@ pub fn run_scenario(
             .sdk
             .map(|adapter| (RemoteSdk::new(adapter), adapters.cards)),
         bridge: adapters.bridge,
-        readers,
+        readers: adapters.readers,
     };
     for (index, step) in loaded.scenario.steps.iter().enumerate() {
         progress.start(index);
@@ -245,6 +235,8 @@ struct Adapters {
     features: Vec<Feature>,
     cards: Vec<CardHandle>,
     bridge: Option<Bridge>,
+    /// The cards in PC/SC readers; last, so that the adapters go first.
+    readers: Option<Readers>,
 }
 
 enum StartFailure {
@@ -253,6 +245,60 @@ enum StartFailure {
 }
 
 impl Adapters {
+    /// [`Adapters::start`], with the scenario's cards in PC/SC readers first when readers are
+    /// configured and it has `sdk` steps (only those reach cards through readers, so a PF
+    /// scenario pays no pcscd polling). Where the SDK adapter's hello earlier in this process
+    /// lacked a feature the scenario needs, the scenario will almost surely be skipped: it says
+    /// hello without readers, and puts the cards in them only if the adapter claims the features
+    /// this time.
+    fn start_in_readers(
+        world: &ScenarioWorld,
+        loaded: &LoadedScenario,
+        config: &RunConfig,
+        runtime: &tokio::runtime::Handle,
+        trace: &Trace,
+    ) -> Result<Adapters, StartFailure> {
+        let uses_sdk = loaded
+            .scenario
+            .steps
+            .iter()
+            .any(|step| matches!(step, Step::Sdk(_)));
+        if config.readers.is_empty() || !uses_sdk {
+            return Adapters::start(world, None, config, runtime, trace);
+        }
+        let lacks = |features: &[Feature]| {
+            loaded
+                .scenario
+                .features
+                .iter()
+                .any(|f| feature_role(*f) == Role::Sdk && !features.contains(f))
+        };
+        let seen = config.sut_sdk.as_ref().and_then(|command| {
+            SDK_FEATURES_SEEN
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(command)
+                .cloned()
+        });
+        if seen.is_some_and(|features| lacks(&features)) {
+            let adapters = Adapters::start(world, None, config, runtime, trace)?;
+            if lacks(&adapters.features) {
+                return Ok(adapters);
+            }
+        }
+        let readers = Readers::attach(world, &config.readers, trace)
+            .map_err(|err| StartFailure::Harness(err.into()))?;
+        let mut adapters = Adapters::start(world, Some(&readers), config, runtime, trace)?;
+        if let Some(command) = &config.sut_sdk {
+            SDK_FEATURES_SEEN
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(command.clone(), adapters.features.clone());
+        }
+        adapters.readers = Some(readers);
+        Ok(adapters)
+    }
+
     /// Spawns the configured adapter processes and says hello with `world`'s environment; an
     /// SDK is told the reader of each card in `readers`.
     fn start(
@@ -268,6 +314,7 @@ impl Adapters {
             features: Vec::new(),
             cards: Vec::new(),
             bridge: None,
+            readers: None,
         };
         if config.sut_sdk.is_none() && config.sut_pf.is_none() {
             return Ok(adapters);
