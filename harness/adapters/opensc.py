@@ -138,10 +138,8 @@ class OpenScSdk:
     def verify_pin(self, request):
         reader = self.reader(request)
         pin = self.jpki_pin(request["pin"])
-        done = run(
-            ["pkcs15-tool", "--reader", reader, "--verify-pin", "--auth-id", PIN_IDS[pin],
-             "--pin", request["value"]],
-        )
+        done = run(["pkcs15-tool", "--reader", reader, "--verify-pin", "--auth-id", PIN_IDS[pin],
+                    "--pin", request["value"]])
         if done.returncode != 0:
             return self.refusal(done, reader, pin)
         return card_result("9000")
@@ -171,10 +169,9 @@ class OpenScSdk:
             )
         data = self.write_new("data.bin", bytes.fromhex(request["data"]))
         signature = self.new_path("sig.bin")
-        done = run(
-            ["pkcs11-tool", "--module", self.module, "--slot", slot, "--login", "--pin", pin,
-             "--sign", "-m", mechanism, "--id", KEY_IDS[key], "-i", data, "-o", signature],
-        )
+        done = run(["pkcs11-tool", "--module", self.module, "--slot", slot, "--login",
+                    "--pin", pin, "--sign", "-m", mechanism, "--id", KEY_IDS[key], "-i", data,
+                    "-o", signature])
         if done.returncode != 0 or not os.path.exists(signature):
             return self.refusal(done, reader, key)
         with open(signature, "rb") as file:
