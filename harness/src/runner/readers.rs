@@ -3,9 +3,10 @@
 //! so that an SDK under test reaches it through the PC/SC stack as it would a physical card.
 //!
 //! Readers are leased: a scenario takes as many as it has cards (card i in the i-th reader
-//! configured), holds them until it ends, and hands them back empty (pcscd shows no card). A lease is an exclusive lock on one file per
-//! reader under the temporary directory ([`lock_path`]), so that scenarios running at once, a
-//! second `jpki-sim run --pcsc` and the PC/SC tests never put two cards in one reader.
+//! configured), holds them until it ends, and hands them back empty (pcscd shows no card). A
+//! lease is an exclusive lock on one file per reader under the temporary directory
+//! ([`lock_path`]), so that scenarios running at once, a second `jpki-sim run --pcsc` and the
+//! PC/SC tests never put two cards in one reader.
 //!
 //! The card in a reader is the world's card object itself (the one the APDU bridge reaches),
 //! wrapped so that every APDU `pcscd` relays lands in the scenario's trace.
@@ -34,7 +35,7 @@ const LEASE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a leased reader may take to show empty before its card counts as a stray.
 const STRAY_SETTLE: Duration = Duration::from_secs(1);
 
-/// How long a scenario tries other readers while stray cards sit in the ones it needs.
+/// How long a scenario waits for a stray card (one no lease put there) to leave its reader.
 const STRAY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often a waiting scenario tries the reader locks again.
