@@ -13,7 +13,11 @@
 #     "Virtual PCD 00 01" (vpcd port 35964) of the same pcscd, timed by the same client (the
 #     `pcsc_round_trip` example); target: ours >= 5x faster (median).
 #
+#   * then benches/compare-revocation.sh: OCSP responses/s against `openssl ocsp -index` under
+#     the same wrk load, and CRL build time against `openssl ca -gencrl` (its own tables).
+#
 #   benches/compare.sh            # from anywhere in the repository
+#   JPKI_SIM_COMPARE_PARTS=card benches/compare.sh   # the card rows only
 #
 # Starts pcscd with scripts/pcscd.sh when no vpcd listener is up (and leaves it running); without
 # pcscd the PC/SC rows say "skipped". Installs vicc (Debian's vsmartcard-vpicc, with
@@ -228,3 +232,10 @@ Commands:
 
 TABLE
 for c in "${commands[@]}"; do echo "    $c"; done
+
+# The revocation services (OCSP under wrk, CRL build) complete the comparison in the same run;
+# JPKI_SIM_COMPARE_PARTS=card leaves them out.
+if [ "${JPKI_SIM_COMPARE_PARTS:-all}" != card ]; then
+  echo
+  "$root/benches/compare-revocation.sh"
+fi
