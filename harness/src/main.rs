@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = harness::cli::Cli::parse();
-    harness::cli::init_tracing(cli.verbose);
+    harness::cli::init_tracing(&cli);
     match harness::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -69,6 +69,58 @@ fn the_reference_sdk_passes_card_scenarios_through_pcsc_readers() {
     );
 }
 
+/// `jpki-sim adapter ref-sdk` given readers in `hello` speaks PC/SC to them and claims the
+/// `pcsc` feature, across a card taken out and put back; given only the bridge, it does not.
+#[test]
+fn the_reference_sdk_adapter_uses_the_readers_hello_names() {
+    let _readers = READERS.lock().unwrap_or_else(|e| e.into_inner());
+    if !support::pcsc_available("reference-sdk-adapter-in-readers") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("card")).unwrap();
+    std::fs::write(
+        dir.path().join("card/in_a_reader.yaml"),
+        "description: a wrong PIN, a power cycle in a PC/SC reader, and the counter kept\n\
+         importance: high\n\
+         features: [pcsc, card_removal]\n\
+         cards: [{id: 'felica:0123456789ABCDEF'}]\n\
+         steps:\n\
+         \x20 - sdk: {op: verify_pin, pin: auth, value: '0000', expect: {wrong_pin: {retries_left: 2}}}\n\
+         \x20 - card: {remove: 0}\n\
+         \x20 - sdk: {op: pin_status, pin: auth, expect: no_card}\n\
+         \x20 - card: {insert: 0}\n\
+         \x20 - sdk: {op: pin_status, pin: auth, expect: {retries_left: 2}}\n\
+         \x20 - sdk: {op: sign, key: auth, data: {text: hello}, hash: sha256, pin: '1234', expect: ok}\n",
+    )
+    .unwrap();
+    let adapter = format!("sdk={} adapter ref-sdk", env!("CARGO_BIN_EXE_jpki-sim"));
+    let suite = dir.path().to_str().unwrap();
+    let summary = |out: &Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let out = run(&[suite, "--pcsc", "--sut", &adapter]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert_eq!(
+        summary(&out),
+        "1 passed, 0 failed, 0 skipped",
+        "{}",
+        shown(&out)
+    );
+    let out = run(&[suite, "--sut", &adapter]);
+    assert_eq!(out.status.code(), Some(0), "{}", shown(&out));
+    assert_eq!(
+        summary(&out),
+        "0 passed, 0 failed, 1 skipped",
+        "{}",
+        shown(&out)
+    );
+}
+
 #[test]
 fn a_failing_scenario_in_a_reader_traces_pcscd_and_every_apdu() {
     let _readers = READERS.lock().unwrap_or_else(|e| e.into_inner());

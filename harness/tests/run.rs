@@ -94,6 +94,38 @@ fn bundled_suite_passes_and_writes_junit_json_and_html() {
     assert!(page.contains("<code>faults/ocsp_down_fails_closed</code>"));
 }
 
+/// An area directory and a single file can be given beside each other; ids stay `<area>/<name>`.
+#[test]
+fn an_area_directory_runs_its_scenarios_with_their_ids() {
+    let area = suite_dir().join("consent");
+    let file = suite_dir().join("card/auth_pin_lockout.yaml");
+    let out = jpki_sim_run(&[&area, &file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let in_area = std::fs::read_dir(&area).unwrap().count();
+    assert!(in_area > 1);
+    let passed: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("pass"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(passed.len(), in_area + 1, "{}", stdout(&out));
+    assert!(
+        passed.contains(&"card/auth_pin_lockout"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        passed
+            .iter()
+            .filter(|id| id.starts_with("consent/"))
+            .count()
+            == in_area,
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn wrong_expectation_exits_1_and_junit_names_the_step_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! The adapter side of the protocol over the bundled reference implementations: read `hello`,
 //! answer with the features, then answer each request until `bye` or end of input.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use super::protocol::{
 use crate::platform::reference::{Mutant, ReferencePf};
 use crate::platform::{PfEnvironment, Platform, PlatformError};
 use crate::runner::all_features;
+use crate::runner::pcsclite::PcscChannel;
 use crate::sdk::{CardChannel, ChannelError, ReferenceSdk, SdkError, SdkOutcome};
 
 /// What `jpki-sim adapter` serves.
@@ -136,21 +138,30 @@ pub fn perform<C: CardChannel>(
 
 /// The reference implementation behind one adapter session.
 pub(super) enum Handler {
-    Sdk,
+    /// The reference SDK: through each card's PC/SC reader when `hello` named one (a channel per
+    /// reader, kept connected like an application holding its card handle), over the APDU
+    /// bridge otherwise.
+    Sdk {
+        readers: BTreeMap<String, PcscChannel>,
+        /// Every card of the scenario is in a reader: the SDK then has the `pcsc` feature.
+        pcsc: bool,
+    },
     Pf {
         platform: Box<ReferencePf>,
         mutant: Option<Mutant>,
     },
     /// Asked for a role it does not play: every request is unsupported.
-    Neither {
-        asked: Role,
-    },
+    Neither { asked: Role },
 }
 
 impl Handler {
     pub(super) fn new(served: Served, role: Role, environment: &Environment) -> Handler {
         match (served, role) {
-            (Served::Sdk, Role::Sdk) => Handler::Sdk,
+            (Served::Sdk, Role::Sdk) => Handler::Sdk {
+                readers: BTreeMap::new(),
+                pcsc: !environment.cards.is_empty()
+                    && environment.cards.iter().all(|card| card.reader.is_some()),
+            },
             (Served::Pf(mutant), Role::Pf) => Handler::Pf {
                 platform: Box::new(ReferencePf::with_mutant(
                     PfEnvironment {
@@ -168,7 +179,7 @@ impl Handler {
 
     pub(super) fn name(&self) -> String {
         match self {
-            Handler::Sdk => "reference SDK".to_owned(),
+            Handler::Sdk { .. } => "reference SDK".to_owned(),
             Handler::Pf { mutant: None, .. } => "reference PF".to_owned(),
             Handler::Pf {
                 mutant: Some(mutant),
@@ -178,18 +189,17 @@ impl Handler {
         }
     }
 
-    /// The reference's features of the role played. Over the HTTP bridge, the SDK has no
-    /// PC/SC reader.
+    /// The reference's features of the role played: `pcsc` only when every card is in a reader.
     pub(super) fn features(&self) -> Vec<super::Feature> {
-        let role = match self {
-            Handler::Sdk => Role::Sdk,
-            Handler::Pf { .. } => Role::Pf,
+        let (role, pcsc) = match self {
+            Handler::Sdk { pcsc, .. } => (Role::Sdk, *pcsc),
+            Handler::Pf { .. } => (Role::Pf, false),
             Handler::Neither { .. } => return Vec::new(),
         };
         all_features()
             .into_iter()
             .filter(|feature| super::feature_role(*feature) == role)
-            .filter(|feature| *feature != super::Feature::Pcsc)
+            .filter(|feature| pcsc || *feature != super::Feature::Pcsc)
             .collect()
     }
 
@@ -222,16 +232,28 @@ impl Handler {
             | Operation::ReadCardFace { card, .. } => card.clone(),
             _ => return Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
         };
-        if !matches!(self, Handler::Sdk) {
+        let Handler::Sdk { readers, .. } = self else {
             return Response::error(
                 id,
                 ErrorCode::Unsupported,
                 "a PF does not do SDK operations",
             );
-        }
-        let mut channel = BridgeChannel::new(&card.bridge);
-        let outcome = perform(&mut ReferenceSdk::new(&mut channel), &operation);
-        match (outcome, channel.failure) {
+        };
+        let (outcome, failure) = match &card.reader {
+            Some(reader) => {
+                let channel = readers
+                    .entry(reader.clone())
+                    .or_insert_with(|| PcscChannel::new(reader));
+                let outcome = perform(&mut ReferenceSdk::new(&mut *channel), &operation);
+                (outcome, channel.failure.take())
+            }
+            None => {
+                let mut channel = BridgeChannel::new(&card.bridge);
+                let outcome = perform(&mut ReferenceSdk::new(&mut channel), &operation);
+                (outcome, channel.failure)
+            }
+        };
+        match (outcome, failure) {
             (_, Some(failure)) => Response::error(id, ErrorCode::Failed, failure),
             (Some(Ok(outcome)), None) => to_result(id, &SdkResult::of(&outcome)),
             (Some(Err(SdkError::Channel(ChannelError::NoCard))), None) => {

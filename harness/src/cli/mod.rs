@@ -67,12 +67,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
+/// Logs on stderr. Commands that print their own results and progress (`run`, `report`,
+/// `load`) log warnings only unless `-v` is given, so the world's servers and cards starting in
+/// every scenario do not bury the results; the others log from `info`.
+pub fn init_tracing(cli: &Cli) {
+    let quiet = matches!(
+        cli.command,
+        Command::Run(_) | Command::Report(_) | Command::Load(_)
+    );
+    let levels = ["warn", "info", "debug", "trace"];
+    let level = usize::from(cli.verbose) + usize::from(!quiet);
+    let default = levels[level.min(levels.len() - 1)];
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     use std::io::IsTerminal;

@@ -22,7 +22,8 @@ use crate::scenario::{load_file, load_suite, LoadError, LoadedScenario};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario directories (`<area>/<name>.yaml` under each) or single scenario files.
+    /// Suite directories (`<area>/<name>.yaml` under each), area directories (`scenarios/card`)
+    /// or single scenario files.
     #[arg(value_name = "PATH", default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
     /// Write a JUnit XML report to FILE.
@@ -132,7 +133,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let (Some(expectations), None, true) = (
         &expectations,
         args.shard,
-        args.paths.iter().all(|path| path.is_dir()),
+        args.paths.iter().all(|path| is_suite_root(path)),
     ) {
         let stale = expectations.unmatched(scenarios.iter().map(|s| &s.id));
         if !stale.is_empty() {
@@ -358,17 +359,26 @@ fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        if path.is_dir() {
+        if is_suite_root(path) {
             match load_suite(path) {
                 Ok(mut loaded) => scenarios.append(&mut loaded),
                 Err(mut problems) => errors.append(&mut problems),
             }
+            continue;
+        }
+        let files = if path.is_dir() {
+            let mut files = area_files(path);
+            files.sort();
+            files
         } else {
-            let root = path
+            vec![path.clone()]
+        };
+        for file in &files {
+            let root = file
                 .parent()
                 .and_then(Path::parent)
                 .unwrap_or(Path::new("."));
-            match load_file(path, root) {
+            match load_file(file, root) {
                 Ok(loaded) => scenarios.push(loaded),
                 Err(problem) => errors.push(problem),
             }
@@ -379,6 +389,24 @@ fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// A directory of areas (`scenarios/`), as opposed to one area (`scenarios/card/`), which holds
+/// scenario files itself.
+fn is_suite_root(path: &Path) -> bool {
+    path.is_dir() && area_files(path).is_empty()
+}
+
+/// The `.yaml` files directly in `dir`.
+fn area_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn role_name(role: Role) -> &'static str {

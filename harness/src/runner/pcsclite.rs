@@ -378,9 +378,10 @@ impl CardChannel for PcscChannel {
         self.ensure_connected()?;
         match self.exchange(apdu) {
             Ok(response) => Ok(response),
-            // Another application reset the card, or pcscd powered it down while idle: connect
-            // again and resend once.
-            Err(SCARD_W_RESET_CARD | SCARD_W_UNPOWERED_CARD) => {
+            // Another application reset the card, pcscd powered it down while idle, or the card
+            // was taken out since the last APDU (and may be back): connect again and resend
+            // once, as an application does; no card now is `NoCard`.
+            Err(SCARD_W_RESET_CARD | SCARD_W_UNPOWERED_CARD | SCARD_W_REMOVED_CARD) => {
                 self.disconnect();
                 self.ensure_connected()?;
                 self.exchange(apdu).map_err(|rv| self.transmit_error(rv))
