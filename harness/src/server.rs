@@ -80,12 +80,39 @@ pub struct Server {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// One request the server answered, as a scenario's trace shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpExchange {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub status: u16,
+    /// The request body's declared length.
+    pub request_len: Option<u64>,
+    /// The response body's length, when the response declares it.
+    pub response_len: Option<u64>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Told of every exchange once its response is ready.
+pub type HttpObserver = Arc<dyn Fn(HttpExchange) + Send + Sync>;
+
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and serves `world` until dropped.
     pub async fn start(
         world: Arc<World>,
         addr: SocketAddr,
         admin_token: Option<String>,
+    ) -> Result<Server, ServerError> {
+        Server::start_observed(world, addr, admin_token, None).await
+    }
+
+    /// [`Server::start`], telling `observer` of every exchange (the runner traces them).
+    pub async fn start_observed(
+        world: Arc<World>,
+        addr: SocketAddr,
+        admin_token: Option<String>,
+        observer: Option<HttpObserver>,
     ) -> Result<Server, ServerError> {
         if !addr.ip().is_loopback() && admin_token.is_none() {
             return Err(ServerError::TokenRequired { addr });
@@ -97,11 +124,17 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let token = admin_token.map(Arc::new);
-        let app =
+        let mut app =
             mock_jlis::routes::router(world).layer(middleware::from_fn(move |request, next| {
                 let token = token.clone();
                 async move { require_admin_token(token, request, next).await }
             }));
+        if let Some(observer) = observer {
+            app = app.layer(middleware::from_fn(move |request, next| {
+                let observer = observer.clone();
+                async move { observe(observer, request, next).await }
+            }));
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -162,4 +195,36 @@ async fn require_admin_token(token: Option<Arc<String>>, request: Request, next:
         }
     }
     next.run(request).await
+}
+
+async fn observe(observer: HttpObserver, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
+    let request_len = content_length(request.headers());
+    let response = next.run(request).await;
+    observer(HttpExchange {
+        method,
+        path,
+        status: response.status().as_u16(),
+        request_len,
+        response_len: content_length(response.headers()).or_else(|| {
+            use axum::body::HttpBody;
+            response.body().size_hint().exact()
+        }),
+        elapsed: started.elapsed(),
+    });
+    response
+}
+
+fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }

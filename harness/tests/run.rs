@@ -126,6 +126,48 @@ fn an_area_directory_runs_its_scenarios_with_their_ids() {
     );
 }
 
+/// A failing PF step's trace shows the PF's HTTP exchanges with the world: the CRL it fetched.
+#[test]
+fn a_failure_trace_has_the_http_exchanges_of_the_pf() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("revocation")).unwrap();
+    let yaml = std::fs::read_to_string(suite_dir().join("revocation/crl_address_change.yaml"))
+        .unwrap()
+        .replace("reason: affiliation_changed", "reason: key_compromise");
+    std::fs::write(dir.path().join("revocation/wrong_reason.yaml"), yaml).unwrap();
+    let json = dir.path().join("report.json");
+    let out = jpki_sim_run(&[dir.path(), Path::new("--json"), &json]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let http: Vec<String> = report["results"][0]["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "http")
+        .map(|entry| {
+            format!(
+                "{} {} {} {}",
+                entry["method"].as_str().unwrap(),
+                entry["path"].as_str().unwrap(),
+                entry["status"],
+                entry["response_len"]
+            )
+        })
+        .collect();
+    let crl_fetches: Vec<&String> = http
+        .iter()
+        .filter(|line| line.starts_with("GET /crl/sign.crl 200 "))
+        .collect();
+    assert!(crl_fetches.len() >= 2, "{http:#?}");
+    // The CRL grew by the revoked entry between the first fetch and the last.
+    let size = |line: &str| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap();
+    assert!(
+        size(crl_fetches.last().unwrap()) > size(crl_fetches[0]),
+        "{http:#?}"
+    );
+}
+
 #[test]
 fn wrong_expectation_exits_1_and_junit_names_the_step_position() {
     let dir = tempfile::tempdir().unwrap();

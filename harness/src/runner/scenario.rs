@@ -80,7 +80,12 @@ pub fn run_scenario(
     if !missing.is_empty() {
         return Outcome::Skipped { missing };
     }
-    let world = match ScenarioWorld::build(&loaded.scenario, config.key_cache.as_deref(), runtime) {
+    let world = match ScenarioWorld::build(
+        &loaded.scenario,
+        config.key_cache.as_deref(),
+        runtime,
+        trace,
+    ) {
         Ok(world) => world,
         Err(err) => return harness_error(&err),
     };

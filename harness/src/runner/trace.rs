@@ -32,6 +32,18 @@ pub enum TraceEntry {
     },
     /// A move of the world (event, clock, fault, card).
     World { action: String },
+    /// A request to the scenario's world server (CRL, OCSP, J-LIS, CA certificates) and its
+    /// answer; the path is cut after 96 characters (an OCSP GET carries the whole request).
+    Http {
+        method: String,
+        path: String,
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_len: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response_len: Option<u64>,
+        micros: u64,
+    },
 }
 
 /// A trace shared between the scenario thread and the watchdog that reports a hang.
@@ -116,6 +128,48 @@ impl fmt::Display for TraceEntry {
                 result,
             } => write!(f, "  pf {op}({request}) -> {result}"),
             TraceEntry::World { action } => write!(f, "  world: {action}"),
+            TraceEntry::Http {
+                method,
+                path,
+                status,
+                request_len,
+                response_len,
+                micros,
+            } => {
+                let size =
+                    |len: &Option<u64>| len.map_or_else(String::new, |n| format!(" [{n} bytes]"));
+                write!(
+                    f,
+                    "  http {method} {path}{} -> {status}{} in {:.1} ms",
+                    size(request_len),
+                    size(response_len),
+                    *micros as f64 / 1000.0
+                )
+            }
+        }
+    }
+}
+
+impl TraceEntry {
+    /// The trace line of an exchange with the world server.
+    pub fn http(exchange: crate::server::HttpExchange) -> TraceEntry {
+        const MAX_PATH: usize = 96;
+        let mut path = exchange.path;
+        if path.len() > MAX_PATH {
+            let mut cut = MAX_PATH;
+            while !path.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            path.truncate(cut);
+            path.push('…');
+        }
+        TraceEntry::Http {
+            method: exchange.method,
+            path,
+            status: exchange.status,
+            request_len: exchange.request_len.filter(|&n| n > 0),
+            response_len: exchange.response_len,
+            micros: u64::try_from(exchange.elapsed.as_micros()).unwrap_or(u64::MAX),
         }
     }
 }
@@ -142,4 +196,31 @@ pub fn spaced_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::HttpExchange;
+    use std::time::Duration;
+
+    #[test]
+    fn an_http_exchange_keeps_its_path_short_and_reads_as_one_line() {
+        let entry = TraceEntry::http(HttpExchange {
+            method: "GET".to_owned(),
+            path: format!("/ocsp/{}", "A".repeat(200)),
+            status: 200,
+            request_len: Some(0),
+            response_len: Some(1498),
+            elapsed: Duration::from_micros(612),
+        });
+        let line = entry.to_string();
+        assert_eq!(
+            line,
+            format!(
+                "  http GET /ocsp/{}… -> 200 [1498 bytes] in 0.6 ms",
+                "A".repeat(90)
+            )
+        );
+    }
 }

@@ -13,10 +13,11 @@ use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
+use super::trace::{Trace, TraceEntry};
 use super::RunError;
 use crate::platform::PfEnvironment;
 use crate::scenario::Scenario;
-use crate::server::{Server, ServerError};
+use crate::server::{HttpObserver, Server, ServerError};
 
 /// Where the clock starts when a scenario does not say: a weekday morning in JST, inside every
 /// derived card's validity.
@@ -41,13 +42,23 @@ impl ScenarioWorld {
         scenario: &Scenario,
         key_cache: Option<&Path>,
         runtime: &tokio::runtime::Handle,
+        trace: &Trace,
     ) -> Result<ScenarioWorld, RunError> {
+        let observer: HttpObserver = {
+            let trace = trace.clone();
+            Arc::new(move |exchange| trace.push(TraceEntry::http(exchange)))
+        };
         let mut attempt = 0;
         let (world, server) = loop {
             attempt += 1;
             let addr = free_loopback_port().map_err(RunError::Port)?;
             let world = Arc::new(open_world(scenario, &format!("http://{addr}"), key_cache)?);
-            match runtime.block_on(Server::start(world.clone(), addr, None)) {
+            match runtime.block_on(Server::start_observed(
+                world.clone(),
+                addr,
+                None,
+                Some(observer.clone()),
+            )) {
                 Ok(server) => break (world, server),
                 Err(ServerError::Bind { .. }) if attempt < BIND_ATTEMPTS => continue,
                 Err(err) => return Err(RunError::Server(err)),
