@@ -51,7 +51,6 @@ Needs: jpki-cli ($JPKI_CLI, or on PATH, or ~/.local/share/jpki-sim/jpki-cli/bin/
 pcsc-lite's libpcsclite.so.1.
 """
 
-import atexit
 import ctypes
 import ctypes.util
 import json
@@ -63,11 +62,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 
-PROTOCOL_VERSION = 1
+from adapter_protocol import Failed, NoCard, Unsupported, serve
+
 FEATURES = ["pcsc", "sign_key", "text_ap", "card_removal"]
 # Seconds one jpki-cli run may take; below the harness's default step timeout (20 s).
 TIMEOUT = 8
@@ -91,18 +90,6 @@ SEXES = {"Male": "1", "Female": "2", "NotApplicable": "9"}
 PROMPT = re.compile(rb"(pin_hint\.[a-z_]+|PIN[^\r\n]*): $")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 EOF_CHAR = b"\x04"
-
-
-class Unsupported(Exception):
-    """jpki-cli cannot be asked for this."""
-
-
-class Failed(Exception):
-    """jpki-cli failed without saying what the card answered; the message is its own words."""
-
-
-class NoCard(Exception):
-    """The reader jpki-cli uses has no card."""
 
 
 def log(message):
@@ -474,64 +461,10 @@ def find_cli():
     return None
 
 
-def send(message):
-    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
 OPERATIONS = {
     "read_certificate", "pin_status", "verify_pin", "change_pin", "sign", "read_basic_info",
     "read_my_number", "read_card_face",
 }
-
-
-def answer(sdk, request):
-    op = request.get("op")
-    try:
-        if sdk is None:
-            raise ValueError("a request before hello")
-        if op not in OPERATIONS:
-            raise Unsupported(f"{op} is not an SDK operation")
-        return {"result": getattr(sdk, op)(request)}
-    except NoCard:
-        return {"result": {"outcome": "no_card"}}
-    except Unsupported as err:
-        return {"error": {"code": "unsupported", "message": str(err)}}
-    except Failed as err:
-        return {"error": {"code": "failed", "message": f"{op}: {err}"}}
-    except (ValueError, KeyError, OSError) as err:
-        return {"error": {"code": "failed", "message": f"{op}: {err!r}"}}
-
-
-def serve(workdir):
-    cli = find_cli()
-    if cli is None:
-        log("jpki-cli not found: set JPKI_CLI or put it on PATH")
-        return 1
-    sdk = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        message = json.loads(line)
-        kind = message.get("type")
-        if kind == "hello":
-            if message.get("version") != PROTOCOL_VERSION:
-                log(f"protocol version {message.get('version')} is not {PROTOCOL_VERSION}")
-                return 1
-            if message.get("role") != "sdk":
-                log(f"asked to be {message.get('role')!r}; this adapter is an SDK")
-                return 1
-            sdk = JpkiCliSdk(message["environment"], workdir, cli)
-            send({"type": "hello", "version": PROTOCOL_VERSION,
-                  "name": f"jpki-cli ({cli_version(cli)})", "features": FEATURES})
-        elif kind == "request":
-            send({"type": "response", "id": message["id"], **answer(sdk, message)})
-        elif kind == "bye":
-            return 0
-        else:
-            log(f"unknown message type {kind!r}")
-            return 1
-    return 0
 
 
 def cli_version(cli):
@@ -544,11 +477,20 @@ def cli_version(cli):
 
 
 def main():
-    workdir = tempfile.mkdtemp(prefix="jpki-cli-sdk-")
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    # The harness ends a stuck adapter with a signal: leave no files behind then either.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    return serve(workdir)
+    cli = find_cli()
+    if cli is None:
+        log("jpki-cli not found: set JPKI_CLI or put it on PATH")
+        return 1
+    return serve(
+        "sdk",
+        start=lambda environment, workdir: JpkiCliSdk(environment, workdir, cli),
+        name=lambda: f"jpki-cli ({cli_version(cli)})",
+        features=FEATURES,
+        operations=OPERATIONS,
+        refusal=lambda op: f"{op} is not an SDK operation",
+        log=log,
+        workdir_prefix="jpki-cli-sdk-",
+    )
 
 
 if __name__ == "__main__":

@@ -42,18 +42,14 @@ Python 3 standard library only. Run: python3 harness/adapters/opensc.py
 Needs: opensc (pkcs15-tool, pkcs11-tool, opensc-pkcs11.so), pcscd with the readers.
 """
 
-import atexit
 import base64
-import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 
-PROTOCOL_VERSION = 1
+from adapter_protocol import Failed, NoCard, Unsupported, serve
+
 FEATURES = ["pcsc", "sign_key", "card_removal"]
 # Seconds one OpenSC command may take; below the harness's default step timeout (20 s).
 TIMEOUT = 8
@@ -87,18 +83,6 @@ IMPLIED_STATUS = [
 ]
 WRONG_PIN = ("PIN code or key incorrect", "CKR_PIN_INCORRECT")
 NO_CARD = ("Card not present", "No smart card present", "CKR_TOKEN_NOT_PRESENT")
-
-
-class Unsupported(Exception):
-    """OpenSC does not do this for a JPKI card."""
-
-
-class Failed(Exception):
-    """OpenSC failed without saying what the card answered; the message is its own words."""
-
-
-class NoCard(Exception):
-    """The reader has no card."""
 
 
 def log(message):
@@ -324,68 +308,23 @@ def opensc_version():
         return "OpenSC (version unknown)"
 
 
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
 OPERATIONS = {
     "read_certificate", "pin_status", "verify_pin", "change_pin", "sign", "read_basic_info",
     "read_my_number", "read_card_face",
 }
 
 
-def answer(sdk, request):
-    op = request.get("op")
-    try:
-        if sdk is None:
-            raise ValueError("a request before hello")
-        if op not in OPERATIONS:
-            raise Unsupported(f"{op} is not an SDK operation")
-        return {"result": getattr(sdk, op)(request)}
-    except NoCard:
-        return {"result": {"outcome": "no_card"}}
-    except Unsupported as err:
-        return {"error": {"code": "unsupported", "message": str(err)}}
-    except Failed as err:
-        return {"error": {"code": "failed", "message": f"{op}: {err}"}}
-    except (ValueError, KeyError, OSError) as err:
-        return {"error": {"code": "failed", "message": f"{op}: {err!r}"}}
-
-
-def serve(workdir):
-    sdk = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        message = json.loads(line)
-        kind = message.get("type")
-        if kind == "hello":
-            if message.get("version") != PROTOCOL_VERSION:
-                log(f"protocol version {message.get('version')} is not {PROTOCOL_VERSION}")
-                return 1
-            if message.get("role") != "sdk":
-                log(f"asked to be {message.get('role')!r}; this adapter is an SDK")
-                return 1
-            sdk = OpenScSdk(message["environment"], workdir)
-            send({"type": "hello", "version": PROTOCOL_VERSION,
-                  "name": f"opensc ({opensc_version()})", "features": FEATURES})
-        elif kind == "request":
-            send({"type": "response", "id": message["id"], **answer(sdk, message)})
-        elif kind == "bye":
-            return 0
-        else:
-            log(f"unknown message type {kind!r}")
-            return 1
-    return 0
-
-
 def main():
-    workdir = tempfile.mkdtemp(prefix="opensc-sdk-")
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    # The harness ends a stuck adapter with a signal: leave no files behind then either.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    return serve(workdir)
+    return serve(
+        "sdk",
+        start=OpenScSdk,
+        name=lambda: f"opensc ({opensc_version()})",
+        features=FEATURES,
+        operations=OPERATIONS,
+        refusal=lambda op: f"{op} is not an SDK operation",
+        log=log,
+        workdir_prefix="opensc-sdk-",
+    )
 
 
 if __name__ == "__main__":

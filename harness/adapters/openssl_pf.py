@@ -22,20 +22,17 @@ latest_info, resolve_user and register_consent are not OpenSSL's business: they 
 Python 3 standard library only. Run: python3 harness/adapters/openssl_pf.py
 """
 
-import atexit
 import datetime
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 
-PROTOCOL_VERSION = 1
+from adapter_protocol import Failed, UnknownEnrolment, serve
+
 FEATURES = ["ocsp", "crl", "faults", "world_clock"]
 # Seconds an HTTP request or an OpenSSL command may take; below the harness's step timeout.
 TIMEOUT = 8
@@ -59,16 +56,9 @@ DIGESTS = {"sha1": "-sha1", "sha256": "-sha256", "sha384": "-sha384", "sha512": 
 CERT_NOT_YET_VALID, CERT_HAS_EXPIRED, CERT_REVOKED = 9, 10, 23
 
 
-class Unsupported(Exception):
-    """The operation is not this PF's."""
-
-
-class UnknownEnrolment(Exception):
-    """A request names an enrolment this PF does not hold."""
-
-
-class Undetermined(Exception):
-    """No status could be established; the message says why."""
+class Undetermined(Failed):
+    """No status could be established; the message says why. Outside a status check (an
+    OpenSSL command that hung), the operation failed as a program."""
 
 
 def log(message):
@@ -306,65 +296,17 @@ def openssl_version():
         return "OpenSSL (version unknown)"
 
 
-def send(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-def serve(workdir):
-    pf = None
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        message = json.loads(line)
-        kind = message.get("type")
-        if kind == "hello":
-            if message.get("version") != PROTOCOL_VERSION:
-                log(f"protocol version {message.get('version')} is not {PROTOCOL_VERSION}")
-                return 1
-            if message.get("role") != "pf":
-                log(f"asked to be {message.get('role')!r}; this adapter is a PF")
-                return 1
-            pf = OpenSslPf(message["environment"], workdir)
-            send({"type": "hello", "version": PROTOCOL_VERSION,
-                  "name": f"openssl-pf ({openssl_version()})", "features": FEATURES})
-        elif kind == "request":
-            send({"type": "response", "id": message["id"], **answer(pf, message)})
-        elif kind == "bye":
-            return 0
-        else:
-            log(f"unknown message type {kind!r}")
-            return 1
-    return 0
-
-
-def answer(pf, request):
-    op = request.get("op")
-    try:
-        if pf is None:
-            raise ValueError("a request before hello")
-        if op == "enrol":
-            return {"result": pf.enrol(request)}
-        if op == "check_status":
-            return {"result": pf.check_status(request)}
-        raise Unsupported(f"{op} is not a job for the OpenSSL command line")
-    except Unsupported as err:
-        return {"error": {"code": "unsupported", "message": str(err)}}
-    except UnknownEnrolment as err:
-        return {"error": {"code": "unknown_enrolment", "message": f"no enrolment named {err}"}}
-    except Undetermined as err:
-        # An OpenSSL command that hung outside any status check: a failure, not a verdict.
-        return {"error": {"code": "failed", "message": f"{op}: {err}"}}
-    except (ValueError, KeyError, OSError) as err:
-        return {"error": {"code": "failed", "message": f"{op}: {err!r}"}}
-
-
 def main():
-    workdir = tempfile.mkdtemp(prefix="openssl-pf-")
-    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
-    # The harness ends a stuck adapter with a signal: leave no files behind then either.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    return serve(workdir)
+    return serve(
+        "pf",
+        start=OpenSslPf,
+        name=lambda: f"openssl-pf ({openssl_version()})",
+        features=FEATURES,
+        operations={"enrol", "check_status"},
+        refusal=lambda op: f"{op} is not a job for the OpenSSL command line",
+        log=log,
+        workdir_prefix="openssl-pf-",
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""The adapter side of the jpki-sim adapter protocol, version 1 (docs/adapter-protocol.md), shared
+by the bundled adapters: JSON lines on stdin and stdout, `hello`, one `request` per step, `bye`.
+
+An adapter supplies an object whose methods are named after the operations it performs; each
+takes the request and returns the operation's `result`, or raises one of the exceptions below.
+Python 3 standard library only.
+"""
+
+import atexit
+import json
+import shutil
+import signal
+import sys
+import tempfile
+
+PROTOCOL_VERSION = 1
+
+
+class Unsupported(Exception):
+    """The adapter does not do this operation: an `unsupported` error."""
+
+
+class Failed(Exception):
+    """The operation failed as a program (a tool died, its output did not parse): `failed`."""
+
+
+class NoCard(Exception):
+    """An SDK operation found no card in the reader: the result `no_card`."""
+
+
+class UnknownEnrolment(Exception):
+    """A PF operation names an enrolment the PF does not hold: `unknown_enrolment`."""
+
+
+def answer(adapter, request, operations, refusal):
+    """The `result` or `error` part of the response to `request`. `operations` are the ops
+    `adapter` has methods for; any other op is refused with `refusal(op)`."""
+    op = request.get("op")
+    try:
+        if adapter is None:
+            raise ValueError("a request before hello")
+        if op not in operations:
+            raise Unsupported(refusal(op))
+        return {"result": getattr(adapter, op)(request)}
+    except NoCard:
+        return {"result": {"outcome": "no_card"}}
+    except Unsupported as err:
+        return {"error": {"code": "unsupported", "message": str(err)}}
+    except UnknownEnrolment as err:
+        return {"error": {"code": "unknown_enrolment", "message": f"no enrolment named {err}"}}
+    except Failed as err:
+        return {"error": {"code": "failed", "message": f"{op}: {err}"}}
+    except (ValueError, KeyError, OSError) as err:
+        return {"error": {"code": "failed", "message": f"{op}: {err!r}"}}
+
+
+def send(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def serve(role, start, name, features, operations, refusal, log, workdir_prefix):
+    """Runs one adapter session on stdin/stdout and returns the exit status: 0 after `bye` or
+    the end of input, 1 when the harness speaks another version or asks for another role.
+
+    `start(environment, workdir)` builds the adapter object at `hello`; `name()` is the name
+    hello answers with. Files go in a temporary directory removed at exit, also when the
+    harness ends a stuck adapter with SIGTERM."""
+    workdir = tempfile.mkdtemp(prefix=workdir_prefix)
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    adapter = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        kind = message.get("type")
+        if kind == "hello":
+            if message.get("version") != PROTOCOL_VERSION:
+                log(f"protocol version {message.get('version')} is not {PROTOCOL_VERSION}")
+                return 1
+            if message.get("role") != role:
+                log(f"asked to be {message.get('role')!r}; this adapter is {role!r}")
+                return 1
+            adapter = start(message["environment"], workdir)
+            send({"type": "hello", "version": PROTOCOL_VERSION, "name": name(),
+                  "features": features})
+        elif kind == "request":
+            send({"type": "response", "id": message["id"],
+                  **answer(adapter, message, operations, refusal)})
+        elif kind == "bye":
+            return 0
+        else:
+            log(f"unknown message type {kind!r}")
+            return 1
+    return 0
