@@ -176,26 +176,31 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
         ],
     );
     assert!(checked.contains("verify OK"), "{checked}");
-    let crl_pem = files.path("sign-today.pem");
-    run_ok(
-        "openssl",
-        &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem],
-    );
-    let today = run(
-        "openssl",
-        &[
-            "verify",
-            "-attime",
-            &at,
-            "-crl_check",
-            "-CAfile",
-            &files.path("sign-ca.pem"),
-            "-CRLfile",
-            &crl_pem,
-            &sign,
-        ],
-        Duration::from_secs(30),
-    );
+    // `openssl verify -crl_check` of the signature certificate against a fetched DER CRL.
+    let crl_check = |crl: &str, at: &str| {
+        let crl_pem = format!("{crl}.pem");
+        run_ok(
+            "openssl",
+            &["crl", "-inform", "DER", "-in", crl, "-out", &crl_pem],
+        );
+        let verdict = run(
+            "openssl",
+            &[
+                "verify",
+                "-attime",
+                at,
+                "-crl_check",
+                "-CAfile",
+                &files.path("sign-ca.pem"),
+                "-CRLfile",
+                &crl_pem,
+                &sign,
+            ],
+            Duration::from_secs(30),
+        );
+        (verdict, crl_pem)
+    };
+    let (today, _) = crl_check(&crl, &at);
     assert!(
         today.status.success(),
         "not on today's CRL yet: {}",
@@ -205,26 +210,7 @@ fn address_change_shows_in_ocsp_after_the_next_window_and_in_the_next_daily_crl(
     advance(&up, "1d");
     let at = now(&up).unix_timestamp().to_string();
     let crl = files.fetch(&up, "/crl/sign.crl", "sign-tomorrow.crl");
-    let crl_pem = files.path("sign-tomorrow.pem");
-    run_ok(
-        "openssl",
-        &["crl", "-inform", "DER", "-in", &crl, "-out", &crl_pem],
-    );
-    let tomorrow = run(
-        "openssl",
-        &[
-            "verify",
-            "-attime",
-            &at,
-            "-crl_check",
-            "-CAfile",
-            &files.path("sign-ca.pem"),
-            "-CRLfile",
-            &crl_pem,
-            &sign,
-        ],
-        Duration::from_secs(30),
-    );
+    let (tomorrow, crl_pem) = crl_check(&crl, &at);
     let text = String::from_utf8_lossy(&tomorrow.stdout).into_owned()
         + &String::from_utf8_lossy(&tomorrow.stderr);
     assert!(
