@@ -58,6 +58,36 @@ fn show(out: &Output) -> String {
     )
 }
 
+/// `jpki-sim adapter KIND` given `input` on stdin, to its exit.
+fn stdio_adapter(kind: &str, input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(jpki_sim())
+        .args(["adapter", kind])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// [`stdio_adapter`] that must exit 0, and the JSON lines it wrote.
+fn stdio_conversation(kind: &str, input: &str) -> (Output, Vec<serde_json::Value>) {
+    let out = stdio_adapter(kind, input);
+    assert!(out.status.success(), "{}", show(&out));
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (out, lines)
+}
+
 #[test]
 fn the_reference_pf_through_the_protocol_passes_like_the_in_process_one() {
     let suite = [suite()];
@@ -159,34 +189,13 @@ fn an_adapter_lacking_a_feature_skips_the_scenarios_needing_it() {
 
 #[test]
 fn the_reference_adapter_answers_hello_and_requests_on_stdin() {
-    use std::io::Write;
-    let mut child = Command::new(jpki_sim())
-        .args(["adapter", "ref-pf"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let input = concat!(
-        r#"{"type":"hello","version":1,"role":"pf","environment":{"base_url":"http://127.0.0.1:9","ca_url":"","crl_url":"","ocsp_url":"","jlis_url":"","sign_ca_pem":"","auth_ca_pem":"","cards":[]}}"#,
-        "\n",
+    let input = [
+        HELLO_PF,
         r#"{"type":"request","id":1,"op":"resolve_user","enrolment":"nobody"}"#,
-        "\n",
         r#"{"type":"bye"}"#,
-        "\n"
-    );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    ]
+    .join("\n");
+    let (out, lines) = stdio_conversation("ref-pf", &input);
     assert_eq!(lines.len(), 2, "{}", show(&out));
     assert_eq!(lines[0]["type"], "hello");
     assert!(lines[0]["features"]
@@ -200,16 +209,7 @@ fn the_reference_adapter_answers_hello_and_requests_on_stdin() {
 
 #[test]
 fn the_reference_adapter_exits_non_zero_on_a_malformed_line() {
-    use std::io::Write;
-    let mut child = Command::new(jpki_sim())
-        .args(["adapter", "ref-sdk"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"{nope\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = stdio_adapter("ref-sdk", "{nope\n");
     assert!(!out.status.success(), "{}", show(&out));
     assert!(out.stdout.is_empty(), "{}", show(&out));
 }
@@ -405,14 +405,6 @@ fn the_http_adapter_answers_bad_bodies_with_400_and_a_json_error() {
 
 #[test]
 fn an_unknown_op_or_one_of_the_other_role_is_unsupported_not_a_crash() {
-    use std::io::Write;
-    let mut child = Command::new(jpki_sim())
-        .args(["adapter", "ref-pf"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let input = [
         HELLO_PF,
         r#"{"type":"request","id":1,"op":"teleport","to":"mars"}"#,
@@ -421,18 +413,7 @@ fn an_unknown_op_or_one_of_the_other_role_is_unsupported_not_a_crash() {
         r#"{"type":"bye"}"#,
     ]
     .join("\n");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let (out, lines) = stdio_conversation("ref-pf", &input);
     assert_eq!(lines.len(), 4, "{}", show(&out));
     let error = |index: usize| (&lines[index]["id"], &lines[index]["error"]["code"]);
     assert_eq!(error(1), (&1.into(), &"unsupported".into()));
