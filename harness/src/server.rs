@@ -48,16 +48,8 @@ impl StateConfig {
         let world = match &self.state_dir {
             Some(dir) => World::open(config, Store::open_dir(dir)?, None)?,
             None => {
-                let cache = match self.key_cache.clone().or_else(default_key_cache) {
-                    Some(path) => match Store::open_key_cache(&path) {
-                        Ok(store) => Some(store),
-                        Err(err) => {
-                            tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
-                            None
-                        }
-                    },
-                    None => None,
-                };
+                let cache =
+                    open_key_cache(self.key_cache.clone().or_else(default_key_cache).as_deref());
                 World::open(config, Store::in_memory()?, cache)?
             }
         };
@@ -66,6 +58,60 @@ impl StateConfig {
 }
 
 /// `$XDG_CACHE_HOME/jpki-sim/keys.sqlite`, else `~/.cache/jpki-sim/keys.sqlite`.
+/// The key cache at `path`; none, with a warning, when it cannot be opened: keys are then
+/// derived in memory, slower but the same.
+pub fn open_key_cache(path: Option<&std::path::Path>) -> Option<Store> {
+    let path = path?;
+    match Store::open_key_cache(path) {
+        Ok(store) => Some(store),
+        Err(err) => {
+            tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
+            None
+        }
+    }
+}
+
+/// Why a world could not be served on loopback.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    #[error("no free loopback port")]
+    Port(#[source] std::io::Error),
+    #[error("the world failed")]
+    World(#[from] mock_jlis::world::WorldError),
+    #[error("the world's server did not start")]
+    Server(#[source] ServerError),
+}
+
+/// Port races (another process taking the port between probing and binding) are retried.
+const BIND_ATTEMPTS: usize = 3;
+
+/// Opens a world with `open(base_url)` and serves it on a free loopback port, telling
+/// `observer` of every exchange: the in-process worlds of `jpki-sim run` and `jpki-sim load`.
+pub fn serve_on_loopback(
+    open: impl Fn(&str) -> Result<World, mock_jlis::world::WorldError>,
+    runtime: &tokio::runtime::Handle,
+    observer: Option<HttpObserver>,
+) -> Result<(Arc<World>, Server), LoopbackError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let addr = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .and_then(|probe| probe.local_addr())
+            .map_err(LoopbackError::Port)?;
+        let world = Arc::new(open(&format!("http://{addr}"))?);
+        match runtime.block_on(Server::start_observed(
+            world.clone(),
+            addr,
+            None,
+            observer.clone(),
+        )) {
+            Ok(server) => return Ok((world, server)),
+            Err(ServerError::Bind { .. }) if attempt < BIND_ATTEMPTS => continue,
+            Err(err) => return Err(LoopbackError::Server(err)),
+        }
+    }
+}
+
 pub fn default_key_cache() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)

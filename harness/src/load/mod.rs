@@ -71,6 +71,17 @@ pub enum LoadError {
     },
 }
 
+impl From<crate::server::LoopbackError> for LoadError {
+    fn from(err: crate::server::LoopbackError) -> LoadError {
+        use crate::server::LoopbackError;
+        match err {
+            LoopbackError::Port(err) => LoadError::Port(err),
+            LoopbackError::World(err) => LoadError::World(err),
+            LoopbackError::Server(err) => LoadError::Server(err),
+        }
+    }
+}
+
 impl LoadError {
     /// Whether the system under test is to blame (exit 1), not the harness (exit 2).
     pub fn is_sut_fault(&self) -> bool {

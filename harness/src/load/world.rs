@@ -3,17 +3,15 @@
 //! progress on stderr, and per card what the operations need, computed once: the certificate,
 //! a signed challenge, a signed consent, the holder's basic 4 info.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use aws_lc_rs::digest;
-use mock_ca::Hierarchy;
 use mock_jlis::clock::ClockMode;
 use mock_jlis::persona::yyyymmdd;
 use mock_jlis::store::Store;
-use mock_jlis::world::{ProvisionedCard, World, WorldConfig};
+use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
 use sim_card::CardId;
 use x509_cert::der::Decode;
 use x509_cert::Certificate;
@@ -23,13 +21,10 @@ use super::LoadError;
 use crate::adapter::protocol::{CardHandle, Environment};
 use crate::platform::{BasicInfo, Consent, EnrolRequest, PfEnvironment};
 use crate::runner::sdk_steps::correct_pin;
-use crate::runner::world::DEFAULT_START;
+use crate::runner::world::{self as runner_world, DEFAULT_START};
 use crate::scenario::model::{CertificateSlot, HashAlgorithm, KeyKind, PinKind};
 use crate::sdk::{InProcessChannel, ReferenceSdk, SdkData};
-use crate::server::{Server, ServerError};
-
-/// Port races (another process taking the port between probing and binding) are retried.
-const BIND_ATTEMPTS: usize = 3;
+use crate::server::Server;
 
 /// The first four bytes of every load card's IDm: "LOAD" in ASCII. The other four count, so
 /// `--cards N` always means the same N cards and the key cache serves every run after the first.
@@ -72,17 +67,11 @@ impl LoadWorld {
         key_cache: Option<&Path>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<LoadWorld, LoadError> {
-        let mut attempt = 0;
-        let (world, server) = loop {
-            attempt += 1;
-            let addr = free_loopback_port().map_err(LoadError::Port)?;
-            let world = Arc::new(open_world(&format!("http://{addr}"), key_cache)?);
-            match runtime.block_on(Server::start(world.clone(), addr, None)) {
-                Ok(server) => break (world, server),
-                Err(ServerError::Bind { .. }) if attempt < BIND_ATTEMPTS => continue,
-                Err(err) => return Err(LoadError::Server(err)),
-            }
-        };
+        let (world, server) = crate::server::serve_on_loopback(
+            |base_url| open_world(base_url, key_cache),
+            runtime,
+            None,
+        )?;
         let base_url = server.url();
         let meter = Meter::new("provisioning cards", cards as u64);
         let mut prepared = Vec::with_capacity(cards);
@@ -102,26 +91,13 @@ impl LoadWorld {
 
     /// What the reference PF is told.
     pub fn pf_environment(&self) -> PfEnvironment {
-        PfEnvironment {
-            base_url: self.server.url(),
-            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
-            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
-        }
+        runner_world::pf_environment(&self.world, &self.server)
     }
 
     /// What an adapter is told in `hello`: every card, for an SDK.
     pub fn adapter_environment(&self) -> Environment {
-        let base_url = self.server.url();
-        Environment {
-            ca_url: format!("{base_url}/ca"),
-            crl_url: format!("{base_url}/crl"),
-            ocsp_url: format!("{base_url}/ocsp"),
-            jlis_url: format!("{base_url}/jlis/v1"),
-            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
-            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
-            cards: self.cards.iter().map(|card| card.handle.clone()).collect(),
-            base_url,
-        }
+        let cards = self.cards.iter().map(|card| card.handle.clone()).collect();
+        runner_world::adapter_environment(&self.world, &self.server, cards)
     }
 }
 
@@ -237,25 +213,14 @@ fn prepare(
     })
 }
 
-fn open_world(base_url: &str, key_cache: Option<&Path>) -> Result<World, LoadError> {
+fn open_world(base_url: &str, key_cache: Option<&Path>) -> Result<World, WorldError> {
     let mut config = WorldConfig::new(base_url);
     config.clock = Some(ClockMode::Frozen { at: DEFAULT_START });
-    let cache = match key_cache {
-        Some(path) => match Store::open_key_cache(path) {
-            Ok(store) => Some(store),
-            Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
-                None
-            }
-        },
-        None => None,
-    };
-    Ok(World::open(config, Store::in_memory()?, cache)?)
-}
-
-/// A port on loopback that was free a moment ago.
-fn free_loopback_port() -> std::io::Result<SocketAddr> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
+    World::open(
+        config,
+        Store::in_memory()?,
+        crate::server::open_key_cache(key_cache),
+    )
 }
 
 #[cfg(test)]

@@ -89,6 +89,17 @@ pub enum RunError {
     Readers(#[from] readers::ReaderError),
 }
 
+impl From<crate::server::LoopbackError> for RunError {
+    fn from(err: crate::server::LoopbackError) -> RunError {
+        use crate::server::LoopbackError;
+        match err {
+            LoopbackError::Port(err) => RunError::Port(err),
+            LoopbackError::World(err) => RunError::World(err),
+            LoopbackError::Server(err) => RunError::Server(err),
+        }
+    }
+}
+
 /// Every feature: what the bundled reference SDK and PF support.
 pub fn all_features() -> BTreeSet<Feature> {
     use Feature::*;

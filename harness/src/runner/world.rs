@@ -1,7 +1,6 @@
 //! The world a scenario runs in: fresh per scenario, frozen clock, served on a free loopback
 //! port because the PF reaches CRLs, OCSP and J-LIS over HTTP.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use super::trace::{Trace, TraceEntry};
 use super::RunError;
 use crate::platform::PfEnvironment;
 use crate::scenario::Scenario;
-use crate::server::{HttpObserver, Server, ServerError};
+use crate::server::{HttpObserver, Server};
 
 /// Where the clock starts when a scenario does not say: a weekday morning in JST, inside every
 /// derived card's validity.
@@ -33,9 +32,6 @@ pub struct ScenarioWorld {
     pub present: Vec<Arc<AtomicBool>>,
 }
 
-/// Port races (another process taking the port between probing and binding) are retried.
-const BIND_ATTEMPTS: usize = 3;
-
 impl ScenarioWorld {
     /// Opens a world for `scenario`, serves it, and provisions its cards.
     pub fn build(
@@ -48,22 +44,11 @@ impl ScenarioWorld {
             let trace = trace.clone();
             Arc::new(move |exchange| trace.push(TraceEntry::http(exchange)))
         };
-        let mut attempt = 0;
-        let (world, server) = loop {
-            attempt += 1;
-            let addr = free_loopback_port().map_err(RunError::Port)?;
-            let world = Arc::new(open_world(scenario, &format!("http://{addr}"), key_cache)?);
-            match runtime.block_on(Server::start_observed(
-                world.clone(),
-                addr,
-                None,
-                Some(observer.clone()),
-            )) {
-                Ok(server) => break (world, server),
-                Err(ServerError::Bind { .. }) if attempt < BIND_ATTEMPTS => continue,
-                Err(err) => return Err(RunError::Server(err)),
-            }
-        };
+        let (world, server) = crate::server::serve_on_loopback(
+            |base_url| open_world(scenario, base_url, key_cache),
+            runtime,
+            Some(observer),
+        )?;
         let mut cards = Vec::new();
         for card in &scenario.cards {
             let overrides = card
@@ -88,11 +73,7 @@ impl ScenarioWorld {
 
     /// What the PF is told: the server and the two CA certificates it trusts.
     pub fn pf_environment(&self) -> PfEnvironment {
-        PfEnvironment {
-            base_url: self.server.url(),
-            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
-            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
-        }
+        pf_environment(&self.world, &self.server)
     }
 
     /// What an adapter is told in `hello`; `cards` are the card handles for an SDK.
@@ -100,21 +81,39 @@ impl ScenarioWorld {
         &self,
         cards: Vec<crate::adapter::protocol::CardHandle>,
     ) -> crate::adapter::protocol::Environment {
-        let base_url = self.server.url();
-        crate::adapter::protocol::Environment {
-            ca_url: format!("{base_url}/ca"),
-            crl_url: format!("{base_url}/crl"),
-            ocsp_url: format!("{base_url}/ocsp"),
-            jlis_url: format!("{base_url}/jlis/v1"),
-            sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
-            auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
-            base_url,
-            cards,
-        }
+        adapter_environment(&self.world, &self.server, cards)
     }
 
     pub fn card(&self, index: usize) -> Result<&Arc<ProvisionedCard>, RunError> {
         self.cards.get(index).ok_or(RunError::NoSuchCard(index))
+    }
+}
+
+/// What a PF is told: the world's server and the two CA certificates it trusts.
+pub fn pf_environment(world: &World, server: &Server) -> PfEnvironment {
+    PfEnvironment {
+        base_url: server.url(),
+        sign_ca_pem: world.ca(Hierarchy::Sign).certificate_pem(),
+        auth_ca_pem: world.ca(Hierarchy::Auth).certificate_pem(),
+    }
+}
+
+/// What an adapter is told in `hello`; `cards` are the card handles for an SDK.
+pub fn adapter_environment(
+    world: &World,
+    server: &Server,
+    cards: Vec<crate::adapter::protocol::CardHandle>,
+) -> crate::adapter::protocol::Environment {
+    let base_url = server.url();
+    crate::adapter::protocol::Environment {
+        ca_url: format!("{base_url}/ca"),
+        crl_url: format!("{base_url}/crl"),
+        ocsp_url: format!("{base_url}/ocsp"),
+        jlis_url: format!("{base_url}/jlis/v1"),
+        sign_ca_pem: world.ca(Hierarchy::Sign).certificate_pem(),
+        auth_ca_pem: world.ca(Hierarchy::Auth).certificate_pem(),
+        base_url,
+        cards,
     }
 }
 
@@ -131,20 +130,6 @@ fn open_world(
             .as_ref()
             .map_or(DEFAULT_START, |clock| clock.start),
     });
-    let cache = match key_cache {
-        Some(path) => match Store::open_key_cache(path) {
-            Ok(store) => Some(store),
-            Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "key cache unavailable; keys are derived in memory");
-                None
-            }
-        },
-        None => None,
-    };
+    let cache = crate::server::open_key_cache(key_cache);
     World::open(config, Store::in_memory()?, cache)
-}
-
-/// A port on loopback that was free a moment ago.
-fn free_loopback_port() -> std::io::Result<SocketAddr> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()
 }
