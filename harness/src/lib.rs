@@ -12,3 +12,15 @@ pub mod runner;
 pub mod scenario;
 pub mod sdk;
 pub mod server;
+
+/// An error and its causes, `: `-separated, for reports and adapter answers.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

@@ -9,6 +9,7 @@ use super::protocol::{
     AdapterMessage, Environment, ErrorCode, HarnessMessage, Incoming, Operation, Response, Role,
     SdkResult, VERSION,
 };
+use crate::error_chain;
 use crate::platform::reference::{Mutant, ReferencePf};
 use crate::platform::{PfEnvironment, Platform, PlatformError};
 use crate::runner::all_features;
@@ -361,14 +362,4 @@ fn json(value: &impl serde::Serialize) -> serde_json::Value {
 
 fn to_result(id: u64, result: &SdkResult) -> Response {
     Response::result(id, json(result))
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    text
 }

@@ -14,6 +14,7 @@ use super::{moves, pf_steps, sdk_steps, Outcome, RunConfig, RunError};
 use crate::adapter::bridge::Bridge;
 use crate::adapter::protocol::{CardHandle, Operation};
 use crate::adapter::{feature_role, AdapterError, AdapterLink, RemotePlatform, RemoteSdk, Role};
+use crate::error_chain;
 use crate::platform::Platform;
 use crate::scenario::model::{KeyKind, Step};
 use crate::scenario::{Feature, LoadedScenario, Position};
@@ -397,16 +398,4 @@ fn harness_error(err: &RunError) -> Outcome {
     Outcome::Error {
         message: error_chain(err),
     }
-}
-
-/// An error and its causes, `: `-separated.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

@@ -334,13 +334,7 @@ fn describe_outcome(outcome: &SdkOutcome) -> String {
 fn error_text(err: &SdkError) -> String {
     match err {
         SdkError::Channel(ChannelError::NoCard) => "no card".to_owned(),
-        other => {
-            let mut text = other.to_string();
-            if let Some(source) = std::error::Error::source(other) {
-                text.push_str(&format!(": {source}"));
-            }
-            text
-        }
+        other => crate::error_chain(other),
     }
 }
 
