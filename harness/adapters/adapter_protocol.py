@@ -32,6 +32,14 @@ class UnknownEnrolment(Exception):
     """A PF operation names an enrolment the PF does not hold: `unknown_enrolment`."""
 
 
+def card_result(status, data=None):
+    """An SDK result: what the card said (status word as four hex digits) and its data."""
+    result = {"outcome": "card", "status": status}
+    if data is not None:
+        result["data"] = data
+    return result
+
+
 def answer(adapter, request, operations, refusal):
     """The `result` or `error` part of the response to `request`. `operations` are the ops
     `adapter` has methods for; any other op is refused with `refusal(op)`."""

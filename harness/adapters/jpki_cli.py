@@ -65,7 +65,7 @@ import sys
 import termios
 import time
 
-from adapter_protocol import Failed, NoCard, Unsupported, serve
+from adapter_protocol import Failed, NoCard, Unsupported, card_result, serve
 
 FEATURES = ["pcsc", "sign_key", "text_ap", "card_removal"]
 # Seconds one jpki-cli run may take; below the harness's default step timeout (20 s).
@@ -391,13 +391,6 @@ def kill(pid):
         os.waitpid(pid, 0)
     except (ProcessLookupError, ChildProcessError):
         pass
-
-
-def card_result(status, data=None):
-    result = {"outcome": "card", "status": status}
-    if data is not None:
-        result["data"] = data
-    return result
 
 
 class Pcsc:

@@ -48,7 +48,7 @@ import re
 import subprocess
 import sys
 
-from adapter_protocol import Failed, NoCard, Unsupported, serve
+from adapter_protocol import Failed, NoCard, Unsupported, card_result, serve
 
 FEATURES = ["pcsc", "sign_key", "card_removal"]
 # Seconds one OpenSC command may take; below the harness's default step timeout (20 s).
@@ -251,13 +251,6 @@ class OpenScSdk:
         with open(path, "wb") as file:
             file.write(data)
         return path
-
-
-def card_result(status, data=None):
-    result = {"outcome": "card", "status": status}
-    if data is not None:
-        result["data"] = data
-    return result
 
 
 def pem_to_der(path):
