@@ -105,7 +105,7 @@ started=$(date -u '+%Y-%m-%d %H:%M UTC')
 echo "$started; $(nproc) cores ($cpu); load $load_before" >&2
 
 echo "== build" >&2
-run cargo build --release -p harness -p jpki-sim-benches --examples >&2
+run cargo build --release -p jpki-sim -p jpki-sim-benches --examples >&2
 bin=$target/release/jpki-sim
 examples=$target/release/examples
 

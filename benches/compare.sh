@@ -76,7 +76,7 @@ need vicc vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome
 need flock util-linux
 
 echo "== build" >&2
-run cargo build --release -p harness >&2
+run cargo build --release -p jpki-sim >&2
 run cargo build --release -p jpki-sim-benches --example sign_rate --example pcsc_round_trip >&2
 
 echo "== signatures" >&2

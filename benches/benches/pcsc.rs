@@ -9,7 +9,7 @@
 //! - `pcsc/select_ap_round_trip`: one SELECT of the JPKI AP on a connected card.
 //!
 //! Needs pcscd with vpcd listening on 35963 ("Virtual PCD 00 00"; `scripts/pcscd.sh start`) and a
-//! built `jpki-sim` (`cargo build --release -p harness`). Without a vpcd listener, or with another
+//! built `jpki-sim` (`cargo build --release -p jpki-sim`). Without a vpcd listener, or with another
 //! card already attached to that reader, it prints why and measures nothing.
 //!
 //! `cargo bench -p jpki-sim-benches --bench pcsc`

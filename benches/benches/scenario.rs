@@ -13,9 +13,9 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
+use conformance::runner::{run_suite, Outcome, RunConfig};
+use conformance::scenario::{load_file, load_suite};
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use harness::runner::{run_suite, Outcome, RunConfig};
-use harness::scenario::{load_file, load_suite};
 
 /// The representative scenario: SDK signature, PF enrolment, OCSP, CRL and linkage.
 const SCENARIO: &str = "enrolment/auth_key_enrolment";

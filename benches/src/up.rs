@@ -40,7 +40,7 @@ pub fn locate_binary() -> Result<PathBuf, String> {
         .ok_or_else(|| {
             format!(
                 "no jpki-sim binary (looked at {}); build it first with \
-             `cargo build --release -p harness`, or set JPKI_SIM_BIN",
+             `cargo build --release -p jpki-sim`, or set JPKI_SIM_BIN",
                 candidates
                     .iter()
                     .map(|p| p.display().to_string())

@@ -1,0 +1,484 @@
+//! `jpki-sim run`: the conformance suite against the bundled reference SDK and PF, with
+//! reports. Exit 0 when every outcome is as expected, 1 on unexpected ones, 2 when the harness
+//! itself failed (DESIGN §3).
+//!
+//! With `--mutants` (or `--mutant NAME`), a passing suite is then run against deliberately wrong
+//! variants of the reference PF: each must fail at least one scenario (be killed), or the run
+//! exits 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use conformance::report::{html, json, junit, Tally};
+use conformance::runner::{
+    mutant_platform, run_suite, run_suite_observed, Expectations, RunConfig, ScenarioResult,
+};
+use conformance::scenario::{load_file, load_suite, LoadError, LoadedScenario};
+use reference::pf::Mutant;
+use vocab::Role;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Suite directories (`<area>/<name>.yaml` under each), area directories (`scenarios/card`)
+    /// or single scenario files.
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the HTML conformance matrix to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Scenarios run at once. Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Seconds one step may take before its scenario counts as hung.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+    pub step_timeout: u64,
+    /// Where derived RSA keys are cached across runs.
+    #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
+    pub key_cache: Option<PathBuf>,
+    /// Run only shard I of N (1-based): scenario k of the id-sorted suite belongs to shard
+    /// k mod N + 1, so N CI runners with `--shard 1/N` … `--shard N/N` cover the suite once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Then run the suite against every mutant of the reference PF; exit 1 if one survives.
+    #[arg(long)]
+    pub mutants: bool,
+    /// Then run the suite against this mutant (repeatable); exit 1 if it survives.
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Vec<Mutant>,
+    /// An adapter playing a role instead of the bundled reference: `pf=COMMAND` or
+    /// `sdk=COMMAND`, run with `sh -c` once per scenario, or `pf=URL` (`http://...`), an HTTP
+    /// adapter with a session per scenario (docs/adapter-protocol.md). Repeat for both roles.
+    #[arg(long, value_name = "ROLE=COMMAND|URL", value_parser = parse_sut)]
+    pub sut: Vec<Sut>,
+    /// The adapter's known divergences (docs/adapter-protocol.md): a listed failure is expected,
+    /// a listed pass is not. Its `adapter:` names the adapter in reports.
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// The adapter's name in reports (the matrix column), instead of the expectations file's
+    /// `adapter:` or the adapter command.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Put the cards of scenarios with `sdk` steps in the four vpcd readers of
+    /// `scripts/pcscd.sh` ("Virtual PCD 00 00" on 127.0.0.1:35963 ... "Virtual PCD B 00 01" on
+    /// 35966), leased per scenario (docs/pcsc.md).
+    #[arg(long)]
+    pub pcsc: bool,
+    /// A PC/SC reader to put cards in: its name as pcscd lists it and its vpcd slot's address
+    /// (repeatable; with --pcsc, in addition to its four).
+    #[arg(
+        long,
+        value_name = "NAME=HOST:PORT",
+        value_parser = conformance::runner::readers::ReaderSlot::parse
+    )]
+    pub reader: Vec<conformance::runner::readers::ReaderSlot>,
+}
+
+/// A `--sut` value: which role, and the command that starts the adapter.
+#[derive(Debug, Clone)]
+pub struct Sut {
+    pub role: Role,
+    pub command: String,
+}
+
+fn parse_sut(text: &str) -> Result<Sut, String> {
+    let (role, command) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not ROLE=COMMAND (pf=... or sdk=...)"))?;
+    let role = match role.trim() {
+        "pf" => Role::Pf,
+        "sdk" => Role::Sdk,
+        other => return Err(format!("unknown role {other:?}: pf or sdk")),
+    };
+    if command.trim().is_empty() {
+        return Err("the adapter command is empty".to_owned());
+    }
+    Ok(Sut {
+        role,
+        command: command.to_owned(),
+    })
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let scenarios = match load(&args.paths) {
+        Ok(scenarios) => scenarios,
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("error: {error}");
+            }
+            eprintln!("{} scenario file problems; nothing was run", errors.len());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let expectations = match &args.expectations {
+        Some(path) => match Expectations::load(path) {
+            Ok(expectations) => Some(expectations),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
+    // A stale entry is only certain against whole suites: a shard or single files leave
+    // entries unmatched legitimately.
+    if let (Some(expectations), None, true) = (
+        &expectations,
+        args.shard,
+        args.paths.iter().all(|path| is_suite_root(path)),
+    ) {
+        let stale = expectations.unmatched(scenarios.iter().map(|s| &s.id));
+        if !stale.is_empty() {
+            for error in &stale {
+                eprintln!("error: {error}");
+            }
+            eprintln!(
+                "{} stale expectations in {}; nothing was run",
+                stale.len(),
+                expectations.path.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let scenarios = match args.shard {
+        Some(shard) => shard.select(scenarios),
+        None => scenarios,
+    };
+    let mut config = RunConfig::reference();
+    if let Some(jobs) = args.jobs {
+        config.jobs = jobs.max(1);
+    }
+    config.step_timeout = Duration::from_secs(args.step_timeout.max(1));
+    if let Some(cache) = &args.key_cache {
+        config.key_cache = Some(cache.clone());
+    }
+    if args.pcsc {
+        config.readers = conformance::runner::readers::ReaderSlot::pcscd_sh();
+    }
+    for reader in &args.reader {
+        anyhow::ensure!(
+            !config
+                .readers
+                .iter()
+                .any(|r| r.vpcd == reader.vpcd || r.name == reader.name),
+            "--reader {:?}={}: that reader is already configured",
+            reader.name,
+            reader.vpcd
+        );
+        config.readers.push(reader.clone());
+    }
+    for sut in &args.sut {
+        let slot = match sut.role {
+            Role::Sdk => &mut config.sut_sdk,
+            Role::Pf => &mut config.sut_pf,
+        };
+        anyhow::ensure!(slot.is_none(), "--sut names the {:?} role twice", sut.role);
+        *slot = Some(sut.command.clone());
+    }
+    if !args.sut.is_empty() {
+        config.adapter = args
+            .sut
+            .iter()
+            .map(|sut| format!("{}={}", role_name(sut.role), sut.command))
+            .collect::<Vec<_>>()
+            .join(" ");
+        anyhow::ensure!(
+            !args.mutants && args.mutant.is_empty(),
+            "--mutant/--mutants vary the in-process reference PF; with --sut, give the mutant to the adapter (jpki-sim adapter ref-pf --mutant NAME)"
+        );
+    }
+    if let Some(name) = args
+        .name
+        .clone()
+        .or_else(|| expectations.as_ref().map(|e| e.adapter.clone()))
+    {
+        config.adapter = name;
+    }
+    let progress = ProgressLine::start(scenarios.len());
+    let results = run_suite_observed(&scenarios, &config, &|result| {
+        let expected = match &expectations {
+            Some(expectations) => expectations.apply(result.clone()).outcome.is_expected(),
+            None => result.outcome.is_expected(),
+        };
+        progress.record(expected);
+    });
+    progress.finish();
+    let results = results.context("cannot run the suite")?;
+    let results: Vec<ScenarioResult> = match &expectations {
+        Some(expectations) => results.into_iter().map(|r| expectations.apply(r)).collect(),
+        None => results,
+    };
+    for result in &results {
+        println!("{}", line(result));
+    }
+    let suite = args
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    write_report(args.junit.as_deref(), || junit::render(&suite, &results))?;
+    write_report(args.json.as_deref(), || json::render(&suite, &results))?;
+    write_report(args.html.as_deref(), || html::render(&suite, &results))?;
+    let tally = Tally::of(&results);
+    println!("{}", tally.line());
+    if tally.errors > 0 {
+        println!("{} harness errors", tally.errors);
+        return Ok(ExitCode::from(2));
+    }
+    if !results.iter().all(|r| r.outcome.is_expected()) {
+        return Ok(ExitCode::from(1));
+    }
+    let mutants = if args.mutants {
+        Mutant::ALL.to_vec()
+    } else {
+        args.mutant.clone()
+    };
+    if mutants.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verdicts = mutants
+        .into_iter()
+        .map(|mutant| {
+            let config = RunConfig {
+                adapter: format!("reference+{mutant}"),
+                platform: mutant_platform(mutant),
+                ..config.clone()
+            };
+            let results = run_suite(&scenarios, &config)
+                .with_context(|| format!("cannot run the suite against mutant {mutant}"))?;
+            Ok(MutantVerdict::of(mutant, &results))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    print!("{}", mutant_table(&verdicts));
+    Ok(if verdicts.iter().all(MutantVerdict::killed) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// What the suite did to one mutant: the scenarios that noticed its mistake, in suite order.
+struct MutantVerdict {
+    mutant: Mutant,
+    failed: Vec<String>,
+}
+
+impl MutantVerdict {
+    fn of(mutant: Mutant, results: &[ScenarioResult]) -> MutantVerdict {
+        MutantVerdict {
+            mutant,
+            failed: results
+                .iter()
+                .filter(|r| !r.outcome.is_expected())
+                .map(|r| r.id.to_string())
+                .collect(),
+        }
+    }
+
+    /// Killed: at least one scenario failed, hung or errored against it.
+    fn killed(&self) -> bool {
+        !self.failed.is_empty()
+    }
+}
+
+/// `mutant | killed by | scenarios failed` rows and the `kill rate: K/N` line.
+fn mutant_table(verdicts: &[MutantVerdict]) -> String {
+    let width = verdicts
+        .iter()
+        .map(|v| v.mutant.name().len())
+        .chain(["mutant".len()])
+        .max()
+        .unwrap_or(0);
+    let by_width = verdicts
+        .iter()
+        .filter_map(|v| v.failed.first().map(String::len))
+        .chain(["SURVIVED".len(), "killed by".len()])
+        .max()
+        .unwrap_or(0);
+    let mut table = format!(
+        "{:<width$} | {:<by_width$} | scenarios failed\n",
+        "mutant", "killed by"
+    );
+    for verdict in verdicts {
+        let by = verdict.failed.first().map_or("SURVIVED", String::as_str);
+        table += &format!(
+            "{:<width$} | {by:<by_width$} | {}\n",
+            verdict.mutant.name(),
+            verdict.failed.len()
+        );
+    }
+    let killed = verdicts.iter().filter(|v| v.killed()).count();
+    table += &format!("kill rate: {killed}/{}\n", verdicts.len());
+    table
+}
+
+/// Loads every path: a directory as a suite root, a file with its grandparent as the root
+/// (`scenarios/card/x.yaml` is `card/x`). Every problem of every path.
+/// One of N deterministic parts of the suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The scenarios of this shard, by position in id order.
+    pub fn select(self, mut scenarios: Vec<LoadedScenario>) -> Vec<LoadedScenario> {
+        scenarios.sort_by_cached_key(|s| s.id.to_string());
+        scenarios
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| k % self.count + 1 == self.index)
+            .map(|(_, s)| s)
+            .collect()
+    }
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let bad = || format!("{text:?} is not a shard: expected I/N with 1 <= I <= N, e.g. 2/4");
+    let (index, count) = text.split_once('/').ok_or_else(bad)?;
+    let index: usize = index.trim().parse().map_err(|_| bad())?;
+    let count: usize = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        if is_suite_root(path) {
+            match load_suite(path) {
+                Ok(mut loaded) => scenarios.append(&mut loaded),
+                Err(mut problems) => errors.append(&mut problems),
+            }
+            continue;
+        }
+        let files = if path.is_dir() {
+            let mut files = area_files(path);
+            files.sort();
+            files
+        } else {
+            vec![path.clone()]
+        };
+        for file in &files {
+            let root = file
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("."));
+            match load_file(file, root) {
+                Ok(loaded) => scenarios.push(loaded),
+                Err(problem) => errors.push(problem),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A directory of areas (`scenarios/`), as opposed to one area (`scenarios/card/`), which holds
+/// scenario files itself.
+fn is_suite_root(path: &Path) -> bool {
+    path.is_dir() && area_files(path).is_empty()
+}
+
+/// The `.yaml` files directly in `dir`.
+fn area_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Sdk => "sdk",
+        Role::Pf => "pf",
+    }
+}
+
+/// `pass    card/auth_pin_lockout`, with the reason for anything else.
+fn line(result: &ScenarioResult) -> String {
+    let name = result.outcome.name();
+    if result.outcome == conformance::runner::Outcome::Pass {
+        format!("{name:<7} {}", result.id)
+    } else {
+        format!("{name:<7} {}  {}", result.id, result.summary())
+    }
+}
+
+fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, render())
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr while the suite runs, when stderr is a terminal: scenarios done of
+/// all, and how many came out other than expected so far. Hidden otherwise, so that CI logs and
+/// piped output stay clean.
+struct ProgressLine {
+    bar: indicatif::ProgressBar,
+    unexpected: std::sync::atomic::AtomicUsize,
+}
+
+impl ProgressLine {
+    fn start(total: usize) -> ProgressLine {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} scenarios, {msg} [{elapsed}]",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_message("0 failed");
+        ProgressLine {
+            bar,
+            unexpected: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// One scenario finished; `expected` as its outcome (after expectations) is.
+    fn record(&self, expected: bool) {
+        if !expected {
+            let failed = self
+                .unexpected
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            self.bar.set_message(format!("{failed} failed"));
+        }
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

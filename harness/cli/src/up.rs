@@ -1,0 +1,196 @@
+//! `jpki-sim up`: the world over HTTP, and each card attached to a vpcd reader.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use mock_jlis::world::{Cadence, OcspSigner};
+use sim_card::transport::vpcd::{Backoff, VpcdClient};
+use sim_card::CardId;
+
+use super::{parse_card_id, WorldArgs};
+use served_world::{Server, StateConfig};
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// HTTP listen address. Off loopback the admin API needs --admin-token.
+    #[arg(long, default_value = "127.0.0.1:8700", env = "JPKI_SIM_LISTEN")]
+    pub listen: SocketAddr,
+    /// A card to provision and attach (`felica:<16 hex>` or `typea:<8|14|20 hex>`); repeatable.
+    /// Card i goes to vpcd port PORT+i.
+    #[arg(long = "card", value_name = "CARD", value_parser = parse_card_id)]
+    pub cards: Vec<CardId>,
+    /// vpcd address of the first reader ("Virtual PCD 00 00" is 127.0.0.1:35963).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = "127.0.0.1:35963",
+        env = "JPKI_SIM_VPCD"
+    )]
+    pub vpcd: String,
+    /// Serve the cards over the HTTP bridge only, without attaching them to vpcd.
+    #[arg(long)]
+    pub no_vpcd: bool,
+    /// Base URL written into certificates (CRL and OCSP locations); default http://LISTEN.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// When revocations become visible: `realistic` (daily CRL at 00:00 JST, OCSP on
+    /// 15-minute boundaries) or `instant`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "realistic",
+        env = "JPKI_SIM_CADENCE"
+    )]
+    pub cadence: CadenceArg,
+    /// Who signs OCSP responses: a delegated responder certificate, or the CA key.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "delegated",
+        env = "JPKI_SIM_OCSP_SIGNER"
+    )]
+    pub ocsp_signer: OcspSignerArg,
+    /// How long after issuance linkage (old → new, sign ↔ auth) becomes visible: `0s` (default)
+    /// or e.g. `90m`, as observed in the field.
+    #[arg(long, default_value = "0s", value_parser = parse_lag, env = "JPKI_SIM_LINKAGE_LAG")]
+    pub linkage_lag: std::time::Duration,
+    /// Bearer token the admin API requires (required when listening off loopback).
+    #[arg(long, env = "JPKI_SIM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    #[command(flatten)]
+    pub world: WorldArgs,
+}
+
+fn parse_lag(text: &str) -> Result<std::time::Duration, String> {
+    mock_jlis::clock::parse_duration(text).map_err(|err| err.to_string())
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CadenceArg {
+    Realistic,
+    Instant,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum OcspSignerArg {
+    Delegated,
+    Ca,
+}
+
+pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let base_url = args
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let overrides = args.world.persona_overrides()?;
+    let state = StateConfig {
+        state_dir: args.world.state.clone(),
+        key_cache: args.world.key_cache.clone(),
+        cadence: match args.cadence {
+            CadenceArg::Realistic => Cadence::Realistic,
+            CadenceArg::Instant => Cadence::Instant,
+        },
+        ocsp_signer: match args.ocsp_signer {
+            OcspSignerArg::Delegated => OcspSigner::Delegated,
+            OcspSignerArg::Ca => OcspSigner::Ca,
+        },
+        linkage_lag: args.linkage_lag,
+    };
+    let world = tokio::task::spawn_blocking(move || state.open(&base_url)).await??;
+    let world = Arc::new(world);
+
+    let mut provisioned = Vec::new();
+    for (index, card) in args.cards.iter().enumerate() {
+        eprintln!(
+            "jpki-sim: provisioning {card} ({}/{})",
+            index + 1,
+            args.cards.len()
+        );
+        let world2 = world.clone();
+        let card2 = card.clone();
+        let overrides2 = overrides.clone();
+        let card =
+            tokio::task::spawn_blocking(move || world2.provision(&card2, overrides2.as_deref()))
+                .await?
+                .with_context(|| format!("cannot provision {card}"))?;
+        provisioned.push(card);
+    }
+
+    let server = Server::start(world.clone(), args.listen, args.admin_token.clone()).await?;
+
+    let mut attachments = Vec::new();
+    if !args.no_vpcd && !provisioned.is_empty() {
+        let (host, port) = split_host_port(&args.vpcd)?;
+        for (index, card) in provisioned.iter().enumerate() {
+            let port = port
+                .checked_add(u16::try_from(index).context("too many cards")?)
+                .context("vpcd port out of range")?;
+            let client =
+                VpcdClient::spawn((host.as_str(), port), card.shared(), Backoff::default())
+                    .with_context(|| format!("cannot attach {} to vpcd {host}:{port}", card.id))?;
+            attachments.push((card.id.clone(), format!("{host}:{port}"), client));
+        }
+    }
+
+    println!(
+        "jpki-sim: ready at {} in {:.1} s ({} card{})",
+        server.url(),
+        started.elapsed().as_secs_f64(),
+        provisioned.len(),
+        if provisioned.len() == 1 { "" } else { "s" }
+    );
+    for card in &provisioned {
+        let id = &card.id;
+        let vpcd = attachments
+            .iter()
+            .find(|(attached, _, _)| attached == id)
+            .map_or_else(
+                || "not attached".to_owned(),
+                |(_, addr, _)| format!("vpcd {addr}"),
+            );
+        println!(
+            "  {id}: {vpcd}; APDU bridge {}/cards/{id}/apdu",
+            server.url()
+        );
+    }
+
+    wait_for_signal().await?;
+    eprintln!("jpki-sim: stopping");
+    for (_, _, client) in attachments {
+        client.stop();
+    }
+    server.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn split_host_port(text: &str) -> anyhow::Result<(String, u16)> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .with_context(|| format!("--vpcd {text:?}: expected HOST:PORT"))?;
+    let port = port
+        .parse()
+        .with_context(|| format!("--vpcd {text:?}: {port:?} is not a port number"))?;
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.context("cannot watch SIGINT")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! Test support: a `jpki-sim up` process, PC/SC availability, running real client tools.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Whether PC/SC tests must run (CI) or may skip when pcscd + vpcd are absent.
+pub fn pcsc_required() -> bool {
+    std::env::var_os("JPKI_SIM_REQUIRE_PCSC").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// True when a vpcd listener for "Virtual PCD 00 00" (port 35963 = 0x8C7B) is up. Read from
+/// /proc, never by connecting: vpcd would take a probe connection for a card.
+pub fn vpcd_listening() -> bool {
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| t.contains(":8C7B 00000000:0000 0A"))
+}
+
+/// Waits until reader `Virtual PCD 00 00` shows a card (`true`) or none (`false`). A card whose
+/// process just stopped stays listed until pcscd's next presence poll (every 400 ms), so a test
+/// that restarts the card waits for "no card" first, or it would talk to the one going away.
+pub fn wait_for_reader_state(present: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = run("opensc-tool", &["-l"], Duration::from_secs(10));
+        let listed = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.ends_with("Virtual PCD 00 00"))
+            .map(|l| l.split_whitespace().nth(1) == Some("Yes"));
+        if listed == Some(present) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reader Virtual PCD 00 00 never showed {}",
+            if present { "a card" } else { "no card" }
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Exclusive use of the vpcd readers while a PC/SC test runs: a lock within this process and,
+/// across processes, the per-reader lock files `jpki-sim run --pcsc` leases readers with
+/// (`conformance::runner::readers::lock_path`), so that another test run, a benchmark or a
+/// conformance run never puts a card in a reader a test uses.
+pub struct ReaderLease {
+    _files: Vec<std::fs::File>,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// The vpcd ports of the four readers `scripts/pcscd.sh` configures.
+pub const VPCD_PORTS: [u16; 4] = [35963, 35964, 35965, 35966];
+
+/// Whether the PC/SC tests can run: `false` (with a message) to skip when pcscd with vpcd is
+/// not running, a failure instead when JPKI_SIM_REQUIRE_PCSC is set.
+pub fn pcsc_available(test: &str) -> bool {
+    if vpcd_listening() {
+        return true;
+    }
+    assert!(
+        !pcsc_required(),
+        "{test}: JPKI_SIM_REQUIRE_PCSC is set but no vpcd listener is up (run scripts/pcscd.sh start)"
+    );
+    eprintln!("{test}: skipped: pcscd with vpcd is not running (scripts/pcscd.sh start)");
+    false
+}
+
+/// Returns a lease serialising PC/SC tests (they share the readers), or `None` to skip.
+pub fn pcsc_session(test: &str) -> Option<ReaderLease> {
+    static READER: Mutex<()> = Mutex::new(());
+    if !pcsc_available(test) {
+        return None;
+    }
+    let guard = READER.lock().unwrap_or_else(|e| e.into_inner());
+    // Blocking, in port order; `jpki-sim run --pcsc` never waits while it holds one, so no two
+    // holders wait on each other.
+    let files = VPCD_PORTS
+        .iter()
+        .map(|&port| {
+            conformance::runner::readers::lock_reader(port).unwrap_or_else(|e| {
+                panic!(
+                    "cannot lock {}: {e}",
+                    conformance::runner::readers::lock_path(port).display()
+                )
+            })
+        })
+        .collect();
+    // The previous holder's card may still be listed until pcscd's next poll.
+    wait_for_reader_state(false);
+    Some(ReaderLease {
+        _files: files,
+        _guard: guard,
+    })
+}
+
+/// A `jpki-sim up` child process; SIGTERM and wait on drop.
+pub struct Up {
+    child: Child,
+    pub url: String,
+    pub stdout: Arc<Mutex<String>>,
+}
+
+impl Up {
+    /// Starts `jpki-sim up` on a free port with `args` and waits for its ready line.
+    pub fn start(args: &[&str]) -> Up {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+            .args(["up", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start jpki-sim up");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                log2.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(rest) = line.strip_prefix("jpki-sim: ready at ") {
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send(url);
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("jpki-sim up printed no ready line within 120 s");
+        Up {
+            child,
+            url,
+            stdout: log,
+        }
+    }
+
+    /// Waits until the first vpcd reader reports a card (pcscd polls every 400 ms).
+    pub fn wait_for_reader(&self) {
+        wait_for_reader_state(true);
+    }
+
+    /// SIGKILL: a crash, no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        self.terminate();
+    }
+
+    fn terminate(&mut self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc_kill(self.child.id() as i32, 15);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Runs a command with a timeout, capturing output.
+pub fn run(program: &str, args: &[&str], timeout: Duration) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{program} {args:?} timed out after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_thread.join().unwrap(),
+        stderr: err_thread.join().unwrap(),
+    }
+}
+
+/// Runs a command and asserts success; returns stdout + stderr as text.
+pub fn run_ok(program: &str, args: &[&str]) -> String {
+    let out = run(program, args, Duration::from_secs(60));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({}):\n{text}",
+        out.status
+    );
+    text
+}
+
+/// Path of the jpki-cli binary: $JPKI_CLI, else `jpki-cli` on PATH.
+pub fn jpki_cli() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("JPKI_CLI").map(PathBuf::from) {
+        if path.exists() {
+            return Some(path);
+        }
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("jpki-cli"))
+            .find(|p| p.exists())
+    })
+}
+
+/// Drives an interactive program through a pseudo-terminal (util-linux `script`): jpki-cli reads
+/// the document from its terminal until EOF and then prompts for the PIN, and it loops forever
+/// without a TTY. `steps` are (text to wait for in the output, bytes to type); the run is killed
+/// after `timeout`, and its output is capped at 1 MiB.
+pub fn run_in_pty(command_line: &str, steps: &[(&str, &[u8])], timeout: Duration) -> String {
+    let mut child = Command::new("script")
+        .args(["-qec", command_line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run script(1) from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let output2 = output.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let mut out = output2.lock().unwrap();
+            if out.len() < 1 << 20 {
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+    });
+    let deadline = Instant::now() + timeout;
+    let text = |output: &Arc<Mutex<Vec<u8>>>| {
+        String::from_utf8_lossy(&output.lock().unwrap()).into_owned()
+    };
+    for (wait_for, input) in steps {
+        while !text(&output).contains(wait_for) {
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                panic!(
+                    "{command_line}: never printed {wait_for:?}; output:\n{}",
+                    text(&output)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(input).unwrap();
+        stdin.flush().unwrap();
+    }
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let _ = reader.join();
+    text(&output)
+}
+
+/// A minimal HTTP/1.1 client for the server's own endpoints (loopback only).
+pub fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let mut body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// Writes `bytes` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}

@@ -1,0 +1,129 @@
+//! The conformance runner: each scenario in a fresh in-process world, its SDK steps through the
+//! reference SDK (or an SDK adapter process), its PF steps through a [`Platform`] (or a PF
+//! adapter process, `adapter_protocol`), its world moves applied directly; one
+//! [`ScenarioResult`] per scenario, with a trace (DESIGN §5–§7).
+//!
+//! Scenarios run in parallel, one worker per core. Each runs on its own thread, watched: a step
+//! that takes longer than [`RunConfig::step_timeout`] ends the scenario as a hang instead of
+//! stalling the suite.
+
+pub mod bridge;
+pub mod check;
+pub mod expectations;
+pub mod moves;
+pub mod outcome;
+pub mod pf_steps;
+pub mod pool;
+pub mod readers;
+pub mod scenario;
+pub mod sdk_steps;
+pub mod trace;
+pub mod verify;
+pub mod world;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use expectations::Expectations;
+pub use outcome::{Listing, Outcome, ScenarioResult};
+pub use pool::{run_suite, run_suite_observed};
+pub use trace::{Trace, TraceEntry};
+
+use reference::pf::{Mutant, ReferencePf};
+use vocab::Feature;
+use vocab::{PfEnvironment, Platform};
+
+/// Builds the PF under test for one scenario, given where that scenario's world is.
+pub type PlatformFactory = Arc<dyn Fn(PfEnvironment) -> Box<dyn Platform> + Send + Sync>;
+
+/// How to run a suite.
+#[derive(Clone)]
+pub struct RunConfig {
+    /// The name reports give the adapter.
+    pub adapter: String,
+    /// The PF under test.
+    pub platform: PlatformFactory,
+    /// What the adapter supports; scenarios needing more are skipped.
+    pub features: BTreeSet<Feature>,
+    /// How long one step may take before the scenario is a hang.
+    pub step_timeout: Duration,
+    /// Scenarios run at once.
+    pub jobs: usize,
+    /// Where derived RSA keys are cached across worlds and runs (`None`: derived every time).
+    pub key_cache: Option<PathBuf>,
+    /// An adapter process (`sh -c COMMAND`) playing the SDK instead of the reference SDK,
+    /// spawned per scenario.
+    pub sut_sdk: Option<String>,
+    /// An adapter process playing the PF instead of [`RunConfig::platform`], spawned per
+    /// scenario.
+    pub sut_pf: Option<String>,
+    /// PC/SC readers the cards of scenarios with `sdk` steps are put in (`--pcsc`); empty:
+    /// cards stay in process, reached through the APDU bridge only.
+    pub readers: Vec<readers::ReaderSlot>,
+}
+
+/// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the world failed")]
+    World(#[from] mock_jlis::world::WorldError),
+    #[error("the scenario server did not start")]
+    Server(#[source] served_world::ServerError),
+    #[error("no free loopback port")]
+    Port(#[source] std::io::Error),
+    #[error("cannot start the async runtime for the servers")]
+    Runtime(#[source] std::io::Error),
+    #[error("persona overrides do not serialise: {0}")]
+    Persona(String),
+    #[error("the scenario has no card {0}")]
+    NoSuchCard(usize),
+    #[error("the clock refused to move")]
+    Clock(#[from] mock_jlis::clock::ClockError),
+    #[error("the fault was refused")]
+    Fault(#[from] mock_jlis::faults::FaultError),
+    #[error("cannot serve the APDU bridge")]
+    Bridge(#[from] crate::runner::bridge::BridgeError),
+    #[error("cannot put the cards in PC/SC readers")]
+    Readers(#[from] readers::ReaderError),
+}
+
+impl From<served_world::LoopbackError> for RunError {
+    fn from(err: served_world::LoopbackError) -> RunError {
+        use served_world::LoopbackError;
+        match err {
+            LoopbackError::Port(err) => RunError::Port(err),
+            LoopbackError::World(err) => RunError::World(err),
+            LoopbackError::Server(err) => RunError::Server(err),
+        }
+    }
+}
+
+impl RunConfig {
+    /// The bundled reference SDK and PF, a worker per core, a 20 s step timeout, and the
+    /// per-user key cache.
+    pub fn reference() -> RunConfig {
+        RunConfig {
+            adapter: "reference".to_owned(),
+            platform: Arc::new(reference_platform),
+            features: Feature::all(),
+            step_timeout: Duration::from_secs(20),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            key_cache: served_world::default_key_cache(),
+            sut_sdk: None,
+            sut_pf: None,
+            readers: Vec::new(),
+        }
+    }
+}
+
+/// The bundled reference PF.
+pub fn reference_platform(env: PfEnvironment) -> Box<dyn Platform> {
+    Box::new(ReferencePf::new(env))
+}
+
+/// The reference PF making `mutant`'s mistake.
+pub fn mutant_platform(mutant: Mutant) -> PlatformFactory {
+    Arc::new(move |env| Box::new(ReferencePf::with_mutant(env, Some(mutant))))
+}

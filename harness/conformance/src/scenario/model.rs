@@ -1,0 +1,820 @@
+//! The scenario file model. The doc comments here become the descriptions of
+//! `scenarios/schema.json`, which editors show while authors type: write them for authors.
+//!
+//! Every struct and enum rejects unknown keys, so a typo fails the load instead of silently
+//! testing less. Steps refer to cards by their index in `cards` and to enrolments by the name an
+//! earlier `enrol` step gave them.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use mock_ca::crl::RevocationReason;
+use mock_jlis::events::EventKind;
+use mock_jlis::faults::{Endpoint, FaultKind, FaultRule};
+use mock_jlis::world::Cadence;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sim_card::{CardId, StatusWord};
+use time::OffsetDateTime;
+use vocab::{
+    CertificateSlot, Feature, HashAlgorithm, KeyKind, PinKind, RejectReason, StatusChannel,
+};
+
+use super::schema::{
+    CadenceName, CardIdText, EndpointName, EventKindName, FaultKindSchema, RevocationReasonName,
+};
+
+/// A jpki-sim conformance scenario: cards, then ordered steps, each checked against `expect`.
+/// The id is the file's path under `scenarios/` without `.yaml` (`revocation/ocsp_after_move`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "jpki-sim scenario")]
+pub struct Scenario {
+    /// What the scenario checks and why it matters, in a sentence or two (shown in reports).
+    pub description: String,
+    /// Capabilities an adapter needs for this scenario. An adapter lacking one gets the scenario
+    /// `skipped`, not `failed`. Steps that need a feature fail the load unless it is listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<Feature>,
+    /// How bad a failure is for the adapter's users; reports sort and filter by it.
+    pub importance: Importance,
+    /// The cards in play, inserted when the scenario starts. Steps refer to them by index (0 is
+    /// the first).
+    pub cards: Vec<ScenarioCard>,
+    /// Where the world clock starts (frozen; only steps move it). Absent: the runner's fixed
+    /// default instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockStart>,
+    /// When revocations become visible on CRLs and OCSP. Absent: `realistic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<CadenceName>")]
+    pub cadence: Option<Cadence>,
+    /// What happens, in order: adapter operations (`sdk`, `pf`) and moves of the world (`event`,
+    /// `clock`, `fault`) and of cards (`card`). At least one.
+    pub steps: Vec<Step>,
+}
+
+/// How much a failure matters.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Importance {
+    /// Security: a failure lets a revoked, forged or wrong certificate through, or locks users out.
+    Critical,
+    /// Correctness users will meet in normal use.
+    High,
+    /// Correctness in less common situations.
+    Medium,
+    /// Edge cases and diagnostics.
+    Low,
+}
+
+/// One card of the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioCard {
+    /// The card's contactless id; everything on the card derives from it
+    /// (docs/persona-derivation.md).
+    #[schemars(with = "CardIdText")]
+    pub id: CardId,
+    /// Persona fields that win over derivation: the fields of `--persona` files (`address`,
+    /// `birth_date`, `pins: {auth_pin: "0000"}`, ...). Quote PINs. Field names are checked when
+    /// the scenario loads, values when the world builds the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub persona: Option<serde_json::Value>,
+    /// A name for reports (`alice`); steps still refer to the card by index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The world clock at the start of the scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockStart {
+    /// RFC 3339 (`2026-11-01T10:07:00+09:00`).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    pub start: OffsetDateTime,
+}
+
+/// One step: exactly one key says which kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// An operation of the SDK under test, on a card.
+    Sdk(SdkStep),
+    /// An operation of the platform (PF) under test.
+    Pf(PfStep),
+    /// A life event of a card's holder (moves, deaths, renewals...), applied by the world.
+    Event(EventStep),
+    /// Moves the world clock forward.
+    Clock(ClockMove),
+    /// Arms a fault on an endpoint of the world.
+    Fault(FaultStep),
+    /// Disarms every fault (written as a bare `- clear_faults`).
+    ClearFaults,
+    /// Removes a card from its reader or inserts it again.
+    Card(CardMove),
+}
+
+/// An SDK operation. `card` is an index into `cards` (default 0). PIN values are strings
+/// (quote them: `"0123"`); where `value` is optional, absent means the card's correct value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SdkStep {
+    /// Reads a certificate of the JPKI AP; `ok` means it equals the one the world issued.
+    ReadCertificate {
+        #[serde(default)]
+        card: usize,
+        which: CertificateSlot,
+        /// The signature password, verified first: the signature certificate is behind it, the
+        /// others are free. Absent: nothing is verified in this step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<PinValue>,
+        expect: SdkExpect,
+    },
+    /// Asks how many tries a PIN has left, without using one.
+    PinStatus {
+        #[serde(default)]
+        card: usize,
+        pin: PinKind,
+        expect: SdkExpect,
+    },
+    /// Verifies a PIN.
+    VerifyPin {
+        #[serde(default)]
+        card: usize,
+        pin: PinKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<PinValue>,
+        expect: SdkExpect,
+    },
+    /// Changes a PIN from `old` (default: the correct value) to `new`.
+    ChangePin {
+        #[serde(default)]
+        card: usize,
+        pin: PinKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old: Option<PinValue>,
+        new: PinValue,
+        expect: SdkExpect,
+    },
+    /// Signs the hash of `data` with a JPKI key (PKCS#1 v1.5 over the DigestInfo); `ok` means
+    /// the signature verifies with the card's certificate of that key.
+    Sign {
+        #[serde(default)]
+        card: usize,
+        key: KeyKind,
+        data: SignData,
+        #[serde(default)]
+        hash: HashAlgorithm,
+        /// The key's PIN (`auth`) or password (`sign`), verified in the same operation, as most
+        /// SDKs sign. Absent: relies on an earlier `verify_pin` in the same session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<PinValue>,
+        expect: SdkExpect,
+    },
+    /// Reads the basic 4 info (name, address, birth date, sex) from the text AP; `ok` means
+    /// they equal the card's persona.
+    ReadBasicInfo {
+        #[serde(default)]
+        card: usize,
+        /// `text` (default) or `pin_b`.
+        #[serde(default = "text_pin")]
+        pin: PinKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<PinValue>,
+        expect: SdkExpect,
+    },
+    /// Reads the my number from the text AP; `ok` means it equals the card's persona.
+    ReadMyNumber {
+        #[serde(default)]
+        card: usize,
+        /// `text` (default) or `pin_a`.
+        #[serde(default = "text_pin")]
+        pin: PinKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<PinValue>,
+        expect: SdkExpect,
+    },
+    /// Reads the card face (image and text) from the visual AP; `ok` means it equals the card's.
+    ReadCardFace {
+        #[serde(default)]
+        card: usize,
+        /// `pin_a` (default) or `pin_b`.
+        #[serde(default = "pin_a")]
+        pin: PinKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<PinValue>,
+        expect: SdkExpect,
+    },
+}
+
+/// A PF operation. Enrolments are named by `enrol` and referred to by later steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PfStep {
+    /// The card signs `data` with `key` through the harness's own client; the PF verifies the
+    /// signature, the certificate chain and the certificate's status, and enrols the holder.
+    Enrol {
+        #[serde(default)]
+        card: usize,
+        key: KeyKind,
+        /// What is signed. Absent: a fresh random challenge.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<SignData>,
+        /// The key's PIN or password. Absent: the card's correct value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<PinValue>,
+        /// The name later steps use for this enrolment (its certificate and user).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<EnrolmentName>,
+        /// The key whose certificate is presented and which signs, while the request still
+        /// claims `key`: the other key's presents a certificate of the wrong hierarchy.
+        /// Absent: `key`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        present_as: Option<KeyKind>,
+        /// Whether the harness flips a bit of the data after the card signed it, so that the
+        /// signature no longer matches. Default false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        tamper: bool,
+        expect: EnrolExpect,
+    },
+    /// The PF checks the status of an enrolled certificate now.
+    CheckStatus {
+        enrolment: EnrolmentName,
+        via: StatusChannel,
+        expect: StatusExpect,
+    },
+    /// The PF asks J-LIS for the holder's latest basic 4 info (signature enrolments only).
+    LatestInfo {
+        enrolment: EnrolmentName,
+        /// Whether the holder consented: the harness registers a consent signed with the card's
+        /// signature key before the first request for this enrolment. Default true.
+        #[serde(default = "yes")]
+        consent: bool,
+        expect: LatestInfoExpect,
+    },
+    /// The PF resolves the stable user behind an enrolment (J-LIS linkage).
+    ResolveUser {
+        enrolment: EnrolmentName,
+        expect: UserExpect,
+    },
+}
+
+/// A life event, as `POST /admin/v1/events` applies it (docs/revocation.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventStep {
+    /// Index into `cards` (default 0).
+    #[serde(default)]
+    pub card: usize,
+    #[schemars(with = "EventKindName")]
+    pub kind: EventKind,
+    /// New persona values for a basic-4-info change (`{address: ..., municipality_code:
+    /// "13101"}`); absent: a plausible new value is derived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub persona: Option<serde_json::Value>,
+    /// Overrides the reason the event revokes with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<RevocationReasonName>")]
+    pub reason: Option<RevocationReason>,
+}
+
+/// A clock move: `{advance: 15m}` or `{set: 2027-01-01T00:00:00Z}`. The clock only moves forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClockMove {
+    /// Forward by a duration: a number and a unit (`s m h d w`), combinable (`1h30m`).
+    Advance(ClockDuration),
+    /// To an instant, RFC 3339.
+    Set(
+        #[serde(with = "time::serde::rfc3339")]
+        #[schemars(with = "String", extend("format" = "date-time"))]
+        OffsetDateTime,
+    ),
+}
+
+/// A fault rule, as `POST /admin/v1/faults` arms it (docs/revocation.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultStep {
+    #[schemars(with = "EndpointName")]
+    pub endpoint: Endpoint,
+    #[schemars(with = "FaultKindSchema")]
+    pub fault: FaultKind,
+    /// Applies to the next `count` requests (at least 1). Absent: until the scenario ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub count: Option<u32>,
+}
+
+/// A card move: `{remove: 0}` or `{insert: 0}` (indices into `cards`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CardMove {
+    /// Takes the card out of its reader.
+    Remove(usize),
+    /// Puts a removed card back.
+    Insert(usize),
+}
+
+/// What to sign: `{text: "..."}` (its UTF-8 bytes) or `{hex: "01 02 ..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SignData {
+    Text(String),
+    Hex(HexBytes),
+}
+
+/// What an SDK operation must come back with. Named outcomes are what SDKs report in their own
+/// terms; `status` pins the exact status word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SdkExpect {
+    /// Success, with the data the world holds (see each operation).
+    Ok,
+    /// `pin_status` only: this many tries left (`63Cx`; 0 is the same as `pin_blocked`).
+    RetriesLeft(u8),
+    /// `63Cx`: the PIN was wrong and `x` tries are left.
+    WrongPin { retries_left: u8 },
+    /// The PIN is blocked: `63C0` on the try that blocked it and on a `pin_status`, `6984` on
+    /// any later verify or change.
+    PinBlocked,
+    /// `6982`: security status not satisfied (the PIN protecting it was not verified).
+    SecurityStatus,
+    /// No card answers: it was removed.
+    NoCard,
+    /// The exact status word, 4 hex digits (`"6A82"`).
+    Status(ExpectedStatus),
+}
+
+/// What an `enrol` must come back with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EnrolExpect {
+    /// The PF verified the signature and the chain, found the certificate good, and enrolled.
+    Accepted,
+    /// The PF refused, for `reason` when given (`{rejected: {}}`: any reason).
+    Rejected {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RejectReason>,
+    },
+}
+
+/// What a `check_status` must come back with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum StatusExpect {
+    Good,
+    /// Revoked, for `reason` when given (`{revoked: {reason: affiliation_changed}}`).
+    Revoked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<RevocationReasonName>")]
+        reason: Option<RevocationReason>,
+    },
+    /// The responder does not know the certificate.
+    Unknown,
+    /// The PF got no trustworthy answer (service down, `tryLater`, a response signed by the
+    /// wrong key, stale data) and says so instead of `good`: it fails closed.
+    Undetermined,
+}
+
+/// What a `latest_info` must come back with (docs/jlis-api.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LatestInfoExpect {
+    /// The 4 info, equal to the holder's current persona; `changed`: whether the latest
+    /// certificate differs from the enrolled one.
+    Info {
+        changed: bool,
+    },
+    NotConsented,
+    ConsentWithdrawn,
+    ConsentExpired,
+    /// The successor certificate is not linked yet (linkage lag).
+    LatestCertificateUnknown,
+    LatestCertificateExpired,
+    /// The latest certificate is revoked (death, emigration, loss, suspension).
+    LatestCertificateRevoked {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<RevocationReasonName>")]
+        reason: Option<RevocationReason>,
+    },
+    /// J-LIS gave no usable answer and the PF says so.
+    Undetermined,
+}
+
+/// What a `resolve_user` must come back with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum UserExpect {
+    /// A user, whichever.
+    Resolved,
+    /// The same user as the named enrolment (across renewal, re-issue, sign ↔ auth).
+    SameUserAs(EnrolmentName),
+    /// Another user than the named enrolment's.
+    DifferentUserFrom(EnrolmentName),
+    /// The linkage is not visible yet (lag) and the PF says so.
+    NotLinkedYet,
+}
+
+/// A PIN or password as typed. Its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinValue(String);
+
+/// Bytes written as hex, spaces allowed between bytes (`"01 02 0A"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexBytes(pub Vec<u8>);
+
+/// A status word written as 4 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedStatus(pub StatusWord);
+
+/// The name of an enrolment: lower-case ASCII letters, digits and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct EnrolmentName(String);
+
+/// A clock advance, parsed like the admin API's (`15m`, `1h30m`, `1d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockDuration(pub Duration);
+
+impl Step {
+    /// The step's key in the file (`sdk`, `pf`, ...), for messages and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Sdk(_) => "sdk",
+            Step::Pf(_) => "pf",
+            Step::Event(_) => "event",
+            Step::Clock(_) => "clock",
+            Step::Fault(_) => "fault",
+            Step::ClearFaults => "clear_faults",
+            Step::Card(_) => "card",
+        }
+    }
+
+    /// The features this step needs an adapter to have.
+    pub fn features(&self) -> Vec<Feature> {
+        match self {
+            Step::Sdk(step) => step.features(),
+            Step::Pf(step) => step.features(),
+            Step::Fault(_) | Step::ClearFaults => vec![Feature::Faults],
+            Step::Card(_) => vec![Feature::CardRemoval],
+            Step::Event(_) | Step::Clock(_) => Vec::new(),
+        }
+    }
+}
+
+impl SdkStep {
+    /// The `op` name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            SdkStep::ReadCertificate { .. } => "read_certificate",
+            SdkStep::PinStatus { .. } => "pin_status",
+            SdkStep::VerifyPin { .. } => "verify_pin",
+            SdkStep::ChangePin { .. } => "change_pin",
+            SdkStep::Sign { .. } => "sign",
+            SdkStep::ReadBasicInfo { .. } => "read_basic_info",
+            SdkStep::ReadMyNumber { .. } => "read_my_number",
+            SdkStep::ReadCardFace { .. } => "read_card_face",
+        }
+    }
+
+    /// The index of the card the operation uses.
+    pub fn card(&self) -> usize {
+        match *self {
+            SdkStep::ReadCertificate { card, .. }
+            | SdkStep::PinStatus { card, .. }
+            | SdkStep::VerifyPin { card, .. }
+            | SdkStep::ChangePin { card, .. }
+            | SdkStep::Sign { card, .. }
+            | SdkStep::ReadBasicInfo { card, .. }
+            | SdkStep::ReadMyNumber { card, .. }
+            | SdkStep::ReadCardFace { card, .. } => card,
+        }
+    }
+
+    pub fn expect(&self) -> &SdkExpect {
+        match self {
+            SdkStep::ReadCertificate { expect, .. }
+            | SdkStep::PinStatus { expect, .. }
+            | SdkStep::VerifyPin { expect, .. }
+            | SdkStep::ChangePin { expect, .. }
+            | SdkStep::Sign { expect, .. }
+            | SdkStep::ReadBasicInfo { expect, .. }
+            | SdkStep::ReadMyNumber { expect, .. }
+            | SdkStep::ReadCardFace { expect, .. } => expect,
+        }
+    }
+
+    /// The PIN kinds a read accepts, for the operations whose PIN is selectable.
+    pub fn accepted_pins(&self) -> Option<&'static [PinKind]> {
+        match self {
+            SdkStep::ReadBasicInfo { .. } => Some(&[PinKind::Text, PinKind::PinB]),
+            SdkStep::ReadMyNumber { .. } => Some(&[PinKind::Text, PinKind::PinA]),
+            SdkStep::ReadCardFace { .. } => Some(&[PinKind::PinA, PinKind::PinB]),
+            _ => None,
+        }
+    }
+
+    fn features(&self) -> Vec<Feature> {
+        let pin_feature = |pin: PinKind| match pin {
+            PinKind::Auth => None,
+            PinKind::Sign => Some(Feature::SignKey),
+            PinKind::Text => Some(Feature::TextAp),
+            PinKind::PinA | PinKind::PinB => Some(Feature::VisualAp),
+        };
+        match *self {
+            SdkStep::ReadCertificate { which, .. } => (which == CertificateSlot::Sign)
+                .then_some(Feature::SignKey)
+                .into_iter()
+                .collect(),
+            SdkStep::PinStatus { pin, .. } | SdkStep::VerifyPin { pin, .. } => {
+                pin_feature(pin).into_iter().collect()
+            }
+            SdkStep::ChangePin { pin, .. } => [Some(Feature::PinChange), pin_feature(pin)]
+                .into_iter()
+                .flatten()
+                .collect(),
+            SdkStep::Sign { key, .. } => (key == KeyKind::Sign)
+                .then_some(Feature::SignKey)
+                .into_iter()
+                .collect(),
+            SdkStep::ReadBasicInfo { .. } | SdkStep::ReadMyNumber { .. } => vec![Feature::TextAp],
+            SdkStep::ReadCardFace { .. } => vec![Feature::VisualAp],
+        }
+    }
+}
+
+impl PfStep {
+    /// The `op` name.
+    pub fn op(&self) -> &'static str {
+        match self {
+            PfStep::Enrol { .. } => "enrol",
+            PfStep::CheckStatus { .. } => "check_status",
+            PfStep::LatestInfo { .. } => "latest_info",
+            PfStep::ResolveUser { .. } => "resolve_user",
+        }
+    }
+
+    fn features(&self) -> Vec<Feature> {
+        match self {
+            PfStep::Enrol {
+                key, present_as, ..
+            } => (*key == KeyKind::Sign || *present_as == Some(KeyKind::Sign))
+                .then_some(Feature::SignKey)
+                .into_iter()
+                .collect(),
+            PfStep::CheckStatus { via, .. } => vec![match via {
+                StatusChannel::Ocsp => Feature::Ocsp,
+                StatusChannel::Crl => Feature::Crl,
+            }],
+            PfStep::LatestInfo { .. } => vec![Feature::LatestInfo],
+            PfStep::ResolveUser { .. } => vec![Feature::Linkage],
+        }
+    }
+}
+
+impl FaultStep {
+    /// The rule to arm.
+    pub fn rule(&self) -> FaultRule {
+        FaultRule {
+            endpoint: self.endpoint,
+            fault: self.fault,
+            count: self.count,
+        }
+    }
+}
+
+/// The default PIN of the text AP's reads.
+fn text_pin() -> PinKind {
+    PinKind::Text
+}
+
+/// The default PIN of the card-face read.
+fn pin_a() -> PinKind {
+    PinKind::PinA
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl PinValue {
+    pub fn new(value: impl Into<String>) -> PinValue {
+        PinValue(value.into())
+    }
+
+    /// The characters to send to the card.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PinValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PinValue(<redacted>)")
+    }
+}
+
+impl Serialize for PinValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PinValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PinVisitor;
+        impl Visitor<'_> for PinVisitor {
+            type Value = PinValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quoted PIN (\"1234\")")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PinValue, E> {
+                Ok(PinValue(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<PinValue, E> {
+                Err(E::custom(
+                    "a PIN must be quoted (\"1234\"): a bare number loses its leading zeros",
+                ))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PinValue, E> {
+                self.visit_u64(v.unsigned_abs())
+            }
+        }
+        deserializer.deserialize_str(PinVisitor)
+    }
+}
+
+impl JsonSchema for PinValue {
+    fn schema_name() -> Cow<'static, str> {
+        "PinValue".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A PIN or password as typed, quoted (\"0123\")."
+        })
+    }
+}
+
+impl Serialize for HexBytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&hex::encode_upper(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for HexBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let digits: String = text.split(' ').collect();
+        hex::decode(&digits).map(HexBytes).map_err(|_| {
+            de::Error::invalid_value(
+                de::Unexpected::Str(&text),
+                &"pairs of hex digits, spaces allowed between pairs (\"01 02 0A\")",
+            )
+        })
+    }
+}
+
+impl JsonSchema for HexBytes {
+    fn schema_name() -> Cow<'static, str> {
+        "HexBytes".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^(?:[0-9A-Fa-f]{2} ?)*$",
+            "description": "Bytes as hex, spaces allowed between bytes (\"01 02 0A\")."
+        })
+    }
+}
+
+impl Serialize for ExpectedStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:04X}", self.0 .0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExpectedStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StatusVisitor;
+        impl Visitor<'_> for StatusVisitor {
+            type Value = ExpectedStatus;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a status word as 4 hex digits (\"6982\")")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ExpectedStatus, E> {
+                let valid = v.len() == 4 && v.bytes().all(|b| b.is_ascii_hexdigit());
+                match u16::from_str_radix(v, 16) {
+                    Ok(sw) if valid => Ok(ExpectedStatus(StatusWord(sw))),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+            // `9000` and `6982` read as numbers in YAML; their digits are the hex we want.
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ExpectedStatus, E> {
+                self.visit_str(&v.to_string())
+            }
+        }
+        deserializer.deserialize_str(StatusVisitor)
+    }
+}
+
+impl JsonSchema for ExpectedStatus {
+    fn schema_name() -> Cow<'static, str> {
+        "StatusWord".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9A-Fa-f]{4}$",
+            "description": "A status word, SW1 SW2 as 4 hex digits (\"63C2\")."
+        })
+    }
+}
+
+impl EnrolmentName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EnrolmentName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EnrolmentName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let valid = !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if valid {
+            Ok(EnrolmentName(text))
+        } else {
+            Err(de::Error::invalid_value(
+                de::Unexpected::Str(&text),
+                &"an enrolment name of lower-case ASCII letters, digits and `_`",
+            ))
+        }
+    }
+}
+
+impl JsonSchema for EnrolmentName {
+    fn schema_name() -> Cow<'static, str> {
+        "EnrolmentName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[a-z0-9_]+$",
+            "description": "An enrolment named by an earlier `enrol` step."
+        })
+    }
+}
+
+impl Serialize for ClockDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{}s", self.0.as_secs()))
+    }
+}
+
+impl<'de> Deserialize<'de> for ClockDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        mock_jlis::clock::parse_duration(&text)
+            .map(ClockDuration)
+            .map_err(de::Error::custom)
+    }
+}
+
+impl JsonSchema for ClockDuration {
+    fn schema_name() -> Cow<'static, str> {
+        "ClockDuration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^([0-9]+[smhdw])+$",
+            "description": "A duration: numbers with units s, m, h, d, w (`15m`, `1h30m`)."
+        })
+    }
+}

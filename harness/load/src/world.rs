@@ -1,0 +1,236 @@
+//! The world a load run drives: one in-memory world with a frozen clock, served on a free
+//! loopback port (the PF reaches OCSP, CRLs and J-LIS over HTTP), its cards provisioned with
+//! progress on stderr, and per card what the operations need, computed once: the certificate,
+//! a signed challenge, a signed consent, the holder's basic 4 info.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+use mock_jlis::clock::ClockMode;
+use mock_jlis::persona::yyyymmdd;
+use mock_jlis::store::Store;
+use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
+use sim_card::CardId;
+use x509_cert::der::Decode;
+use x509_cert::Certificate;
+
+use super::progress::Meter;
+use super::LoadError;
+use adapter_protocol::{CardHandle, Environment};
+use reference::channel::InProcessChannel;
+use reference::sdk::ReferenceSdk;
+use served_world::Server;
+use served_world::{correct_pin, DEFAULT_START};
+use vocab::SdkData;
+use vocab::{BasicInfo, Consent, EnrolRequest, PfEnvironment};
+use vocab::{CertificateSlot, HashAlgorithm, KeyKind, PinKind};
+
+/// The first four bytes of every load card's IDm: "LOAD" in ASCII. The other four count, so
+/// `--cards N` always means the same N cards and the key cache serves every run after the first.
+const CARD_PREFIX: u64 = 0x4C4F_4144_0000_0000;
+
+/// The served world and its prepared cards.
+pub struct LoadWorld {
+    pub world: Arc<World>,
+    pub server: Server,
+    pub cards: Vec<LoadCard>,
+}
+
+/// One card and what the operations send for it, prepared before the measured phase.
+pub struct LoadCard {
+    pub index: usize,
+    pub card: Arc<ProvisionedCard>,
+    /// Always in its reader.
+    pub present: Arc<AtomicBool>,
+    /// How an SDK adapter reaches it: the world server's APDU bridge.
+    pub handle: CardHandle,
+    /// The enrolment a PF is asked for: `load-<index>`, the key's certificate, a challenge
+    /// signed by the card.
+    pub enrolment: EnrolRequest,
+    /// The key's RSAPublicKey, for checking the signatures of `sign`.
+    pub public_key: Vec<u8>,
+    /// The PIN or password of the key.
+    pub pin: String,
+    /// A consent to the latest-info service signed with the signature key (`latest-info` only).
+    pub consent: Option<Consent>,
+    /// The holder's basic 4 info as J-LIS must answer it (birth date as digits).
+    pub info: BasicInfo,
+}
+
+impl LoadWorld {
+    /// Opens the world, serves it, and provisions and prepares `cards` cards using `key`.
+    pub fn open(
+        cards: usize,
+        key: KeyKind,
+        consent: bool,
+        key_cache: Option<&Path>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<LoadWorld, LoadError> {
+        let (world, server) = served_world::serve_on_loopback(
+            |base_url| open_world(base_url, key_cache),
+            runtime,
+            None,
+        )?;
+        let base_url = server.url();
+        let meter = Meter::new("provisioning cards", cards as u64);
+        let mut prepared = Vec::with_capacity(cards);
+        for index in 0..cards {
+            let id = card_id(index);
+            let card = world.provision(&id, None)?;
+            prepared.push(prepare(index, &id, card, key, consent, &base_url)?);
+            meter.set(index as u64 + 1, String::new());
+        }
+        meter.finish(&format!("cards provisioned: {cards}"));
+        Ok(LoadWorld {
+            world,
+            server,
+            cards: prepared,
+        })
+    }
+
+    /// What the reference PF is told.
+    pub fn pf_environment(&self) -> PfEnvironment {
+        served_world::pf_environment(&self.world, &self.server)
+    }
+
+    /// What an adapter is told in `hello`: every card, for an SDK.
+    pub fn adapter_environment(&self) -> Environment {
+        let cards = self.cards.iter().map(|card| card.handle.clone()).collect();
+        served_world::adapter_environment(&self.world, &self.server, cards)
+    }
+}
+
+/// Card `index` of every load run: `felica:4C4F4144` and the index in eight hex digits.
+pub fn card_id(index: usize) -> CardId {
+    let idm = CARD_PREFIX | (index as u64 & 0xFFFF_FFFF);
+    format!("felica:{idm:016X}")
+        .parse()
+        .unwrap_or_else(|_| unreachable!("16 hex digits are an IDm"))
+}
+
+fn prepare(
+    index: usize,
+    id: &CardId,
+    card: Arc<ProvisionedCard>,
+    key: KeyKind,
+    consent: bool,
+    base_url: &str,
+) -> Result<LoadCard, LoadError> {
+    let persona = card.state().persona;
+    let present = Arc::new(AtomicBool::new(true));
+    let failed = |what: &str, detail: String| LoadError::Preparation {
+        card: id.to_string(),
+        what: what.to_owned(),
+        detail,
+    };
+    let mut sdk = ReferenceSdk::new(InProcessChannel::new(card.clone(), present.clone()));
+    let (slot, pin_kind) = match key {
+        KeyKind::Sign => (CertificateSlot::Sign, PinKind::Sign),
+        KeyKind::Auth => (CertificateSlot::Auth, PinKind::Auth),
+    };
+    let pin = correct_pin(&persona, pin_kind);
+    let sign = |sdk: &mut ReferenceSdk<InProcessChannel>, key, pin: &str, data: &[u8]| match sdk
+        .sign(key, data, HashAlgorithm::Sha256, Some(pin.as_bytes()))
+    {
+        Ok(outcome) => match outcome.data {
+            Some(SdkData::Signature(signature)) => Ok(signature),
+            _ => Err(format!("status {}", outcome.status)),
+        },
+        Err(err) => Err(err.to_string()),
+    };
+    let password = (key == KeyKind::Sign).then_some(pin.as_bytes());
+    let certificate = match sdk.read_certificate(slot, password) {
+        Ok(outcome) => match outcome.data {
+            Some(SdkData::Certificate(der)) => der,
+            _ => {
+                return Err(failed(
+                    "reading its certificate",
+                    format!("status {}", outcome.status),
+                ))
+            }
+        },
+        Err(err) => return Err(failed("reading its certificate", err.to_string())),
+    };
+    let public_key = Certificate::from_der(&certificate)
+        .map_err(|err| failed("parsing its certificate", err.to_string()))?
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes()
+        .to_vec();
+    let challenge = digest::digest(
+        &digest::SHA256,
+        format!("jpki-sim load challenge {index}").as_bytes(),
+    )
+    .as_ref()
+    .to_vec();
+    let signature = sign(&mut sdk, key, &pin, &challenge).map_err(|err| failed("signing", err))?;
+    let name = format!("load-{index}");
+    let consent = if consent {
+        let document = format!(
+            "jpki-sim consent: the holder of enrolment {name} of a load run consents to the latest \
+             basic 4 info service"
+        )
+        .into_bytes();
+        let password = correct_pin(&persona, PinKind::Sign);
+        let signature = sign(&mut sdk, KeyKind::Sign, &password, &document)
+            .map_err(|err| failed("signing the consent", err))?;
+        Some(Consent {
+            document,
+            signature,
+        })
+    } else {
+        None
+    };
+    Ok(LoadCard {
+        index,
+        handle: CardHandle {
+            index,
+            id: id.to_string(),
+            bridge: format!("{base_url}/cards/{id}/apdu"),
+            reader: None,
+        },
+        enrolment: EnrolRequest {
+            name,
+            key,
+            certificate,
+            data: challenge,
+            hash: HashAlgorithm::Sha256,
+            signature,
+        },
+        public_key,
+        pin,
+        consent,
+        info: BasicInfo {
+            name: persona.name.clone(),
+            address: persona.address.clone(),
+            birth_date: yyyymmdd(persona.birth_date),
+            sex: persona.sex.code().to_string(),
+        },
+        card,
+        present,
+    })
+}
+
+fn open_world(base_url: &str, key_cache: Option<&Path>) -> Result<World, WorldError> {
+    let mut config = WorldConfig::new(base_url);
+    config.clock = Some(ClockMode::Frozen { at: DEFAULT_START });
+    World::open(
+        config,
+        Store::in_memory()?,
+        served_world::open_key_cache(key_cache),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_cards_have_fixed_ids() {
+        assert_eq!(card_id(0).to_string(), "felica:4C4F414400000000");
+        assert_eq!(card_id(255).to_string(), "felica:4C4F4144000000FF");
+    }
+}

@@ -1,0 +1,197 @@
+//! Certificate checks the PF makes itself: trust anchors from PEM, signatures by a key, validity.
+
+use std::sync::{Arc, Mutex};
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use base64::Engine;
+use der::asn1::ObjectIdentifier;
+use der::{Decode, Encode};
+use time::OffsetDateTime;
+use x509_cert::ext::pkix::ExtendedKeyUsage;
+use x509_cert::name::Name;
+use x509_cert::time::Time;
+use x509_cert::Certificate;
+
+const SHA1_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
+const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
+
+/// Why a certificate or signature does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum X509Error {
+    #[error("not a PEM certificate")]
+    Pem,
+    #[error("not DER X.509: {0}")]
+    Der(#[from] der::Error),
+    #[error("unsupported signature algorithm {0}")]
+    Algorithm(ObjectIdentifier),
+    #[error("the signature does not verify")]
+    Signature,
+    #[error("issued by another CA than {expected}")]
+    Issuer { expected: String },
+}
+
+/// A CA the PF trusts, with what it needs to check what the CA signed.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub certificate: Certificate,
+    /// DER of the subject, compared with issuers byte for byte.
+    pub subject_der: Vec<u8>,
+    /// SHA-1 of the subjectPublicKey bits (OCSP issuerKeyHash, responder byKey).
+    pub key_hash: Vec<u8>,
+    /// The last certificate [`Anchor::issued_remembered`] found this CA issued.
+    last_issued: Arc<Mutex<Option<Certificate>>>,
+}
+
+impl Anchor {
+    pub fn from_pem(pem: &str) -> Result<Anchor, X509Error> {
+        let certificate = Certificate::from_der(&pem_to_der(pem)?)?;
+        let subject_der = certificate.tbs_certificate.subject.to_der()?;
+        let key_hash = key_hash(&certificate);
+        Ok(Anchor {
+            certificate,
+            subject_der,
+            key_hash,
+            last_issued: Arc::default(),
+        })
+    }
+
+    pub fn public_key(&self) -> &[u8] {
+        public_key(&self.certificate)
+    }
+
+    pub fn name(&self) -> &Name {
+        &self.certificate.tbs_certificate.subject
+    }
+
+    /// [`Anchor::issued`], remembering the last certificate that checked out. A delegated OCSP
+    /// responder sends the same certificate with every response, and the same certificate —
+    /// compared whole, signature included — checks out the same way every time; this saves an
+    /// RSA verification per status check. Validity and key usage are not covered: callers
+    /// check them each time.
+    pub fn issued_remembered(&self, certificate: &Certificate) -> Result<(), X509Error> {
+        let known = |last: &Option<Certificate>| last.as_ref() == Some(certificate);
+        if known(&self.last_issued.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(());
+        }
+        self.issued(certificate)?;
+        *self.last_issued.lock().unwrap_or_else(|e| e.into_inner()) = Some(certificate.clone());
+        Ok(())
+    }
+
+    /// Checks that `certificate` names this CA as issuer and carries its signature.
+    pub fn issued(&self, certificate: &Certificate) -> Result<(), X509Error> {
+        if certificate.tbs_certificate.issuer.to_der()? != self.subject_der {
+            return Err(X509Error::Issuer {
+                expected: self.name().to_string(),
+            });
+        }
+        verify(
+            self.public_key(),
+            &certificate.signature_algorithm.oid,
+            &certificate.tbs_certificate.to_der()?,
+            certificate.signature.raw_bytes(),
+        )
+    }
+}
+
+/// The RSAPublicKey of a certificate, as aws-lc-rs takes it.
+pub fn public_key(certificate: &Certificate) -> &[u8] {
+    certificate
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes()
+}
+
+pub fn key_hash(certificate: &Certificate) -> Vec<u8> {
+    sha1(public_key(certificate))
+}
+
+pub fn sha1(bytes: &[u8]) -> Vec<u8> {
+    digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, bytes)
+        .as_ref()
+        .to_vec()
+}
+
+/// Verifies an RSA PKCS#1 v1.5 signature named by its X.509 algorithm OID.
+pub fn verify(
+    key: &[u8],
+    algorithm: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), X509Error> {
+    let algorithm: &'static dyn VerificationAlgorithm = match *algorithm {
+        SHA1_WITH_RSA => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        SHA256_WITH_RSA => &signature::RSA_PKCS1_2048_8192_SHA256,
+        SHA384_WITH_RSA => &signature::RSA_PKCS1_2048_8192_SHA384,
+        SHA512_WITH_RSA => &signature::RSA_PKCS1_2048_8192_SHA512,
+        other => return Err(X509Error::Algorithm(other)),
+    };
+    UnparsedPublicKey::new(algorithm, key)
+        .verify(message, signature)
+        .map_err(|_| X509Error::Signature)
+}
+
+/// The algorithm OID for a PKCS#1 v1.5 signature with the scenario's hash.
+pub fn rsa_with(hash: vocab::HashAlgorithm) -> ObjectIdentifier {
+    use vocab::HashAlgorithm;
+    match hash {
+        HashAlgorithm::Sha1 => SHA1_WITH_RSA,
+        HashAlgorithm::Sha256 => SHA256_WITH_RSA,
+        HashAlgorithm::Sha384 => SHA384_WITH_RSA,
+        HashAlgorithm::Sha512 => SHA512_WITH_RSA,
+    }
+}
+
+pub fn to_time(time: &Time) -> OffsetDateTime {
+    unix(time.to_unix_duration())
+}
+
+pub fn unix(duration: std::time::Duration) -> OffsetDateTime {
+    i64::try_from(duration.as_secs())
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Whether `now` is within notBefore..=notAfter.
+pub fn valid_at(certificate: &Certificate, now: OffsetDateTime) -> bool {
+    let validity = &certificate.tbs_certificate.validity;
+    to_time(&validity.not_before) <= now && now <= to_time(&validity.not_after)
+}
+
+/// Whether the certificate's extended key usage includes id-kp-OCSPSigning.
+pub fn ocsp_signing(certificate: &Certificate) -> bool {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|extension| extension.extn_id == EXTENDED_KEY_USAGE)
+        .filter_map(|extension| ExtendedKeyUsage::from_der(extension.extn_value.as_bytes()).ok())
+        .any(|usage| usage.0.contains(&KP_OCSP_SIGNING))
+}
+
+/// Upper-case hex of a serial without sign padding, as J-LIS paths take it.
+pub fn serial_hex(certificate: &Certificate) -> String {
+    let bytes = certificate.tbs_certificate.serial_number.as_bytes();
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    hex::encode_upper(&bytes[start..])
+}
+
+fn pem_to_der(pem: &str) -> Result<Vec<u8>, X509Error> {
+    let body = pem
+        .split("-----BEGIN CERTIFICATE-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END CERTIFICATE-----").next())
+        .ok_or(X509Error::Pem)?;
+    let text: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| X509Error::Pem)
+}

@@ -1,0 +1,280 @@
+//! The reference SDK's operations, one per `sdk` step of a scenario.
+
+use sim_card::StatusWord;
+
+use super::apdu::{self, jpki, text, visual};
+use super::digest::digest_info;
+use super::parse::{self, ParseError};
+use crate::channel::{CardChannel, ChannelError};
+use vocab::{CertificateSlot, HashAlgorithm, KeyKind, PinKind, SdkData, SdkOutcome};
+
+/// Why an operation produced no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// The transport failed; [`ChannelError::NoCard`] when the card is out of the reader.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// The card answered `90 00` with data that does not parse.
+    #[error("the card's {what} does not parse")]
+    Malformed {
+        what: &'static str,
+        #[source]
+        source: ParseError,
+    },
+}
+
+/// The bundled SDK, over any [`CardChannel`]. PIN values are the bytes typed (ASCII).
+pub struct ReferenceSdk<C> {
+    channel: C,
+}
+
+/// A response split into its data and status word.
+struct Response {
+    data: Vec<u8>,
+    status: StatusWord,
+}
+
+impl<C: CardChannel> ReferenceSdk<C> {
+    pub fn new(channel: C) -> ReferenceSdk<C> {
+        ReferenceSdk { channel }
+    }
+
+    /// Reads a JPKI certificate, verifying the signature password first when given.
+    pub fn read_certificate(
+        &mut self,
+        slot: CertificateSlot,
+        password: Option<&[u8]>,
+    ) -> Result<SdkOutcome, SdkError> {
+        let ef = match slot {
+            CertificateSlot::Sign => jpki::SIGN_CERT,
+            CertificateSlot::Auth => jpki::AUTH_CERT,
+            CertificateSlot::SignCa => jpki::SIGN_CA_CERT,
+            CertificateSlot::AuthCa => jpki::AUTH_CA_CERT,
+        };
+        if let Some(refused) =
+            self.open(apdu::JPKI_AP, password.map(|p| (jpki::SIGN_PASSWORD, p)))?
+        {
+            return Ok(refused);
+        }
+        Ok(match self.read_file(ef, "certificate")? {
+            Ok(der) => SdkOutcome::with_data(SdkData::Certificate(der)),
+            Err(status) => SdkOutcome::status(status),
+        })
+    }
+
+    /// Asks how many tries `pin` has left with an empty VERIFY, which uses none.
+    pub fn pin_status(&mut self, pin: PinKind) -> Result<SdkOutcome, SdkError> {
+        let (ap, ef) = pin_location(pin);
+        if let Some(refused) = self.open(ap, None)? {
+            return Ok(refused);
+        }
+        let selected = self.exchange(&apdu::select_ef(ef))?;
+        if !selected.status.is_success() {
+            return Ok(SdkOutcome::status(selected.status));
+        }
+        let status = self.exchange(&apdu::verify_status())?.status;
+        Ok(SdkOutcome {
+            status,
+            data: status.retries().map(SdkData::RetriesLeft),
+        })
+    }
+
+    pub fn verify_pin(&mut self, pin: PinKind, value: &[u8]) -> Result<SdkOutcome, SdkError> {
+        let (ap, ef) = pin_location(pin);
+        Ok(self
+            .open(ap, Some((ef, value)))?
+            .unwrap_or(SdkOutcome::status(StatusWord::SUCCESS)))
+    }
+
+    /// VERIFY with `old`, then CHANGE REFERENCE DATA to `new` (the card requires both in one
+    /// selection of the AP).
+    pub fn change_pin(
+        &mut self,
+        pin: PinKind,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<SdkOutcome, SdkError> {
+        let (ap, ef) = pin_location(pin);
+        if let Some(refused) = self.open(ap, Some((ef, old)))? {
+            return Ok(refused);
+        }
+        let status = self.exchange(&apdu::change_reference_data(new))?.status;
+        Ok(SdkOutcome::status(status))
+    }
+
+    /// Signs the `hash` DigestInfo of `data` with a JPKI key, verifying its PIN first when
+    /// given (else relying on an earlier VERIFY while the AP stayed selected).
+    pub fn sign(
+        &mut self,
+        key: KeyKind,
+        data: &[u8],
+        hash: HashAlgorithm,
+        pin: Option<&[u8]>,
+    ) -> Result<SdkOutcome, SdkError> {
+        let (pin_ef, key_ef) = match key {
+            KeyKind::Auth => (jpki::AUTH_PIN, jpki::AUTH_KEY),
+            KeyKind::Sign => (jpki::SIGN_PASSWORD, jpki::SIGN_KEY),
+        };
+        if let Some(refused) = self.open(apdu::JPKI_AP, pin.map(|p| (pin_ef, p)))? {
+            return Ok(refused);
+        }
+        let selected = self.exchange(&apdu::select_ef(key_ef))?;
+        if !selected.status.is_success() {
+            return Ok(SdkOutcome::status(selected.status));
+        }
+        let signed = self.exchange(&apdu::compute_digital_signature(&digest_info(hash, data)))?;
+        Ok(if signed.status.is_success() {
+            SdkOutcome::with_data(SdkData::Signature(signed.data))
+        } else {
+            SdkOutcome::status(signed.status)
+        })
+    }
+
+    /// Reads the basic 4 info from the text AP after `pin` (`text` or `pin_b`).
+    pub fn read_basic_info(&mut self, pin: PinKind, value: &[u8]) -> Result<SdkOutcome, SdkError> {
+        let ef = text_pin(pin);
+        if let Some(refused) = self.open(apdu::TEXT_AP, Some((ef, value)))? {
+            return Ok(refused);
+        }
+        match self.read_file(text::BASIC_INFO, "basic 4 info")? {
+            Ok(file) => {
+                let info = parse::basic_info(&file).map_err(|source| SdkError::Malformed {
+                    what: "basic 4 info",
+                    source,
+                })?;
+                Ok(SdkOutcome::with_data(SdkData::BasicInfo(info)))
+            }
+            Err(status) => Ok(SdkOutcome::status(status)),
+        }
+    }
+
+    /// Reads the my number from the text AP after `pin` (`text` or `pin_a`).
+    pub fn read_my_number(&mut self, pin: PinKind, value: &[u8]) -> Result<SdkOutcome, SdkError> {
+        let ef = text_pin(pin);
+        if let Some(refused) = self.open(apdu::TEXT_AP, Some((ef, value)))? {
+            return Ok(refused);
+        }
+        match self.read_file(text::MY_NUMBER, "my number")? {
+            Ok(file) => {
+                let number = parse::my_number(&file).map_err(|source| SdkError::Malformed {
+                    what: "my number",
+                    source,
+                })?;
+                Ok(SdkOutcome::with_data(SdkData::MyNumber(number)))
+            }
+            Err(status) => Ok(SdkOutcome::status(status)),
+        }
+    }
+
+    /// Reads the card-face file from the visual AP after `pin` (`pin_a` or `pin_b`).
+    pub fn read_card_face(&mut self, pin: PinKind, value: &[u8]) -> Result<SdkOutcome, SdkError> {
+        let ef = match pin {
+            PinKind::PinB => visual::PIN_B,
+            _ => visual::PIN_A,
+        };
+        if let Some(refused) = self.open(apdu::VISUAL_AP, Some((ef, value)))? {
+            return Ok(refused);
+        }
+        Ok(match self.read_file(visual::CARD_FACE, "card face")? {
+            Ok(file) => SdkOutcome::with_data(SdkData::CardFace(file)),
+            Err(status) => SdkOutcome::status(status),
+        })
+    }
+
+    /// Selects `ap` and, when given, selects and verifies a PIN EF. `Some` is the refusal to
+    /// report; `None` means the AP is ready.
+    fn open(
+        &mut self,
+        ap: &[u8],
+        pin: Option<(u16, &[u8])>,
+    ) -> Result<Option<SdkOutcome>, SdkError> {
+        let selected = self.exchange(&apdu::select_ap(ap))?;
+        if !selected.status.is_success() {
+            return Ok(Some(SdkOutcome::status(selected.status)));
+        }
+        let Some((ef, value)) = pin else {
+            return Ok(None);
+        };
+        for command in [apdu::select_ef(ef), apdu::verify(value)] {
+            let response = self.exchange(&command)?;
+            if !response.status.is_success() {
+                return Ok(Some(SdkOutcome::status(response.status)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Selects `ef` and reads the TLV it holds, sized from its header: `Err` is the refusal.
+    fn read_file(
+        &mut self,
+        ef: u16,
+        what: &'static str,
+    ) -> Result<Result<Vec<u8>, StatusWord>, SdkError> {
+        let selected = self.exchange(&apdu::select_ef(ef))?;
+        if !selected.status.is_success() {
+            return Ok(Err(selected.status));
+        }
+        let head = self.exchange(&apdu::read_binary(0, HEAD_LEN))?;
+        if !head.status.is_success() {
+            return Ok(Err(head.status));
+        }
+        let size =
+            parse::tlv_size(&head.data).map_err(|source| SdkError::Malformed { what, source })?;
+        let mut file = Vec::with_capacity(size);
+        while file.len() < size {
+            let offset = u16::try_from(file.len()).map_err(|_| SdkError::Malformed {
+                what,
+                source: ParseError::TooLong(size),
+            })?;
+            let chunk = self.exchange(&apdu::read_binary(offset, (size - file.len()).min(256)))?;
+            if !chunk.status.is_success() {
+                return Ok(Err(chunk.status));
+            }
+            if chunk.data.is_empty() {
+                return Err(SdkError::Malformed {
+                    what,
+                    source: ParseError::TooLong(size),
+                });
+            }
+            file.extend_from_slice(&chunk.data);
+        }
+        file.truncate(size);
+        Ok(Ok(file))
+    }
+
+    fn exchange(&mut self, command: &[u8]) -> Result<Response, SdkError> {
+        let mut data = self.channel.transmit(command)?;
+        if data.len() < 2 {
+            return Err(ChannelError::ShortResponse { len: data.len() }.into());
+        }
+        let sw = data.split_off(data.len() - 2);
+        Ok(Response {
+            data,
+            status: StatusWord::from_bytes(sw[0], sw[1]),
+        })
+    }
+}
+
+/// Enough for a tag of 2 bytes and a length of 3.
+const HEAD_LEN: usize = 5;
+
+/// Where `pin_status`, `verify_pin` and `change_pin` find each PIN: 照合番号A and B of the
+/// visual AP, as the scenario model documents.
+fn pin_location(pin: PinKind) -> (&'static [u8], u16) {
+    match pin {
+        PinKind::Auth => (apdu::JPKI_AP, jpki::AUTH_PIN),
+        PinKind::Sign => (apdu::JPKI_AP, jpki::SIGN_PASSWORD),
+        PinKind::Text => (apdu::TEXT_AP, text::PIN),
+        PinKind::PinA => (apdu::VISUAL_AP, visual::PIN_A),
+        PinKind::PinB => (apdu::VISUAL_AP, visual::PIN_B),
+    }
+}
+
+/// The text AP's PIN EF for a read with `pin`.
+fn text_pin(pin: PinKind) -> u16 {
+    match pin {
+        PinKind::PinA => text::PIN_A,
+        PinKind::PinB => text::PIN_B,
+        _ => text::PIN,
+    }
+}

@@ -1,0 +1,14 @@
+//! A world served for a run: the mock-jlis world behind one HTTP listener on loopback (or the
+//! address `jpki-sim up` is given), every exchange observable, and the view a system under test
+//! gets of it — its URLs, its trust anchors and its holders' PINs.
+
+pub mod environment;
+pub mod pins;
+pub mod server;
+
+pub use environment::{adapter_environment, pf_environment, DEFAULT_START};
+pub use pins::correct_pin;
+pub use server::{
+    default_key_cache, open_key_cache, serve_on_loopback, HttpExchange, HttpObserver,
+    LoopbackError, Server, ServerError, StateConfig,
+};
