@@ -1,15 +1,18 @@
 //! The command APDUs of a JPKI authentication: select the AP, read the certificate, verify the
 //! PIN, sign a SHA-256 DigestInfo.
 
+use sim_card::image::Aid;
+use sim_card::layout::{digest_info, jpki};
+
 /// The JPKI AP (公的個人認証AP).
-pub const JPKI_AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
+pub const JPKI_AID: &[u8] = Aid::JPKI;
 
 /// 利用者証明用電子証明書 (authentication certificate).
-pub const EF_AUTH_CERT: u16 = 0x000A;
+pub const EF_AUTH_CERT: u16 = jpki::AUTH_CERT.0;
 /// 利用者証明用暗証番号 (authentication PIN).
-pub const EF_AUTH_PIN: u16 = 0x0018;
+pub const EF_AUTH_PIN: u16 = jpki::AUTH_PIN.0;
 /// 利用者証明用秘密鍵 (authentication key).
-pub const EF_AUTH_KEY: u16 = 0x0017;
+pub const EF_AUTH_KEY: u16 = jpki::AUTH_KEY.0;
 
 /// The default authentication PIN.
 pub const AUTH_PIN: &[u8] = b"1234";
@@ -20,16 +23,13 @@ pub const SHA256_ABC: [u8; 32] = [
     0xB0, 0x03, 0x61, 0xA3, 0x96, 0x17, 0x7A, 0x9C, 0xB4, 0x10, 0xFF, 0x61, 0xF2, 0x00, 0x15, 0xAD,
 ];
 
-/// DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2, note 1).
-const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
+/// DER prefix of a SHA-256 DigestInfo.
+const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = digest_info::SHA256;
 
 /// SELECT by DF name, no response data: `00 A4 04 0C 0A D392F000260100000001`.
 pub fn select_jpki_ap() -> Vec<u8> {
     let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, JPKI_AID.len() as u8];
-    apdu.extend_from_slice(&JPKI_AID);
+    apdu.extend_from_slice(JPKI_AID);
     apdu
 }
 

@@ -15,6 +15,7 @@ use std::fmt;
 
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use sha2::{Digest, Sha256};
+use sim_card::layout::{common, jpki, juki, text, visual};
 use sim_card::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};
 use sim_card::{CardKey, SignatureScheme};
 
@@ -270,40 +271,52 @@ fn jpki_ap(persona: &Persona, creds: &CardCredentials, keys: &Keys) -> Result<Ap
     let has_sign = creds.sign_cert_der.is_some();
     let sign_password = pin(&persona.pins.sign_password, 5, !has_sign);
     let sign_key_use = if has_sign {
-        pins(&[0x001B])
+        pins(&[jpki::SIGN_PASSWORD])
     } else {
         Access::Never
     };
     let files = vec![
         (
-            0x0001,
+            jpki::SIGN_CERT,
             binary(
                 creds.sign_cert_der.clone().unwrap_or_default(),
-                pins(&[0x001B]),
+                pins(&[jpki::SIGN_PASSWORD]),
             ),
         ),
-        (0x0002, binary(creds.sign_ca_der.clone(), Access::Free)),
-        (0x0005, FileImage::Opaque),
         (
-            0x0006,
+            jpki::SIGN_CA_CERT,
+            binary(creds.sign_ca_der.clone(), Access::Free),
+        ),
+        (jpki::UNKNOWN_05, FileImage::Opaque),
+        (
+            jpki::TOKEN_INFO,
             binary(jpki_token(&persona.card_serial), Access::Free),
         ),
         (
-            0x0008,
+            jpki::CERTIFICATE_AVAILABILITY,
             binary(certificate_availability(has_sign).to_vec(), Access::Free),
         ),
-        (0x0009, binary(vec![0xFF; 16], Access::Never)),
-        (0x000A, binary(creds.auth_cert_der.clone(), Access::Free)),
-        (0x000B, binary(creds.auth_ca_der.clone(), Access::Free)),
-        (0x0010, FileImage::Opaque),
-        (0x0016, FileImage::Opaque),
-        (0x0017, key_file(&keys.auth, pins(&[0x0018]), false)),
-        (0x0018, pin(&persona.pins.auth_pin, 3, false)),
-        (0x0019, FileImage::Opaque),
-        (0x001A, key_file(&keys.sign, sign_key_use, false)),
-        (0x001B, sign_password),
-        (0x001C, FileImage::Opaque),
-        (0x001E, FileImage::Opaque),
+        (jpki::UNKNOWN_09, binary(vec![0xFF; 16], Access::Never)),
+        (
+            jpki::AUTH_CERT,
+            binary(creds.auth_cert_der.clone(), Access::Free),
+        ),
+        (
+            jpki::AUTH_CA_CERT,
+            binary(creds.auth_ca_der.clone(), Access::Free),
+        ),
+        (jpki::UNKNOWN_10, FileImage::Opaque),
+        (jpki::TERMINAL_CA_KEY, FileImage::Opaque),
+        (
+            jpki::AUTH_KEY,
+            key_file(&keys.auth, pins(&[jpki::AUTH_PIN]), false),
+        ),
+        (jpki::AUTH_PIN, pin(&persona.pins.auth_pin, 3, false)),
+        (jpki::UNKNOWN_19, FileImage::Opaque),
+        (jpki::SIGN_KEY, key_file(&keys.sign, sign_key_use, false)),
+        (jpki::SIGN_PASSWORD, sign_password),
+        (jpki::UNKNOWN_1C, FileImage::Opaque),
+        (jpki::UNKNOWN_1E, FileImage::Opaque),
     ];
     Ok(applet(Aid::JPKI, "JPKI-AP", files))
 }
@@ -348,30 +361,39 @@ fn text_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
             &[inner, tlv(&[0xDF, 0x52], &signature)?].concat(),
         )?
     };
-    let any = || pins(&[0x0011, 0x0014, 0x0015]);
+    let any = || pins(&[text::PIN, text::PIN_A, text::PIN_B]);
     let files = vec![
-        (0x0001, binary(my_number, pins(&[0x0011, 0x0014]))),
-        (0x0002, binary(basic_info, pins(&[0x0011, 0x0015]))),
-        (0x0003, binary(integrity, any())),
-        (0x0004, binary(cvc, Access::Free)),
-        (0x0005, binary(fill(ap_info, 256), Access::Free)),
-        (0x0006, binary(tlv(&[0xA1], &key.public)?, any())),
-        (0x0007, binary(public_key_record, any())),
-        (0x0008, binary(vec![0xFF; 16], any())),
-        (0x0010, FileImage::Opaque),
-        (0x0011, pin(&persona.pins.text_pin, 3, false)),
-        (0x0012, pin("0000", 3, true)),
-        (0x0013, key_file(key, Access::Free, false)),
         (
-            0x0014,
+            text::MY_NUMBER,
+            binary(my_number, pins(&[text::PIN, text::PIN_A])),
+        ),
+        (
+            text::BASIC_INFO,
+            binary(basic_info, pins(&[text::PIN, text::PIN_B])),
+        ),
+        (text::INTEGRITY, binary(integrity, any())),
+        (text::CVC, binary(cvc, Access::Free)),
+        (text::AP_INFO, binary(fill(ap_info, 256), Access::Free)),
+        (
+            text::SESSION_KEY_PUBLIC,
+            binary(tlv(&[0xA1], &key.public)?, any()),
+        ),
+        (text::SIGNED_PUBLIC_KEY, binary(public_key_record, any())),
+        (text::UNKNOWN_08, binary(vec![0xFF; 16], any())),
+        (text::UNKNOWN_10, FileImage::Opaque),
+        (text::PIN, pin(&persona.pins.text_pin, 3, false)),
+        (text::BLOCKED_12, pin("0000", 3, true)),
+        (text::AP_KEY, key_file(key, Access::Free, false)),
+        (
+            text::PIN_A,
             pin(&persona.pins.pin_a, VERIFICATION_CODE_TRIES, false),
         ),
         (
-            0x0015,
+            text::PIN_B,
             pin(&persona.pins.pin_b, VERIFICATION_CODE_TRIES, false),
         ),
-        (0x001C, FileImage::Opaque),
-        (0x001E, FileImage::Opaque),
+        (text::UNKNOWN_1C, FileImage::Opaque),
+        (text::UNKNOWN_1E, FileImage::Opaque),
     ];
     Ok(applet(Aid::TEXT, "券面事項入力補助AP", files))
 }
@@ -468,29 +490,35 @@ fn visual_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
             &[inner, tlv(&[0xDF, 0x43], &signature)?].concat(),
         )?
     };
-    let a_or_b = || pins(&[0x0013, 0x0012]);
+    let a_or_b = || pins(&[visual::PIN_A, visual::PIN_B]);
     let files = vec![
-        (0x0001, binary(age_record, pins(&[0x0011]))),
-        (0x0002, binary(card_face, a_or_b())),
-        (0x0003, binary(basic_info, Access::Free)),
-        (0x0004, binary(cvc, Access::Free)),
-        (0x0005, binary(my_number_image, pins(&[0x0013]))),
-        (0x0006, binary(vec![0xFF; 16], a_or_b())),
         (
-            0x0011,
+            visual::AGE_RECORD,
+            binary(age_record, pins(&[visual::BIRTH_DATE_PIN])),
+        ),
+        (visual::CARD_FACE, binary(card_face, a_or_b())),
+        (visual::AP_INFO, binary(basic_info, Access::Free)),
+        (visual::CVC, binary(cvc, Access::Free)),
+        (
+            visual::MY_NUMBER_IMAGE,
+            binary(my_number_image, pins(&[visual::PIN_A])),
+        ),
+        (visual::UNKNOWN_06, binary(vec![0xFF; 16], a_or_b())),
+        (
+            visual::BIRTH_DATE_PIN,
             pin(&persona.pins.birth_pin, VERIFICATION_CODE_TRIES, false),
         ),
         (
-            0x0012,
+            visual::PIN_B,
             pin(&persona.pins.pin_b, VERIFICATION_CODE_TRIES, false),
         ),
         (
-            0x0013,
+            visual::PIN_A,
             pin(&persona.pins.pin_a, VERIFICATION_CODE_TRIES, false),
         ),
-        (0x001A, key_file(key, Access::Free, false)),
-        (0x001C, FileImage::Opaque),
-        (0x001E, FileImage::Opaque),
+        (visual::CARD_KEY, key_file(key, Access::Free, false)),
+        (visual::UNKNOWN_1C, FileImage::Opaque),
+        (visual::UNKNOWN_1E, FileImage::Opaque),
     ];
     Ok(applet(Aid::VISUAL, "券面事項確認AP", files))
 }
@@ -558,28 +586,28 @@ pub fn card_face_digest_info(groups: &[Vec<u8>; 3]) -> Vec<u8> {
 fn common_ap(persona: &Persona, key: &ApKey, key_reference: &[u8; 16]) -> Result<AppletImage> {
     let files = vec![
         (
-            0x0001,
+            common::CARD_RECORD,
             FileImage::Records {
                 records: vec![common_record(persona)],
                 read: Access::Free,
             },
         ),
         (
-            0x0002,
+            common::KEY_REFERENCE,
             FileImage::Records {
                 records: vec![key_reference.to_vec()],
                 read: Access::Free,
             },
         ),
         (
-            0x0019,
+            common::KEY,
             FileImage::Key(KeyImage {
                 pkcs8: key.pkcs8.clone(),
                 sign: Access::Never,
                 internal_authenticate: true,
             }),
         ),
-        (0x001C, pin(&persona.pins.common_pin, 3, false)),
+        (common::PIN, pin(&persona.pins.common_pin, 3, false)),
     ];
     Ok(applet(Aid::COMMON, "共通カードAP", files))
 }
@@ -599,13 +627,13 @@ pub fn common_record(persona: &Persona) -> Vec<u8> {
 fn juki_ap(persona: &Persona, key_reference: &[u8; 16]) -> AppletImage {
     let files = vec![
         (
-            0x0002,
+            juki::KEY_REFERENCE,
             FileImage::Records {
                 records: vec![key_reference.to_vec()],
                 read: Access::Free,
             },
         ),
-        (0x001C, pin(&persona.pins.juki_pin, 3, false)),
+        (juki::PIN, pin(&persona.pins.juki_pin, 3, false)),
     ];
     applet(Aid::JUKI, "住基AP", files)
 }
@@ -712,11 +740,11 @@ fn check_persona(persona: &Persona) -> Result<()> {
     Ok(())
 }
 
-fn applet(aid: &[u8], label: &str, files: Vec<(u16, FileImage)>) -> AppletImage {
+fn applet(aid: &[u8], label: &str, files: Vec<(FileId, FileImage)>) -> AppletImage {
     AppletImage {
         aid: Aid::new(aid),
         label: label.to_owned(),
-        files: files.into_iter().map(|(id, f)| (FileId(id), f)).collect(),
+        files: files.into_iter().collect(),
     }
 }
 
@@ -724,8 +752,8 @@ fn binary(data: Vec<u8>, read: Access) -> FileImage {
     FileImage::Binary { data, read }
 }
 
-fn pins(ids: &[u16]) -> Access {
-    Access::AnyOf(ids.iter().map(|&id| FileId(id)).collect())
+fn pins(ids: &[FileId]) -> Access {
+    Access::AnyOf(ids.to_vec())
 }
 
 fn pin(value: &str, max_tries: u8, blocked: bool) -> FileImage {
@@ -749,6 +777,11 @@ mod tests {
     use super::*;
     use aws_lc_rs::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
     use std::sync::OnceLock;
+
+    /// Access by the literal file ids the public sources give, independent of the layout names.
+    fn pins(ids: &[u16]) -> Access {
+        Access::AnyOf(ids.iter().map(|&id| FileId(id)).collect())
+    }
 
     /// Three RSA-2048 keys from fixed seeds, derived once per test binary (~120 ms each).
     fn test_keys() -> &'static [Vec<u8>; 3] {

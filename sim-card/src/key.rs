@@ -18,11 +18,8 @@ pub const SIGNATURE_LEN: usize = 256;
 /// Largest T for PKCS#1 v1.5 type 1 with a 2048-bit modulus (256 - 11 bytes of padding).
 pub const MAX_PKCS1_INPUT: usize = SIGNATURE_LEN - 11;
 
-/// DER prefix of a SHA-256 DigestInfo (spec §9).
-pub const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
+/// DER prefix of a SHA-256 DigestInfo ([`crate::layout::digest_info::SHA256`]).
+pub const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = crate::layout::digest_info::SHA256;
 
 /// The signature scheme (方式種別) selected by P1 of COMPUTE DIGITAL SIGNATURE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

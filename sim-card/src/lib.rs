@@ -10,6 +10,7 @@ pub mod card;
 pub mod card_id;
 pub mod image;
 pub mod key;
+pub mod layout;
 pub mod status;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -2,10 +2,12 @@
 
 use sim_card::StatusWord;
 
-use super::apdu::{self, jpki, text, visual};
+use super::apdu;
 use super::digest::digest_info;
 use super::parse::{self, ParseError};
 use crate::channel::{CardChannel, ChannelError};
+use sim_card::image::FileId;
+use sim_card::layout::{jpki, text, visual};
 use vocab::{CertificateSlot, HashAlgorithm, KeyKind, PinKind, SdkData, SdkOutcome};
 
 /// Why an operation produced no outcome.
@@ -186,7 +188,7 @@ impl<C: CardChannel> ReferenceSdk<C> {
     fn open(
         &mut self,
         ap: &[u8],
-        pin: Option<(u16, &[u8])>,
+        pin: Option<(FileId, &[u8])>,
     ) -> Result<Option<SdkOutcome>, SdkError> {
         let selected = self.exchange(&apdu::select_ap(ap))?;
         if !selected.status.is_success() {
@@ -207,7 +209,7 @@ impl<C: CardChannel> ReferenceSdk<C> {
     /// Selects `ef` and reads the TLV it holds, sized from its header: `Err` is the refusal.
     fn read_file(
         &mut self,
-        ef: u16,
+        ef: FileId,
         what: &'static str,
     ) -> Result<Result<Vec<u8>, StatusWord>, SdkError> {
         let selected = self.exchange(&apdu::select_ef(ef))?;
@@ -260,7 +262,7 @@ const HEAD_LEN: usize = 5;
 
 /// Where `pin_status`, `verify_pin` and `change_pin` find each PIN: 照合番号A and B of the
 /// visual AP, as the scenario model documents.
-fn pin_location(pin: PinKind) -> (&'static [u8], u16) {
+fn pin_location(pin: PinKind) -> (&'static [u8], FileId) {
     match pin {
         PinKind::Auth => (apdu::JPKI_AP, jpki::AUTH_PIN),
         PinKind::Sign => (apdu::JPKI_AP, jpki::SIGN_PASSWORD),
@@ -271,7 +273,7 @@ fn pin_location(pin: PinKind) -> (&'static [u8], u16) {
 }
 
 /// The text AP's PIN EF for a read with `pin`.
-fn text_pin(pin: PinKind) -> u16 {
+fn text_pin(pin: PinKind) -> FileId {
     match pin {
         PinKind::PinA => text::PIN_A,
         PinKind::PinB => text::PIN_B,

@@ -3,34 +3,19 @@
 
 use aws_lc_rs::digest;
 
+use sim_card::layout::digest_info;
 use vocab::HashAlgorithm;
 
 /// DER `DigestInfo { algorithm, OCTET STRING hash }` of `data`.
 pub fn digest_info(hash: HashAlgorithm, data: &[u8]) -> Vec<u8> {
     let (prefix, algorithm): (&[u8], _) = match hash {
-        HashAlgorithm::Sha1 => (SHA1_PREFIX, &digest::SHA1_FOR_LEGACY_USE_ONLY),
-        HashAlgorithm::Sha256 => (SHA256_PREFIX, &digest::SHA256),
-        HashAlgorithm::Sha384 => (SHA384_PREFIX, &digest::SHA384),
-        HashAlgorithm::Sha512 => (SHA512_PREFIX, &digest::SHA512),
+        HashAlgorithm::Sha1 => (&digest_info::SHA1, &digest::SHA1_FOR_LEGACY_USE_ONLY),
+        HashAlgorithm::Sha256 => (&digest_info::SHA256, &digest::SHA256),
+        HashAlgorithm::Sha384 => (&digest_info::SHA384, &digest::SHA384),
+        HashAlgorithm::Sha512 => (&digest_info::SHA512, &digest::SHA512),
     };
     [prefix, digest::digest(algorithm, data).as_ref()].concat()
 }
-
-const SHA1_PREFIX: &[u8] = &[
-    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04, 0x14,
-];
-const SHA256_PREFIX: &[u8] = &[
-    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
-const SHA384_PREFIX: &[u8] = &[
-    0x30, 0x41, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
-    0x00, 0x04, 0x30,
-];
-const SHA512_PREFIX: &[u8] = &[
-    0x30, 0x51, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
-    0x00, 0x04, 0x40,
-];
 
 #[cfg(test)]
 mod tests {
