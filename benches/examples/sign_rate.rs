@@ -24,6 +24,7 @@ use sim_card::testing::{self, TestKey};
 /// User CPU time of the calling thread.
 fn thread_user_time() -> Duration {
     // SAFETY: getrusage(2) fills the zero-initialised struct we pass it.
+    #[allow(unsafe_code)]
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         assert_eq!(

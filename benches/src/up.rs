@@ -140,6 +140,7 @@ impl Up {
         }
         if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
             // SAFETY: kill(2) on the pid of our own, not yet reaped, child.
+            #[allow(unsafe_code)]
             unsafe {
                 libc::kill(pid, libc::SIGTERM);
             }

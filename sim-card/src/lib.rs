@@ -9,11 +9,13 @@ pub mod apdu;
 pub mod card;
 pub mod card_id;
 pub mod image;
+#[allow(unsafe_code)] // aws-lc's raw RSA private operation: see the SAFETY notes.
 pub mod key;
 pub mod layout;
 pub mod status;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[allow(unsafe_code)] // setsockopt(TCP_QUICKACK) on the vpcd socket: see the SAFETY note.
 pub mod transport;
 
 pub use apdu::{Apdu, ApduError, Le};

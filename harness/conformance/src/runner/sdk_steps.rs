@@ -1,7 +1,7 @@
 //! `sdk` steps: the reference SDK against the card, checked against the world's own data.
 
 use mock_ca::Hierarchy;
-use mock_jlis::persona::{yyyymmdd, Persona};
+use mock_jlis::persona::yyyymmdd;
 
 use super::check::{Mismatch, StepFailure};
 use super::scenario::ScenarioRun;

@@ -5,12 +5,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use mock_ca::Hierarchy;
 use mock_jlis::clock::ClockMode;
 use mock_jlis::store::Store;
 use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
-use time::macros::datetime;
-use time::OffsetDateTime;
 
 use super::trace::{Trace, TraceEntry};
 use super::RunError;

@@ -6,7 +6,6 @@ pub mod http;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
-use std::time::Duration;
 
 use adapter_protocol::{
     AdapterMessage, Environment, ErrorCode, HarnessMessage, Incoming, Operation, Response, Role,
