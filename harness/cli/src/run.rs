@@ -57,8 +57,8 @@ pub struct RunArgs {
     /// An adapter playing a role instead of the bundled reference: `pf=COMMAND` or
     /// `sdk=COMMAND`, run with `sh -c` once per scenario, or `pf=URL` (`http://...`), an HTTP
     /// adapter with a session per scenario (docs/adapter-protocol.md). Repeat for both roles.
-    #[arg(long, value_name = "ROLE=COMMAND|URL", value_parser = parse_sut)]
-    pub sut: Vec<Sut>,
+    #[arg(long, value_name = "ROLE=COMMAND|URL")]
+    pub sut: Vec<adapter_protocol::AdapterSpec>,
     /// The adapter's known divergences (docs/adapter-protocol.md): a listed failure is expected,
     /// a listed pass is not. Its `adapter:` names the adapter in reports.
     #[arg(long, value_name = "FILE")]
@@ -80,31 +80,6 @@ pub struct RunArgs {
         value_parser = conformance::runner::readers::ReaderSlot::parse
     )]
     pub reader: Vec<conformance::runner::readers::ReaderSlot>,
-}
-
-/// A `--sut` value: which role, and the command that starts the adapter.
-#[derive(Debug, Clone)]
-pub struct Sut {
-    pub role: Role,
-    pub command: String,
-}
-
-fn parse_sut(text: &str) -> Result<Sut, String> {
-    let (role, command) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not ROLE=COMMAND (pf=... or sdk=...)"))?;
-    let role = match role.trim() {
-        "pf" => Role::Pf,
-        "sdk" => Role::Sdk,
-        other => return Err(format!("unknown role {other:?}: pf or sdk")),
-    };
-    if command.trim().is_empty() {
-        return Err("the adapter command is empty".to_owned());
-    }
-    Ok(Sut {
-        role,
-        command: command.to_owned(),
-    })
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -181,13 +156,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Role::Pf => &mut config.sut_pf,
         };
         anyhow::ensure!(slot.is_none(), "--sut names the {:?} role twice", sut.role);
-        *slot = Some(sut.command.clone());
+        *slot = Some(sut.target.clone());
     }
     if !args.sut.is_empty() {
         config.adapter = args
             .sut
             .iter()
-            .map(|sut| format!("{}={}", role_name(sut.role), sut.command))
+            .map(|sut| sut.to_string())
             .collect::<Vec<_>>()
             .join(" ");
         anyhow::ensure!(
@@ -407,13 +382,6 @@ fn area_files(dir: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Sdk => "sdk",
-        Role::Pf => "pf",
-    }
 }
 
 /// `pass    card/auth_pin_lockout`, with the reason for anything else.

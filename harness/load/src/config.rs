@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use adapter_protocol::{AdapterSpec, AdapterSpecError};
 use vocab::Role;
 use vocab::{KeyKind, StatusChannel};
 
@@ -182,7 +183,7 @@ impl fmt::Display for SutSpec {
         match self {
             SutSpec::RefPf => f.write_str("ref-pf"),
             SutSpec::RefSdk => f.write_str("ref-sdk"),
-            SutSpec::Adapter { role, command } => write!(f, "{}={command}", role_name(*role)),
+            SutSpec::Adapter { role, command } => write!(f, "{}={command}", role.name()),
         }
     }
 }
@@ -196,18 +197,14 @@ impl FromStr for SutSpec {
             "ref-sdk" => return Ok(SutSpec::RefSdk),
             _ => {}
         }
-        let (role, command) = match text.split_once('=') {
-            Some(("pf", command)) => (Role::Pf, command),
-            Some(("sdk", command)) => (Role::Sdk, command),
-            _ => return Err(ParseError::Sut(text.to_owned())),
-        };
-        if command.trim().is_empty() {
-            return Err(ParseError::EmptyCommand(role_name(role)));
+        match text.parse::<AdapterSpec>() {
+            Ok(AdapterSpec { role, target }) => Ok(SutSpec::Adapter {
+                role,
+                command: target,
+            }),
+            Err(AdapterSpecError::EmptyTarget(role)) => Err(ParseError::EmptyCommand(role.name())),
+            Err(_) => Err(ParseError::Sut(text.to_owned())),
         }
-        Ok(SutSpec::Adapter {
-            role,
-            command: command.to_owned(),
-        })
     }
 }
 
@@ -305,13 +302,6 @@ pub fn via_name(via: StatusChannel) -> &'static str {
     match via {
         StatusChannel::Ocsp => "ocsp",
         StatusChannel::Crl => "crl",
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Pf => "pf",
-        Role::Sdk => "sdk",
     }
 }
 

@@ -11,12 +11,14 @@ pub mod http_agent;
 pub mod link;
 pub mod process;
 pub mod remote;
+pub mod spec;
 pub mod wire;
 
 pub use http::HttpAdapter;
 pub use link::AdapterLink;
 pub use process::ProcessAdapter;
 pub use remote::{RemotePlatform, RemoteSdk};
+pub use spec::{AdapterSpec, AdapterSpecError};
 pub use vocab::Role;
 pub use wire::*;
 
