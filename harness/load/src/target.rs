@@ -191,7 +191,7 @@ impl Target {
                 match signed {
                     Ok(outcome) => outcome,
                     Err(SdkError::Channel(ChannelError::NoCard)) => return Err(Failure::NoCard),
-                    Err(err) => return Err(Failure::Failed(err.to_string())),
+                    Err(err) => return Err(Failure::Failed(vocab::error_chain(&err))),
                 }
             }
             Client::Adapter(adapter) => {

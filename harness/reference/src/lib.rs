@@ -4,11 +4,13 @@
 //! catch, and the adapter side of the protocol that serves them to any harness
 //! (`jpki-sim adapter ref-sdk|ref-pf`).
 
+#![forbid(unsafe_code)]
+
 pub mod channel;
 pub mod pf;
 pub mod sdk;
 pub mod serve;
 
-pub use channel::{CardChannel, ChannelError, InProcessChannel};
+pub use channel::{CardChannel, ChannelError, InProcessChannel, TransportError};
 pub use pf::{Mutant, ReferencePf};
 pub use sdk::{ReferenceSdk, SdkError};

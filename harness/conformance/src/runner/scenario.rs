@@ -209,11 +209,10 @@ impl ScenarioRun<'_> {
             .and_then(|readers| readers.channel(index))
         {
             let mut sdk = ReferenceSdk::new(&mut *channel);
-            let result = reference::serve::perform(&mut sdk, operation);
-            return Ok(match (result, channel.failure.take()) {
-                (Some(Err(_)), Some(failure)) => Answer::Broken(failure),
-                (Some(result), _) => Answer::of(result),
-                (None, _) => Answer::Broken("not an SDK operation".to_owned()),
+            // A transport failure is `Broken` with its cause, a removed card `NoCard`.
+            return Ok(match reference::serve::perform(&mut sdk, operation) {
+                Some(result) => Answer::of(result),
+                None => Answer::Broken("not an SDK operation".to_owned()),
             });
         }
         let mut sdk = self.sdk(index)?;

@@ -5,8 +5,8 @@ pub mod bridge;
 #[allow(unsafe_code)] // pcsc-lite loaded at run time: see the SAFETY notes.
 pub mod pcsc;
 
-pub use bridge::BridgeChannel;
-pub use pcsc::PcscChannel;
+pub use bridge::{BridgeChannel, BridgeError};
+pub use pcsc::{PcscChannel, PcscError};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use mock_jlis::world::ProvisionedCard;
 
 /// Why an APDU got no answer from the card.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
     /// The card is not in the reader (removed by the scenario, or never inserted).
     #[error("no card in the reader")]
@@ -22,6 +22,21 @@ pub enum ChannelError {
     /// The card answered fewer than the two status bytes every response ends with.
     #[error("the card answered {len} bytes, fewer than a status word")]
     ShortResponse { len: usize },
+    /// The way to the card failed before the card could answer: pcscd, the reader, the HTTP
+    /// APDU bridge. The cause says which, and how.
+    #[error("the transport to the card failed")]
+    Transport(#[source] TransportError),
+}
+
+/// What failed on the way to the card.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A PC/SC call, with the call and the reader.
+    #[error(transparent)]
+    Pcsc(#[from] PcscError),
+    /// The HTTP APDU bridge: no answer, or an HTTP error status.
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
 }
 
 /// A transport to one card: PC/SC, the HTTP APDU bridge, or the world in process.

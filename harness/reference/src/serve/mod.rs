@@ -239,28 +239,24 @@ impl Handler {
                 "a PF does not do SDK operations",
             );
         };
-        let (outcome, failure) = match &card.reader {
+        let outcome = match &card.reader {
             Some(reader) => {
                 let channel = readers
                     .entry(reader.clone())
                     .or_insert_with(|| PcscChannel::new(reader));
-                let outcome = perform(&mut ReferenceSdk::new(&mut *channel), &operation);
-                (outcome, channel.failure.take())
+                perform(&mut ReferenceSdk::new(&mut *channel), &operation)
             }
-            None => {
-                let mut channel = BridgeChannel::new(&card.bridge);
-                let outcome = perform(&mut ReferenceSdk::new(&mut channel), &operation);
-                (outcome, channel.failure)
-            }
+            None => perform(
+                &mut ReferenceSdk::new(BridgeChannel::new(&card.bridge)),
+                &operation,
+            ),
         };
-        match (outcome, failure) {
-            (_, Some(failure)) => Response::error(id, ErrorCode::Failed, failure),
-            (Some(Ok(outcome)), None) => to_result(id, &SdkResult::of(&outcome)),
-            (Some(Err(SdkError::Channel(ChannelError::NoCard))), None) => {
-                to_result(id, &SdkResult::NoCard)
-            }
-            (Some(Err(err)), None) => Response::error(id, ErrorCode::Failed, error_chain(&err)),
-            (None, None) => Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
+        match outcome {
+            Some(Ok(outcome)) => to_result(id, &SdkResult::of(&outcome)),
+            Some(Err(SdkError::Channel(ChannelError::NoCard))) => to_result(id, &SdkResult::NoCard),
+            // A transport failure too: the message chain carries its cause.
+            Some(Err(err)) => Response::error(id, ErrorCode::Failed, error_chain(&err)),
+            None => Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
         }
     }
 }
@@ -300,4 +296,52 @@ fn json(value: &impl serde::Serialize) -> serde_json::Value {
 
 fn to_result(id: u64, result: &SdkResult) -> Response {
     Response::result(id, json(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adapter_protocol::CardHandle;
+    use vocab::PinKind;
+
+    #[test]
+    fn a_transport_failure_is_answered_failed_with_its_cause() {
+        // An APDU bridge nothing listens on any more.
+        let bridge = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/cards/0/apdu", listener.local_addr().unwrap())
+        };
+        let card = CardHandle {
+            index: 0,
+            id: "felica:0123456789ABCDEF".to_owned(),
+            bridge: bridge.clone(),
+            reader: None,
+        };
+        let environment = Environment {
+            base_url: String::new(),
+            ca_url: String::new(),
+            crl_url: String::new(),
+            ocsp_url: String::new(),
+            jlis_url: String::new(),
+            sign_ca_pem: String::new(),
+            auth_ca_pem: String::new(),
+            cards: vec![card.clone()],
+        };
+        let mut handler = Handler::new(Served::Sdk, Role::Sdk, &environment);
+        let response = handler.handle(
+            3,
+            Operation::PinStatus {
+                card,
+                pin: PinKind::Auth,
+            },
+        );
+        let error = response.error.expect("an error answer");
+        assert_eq!(error.code, ErrorCode::Failed);
+        let prefix = format!("the transport to the card failed: POST {bridge} failed: ");
+        assert!(
+            error.message.starts_with(&prefix) && error.message.len() > prefix.len(),
+            "{}",
+            error.message
+        );
+    }
 }
