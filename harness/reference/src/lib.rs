@@ -4,8 +4,6 @@
 //! catch, and the adapter side of the protocol that serves them to any harness
 //! (`jpki-sim adapter ref-sdk|ref-pf`).
 
-#![forbid(unsafe_code)]
-
 pub mod channel;
 pub mod pf;
 pub mod sdk;

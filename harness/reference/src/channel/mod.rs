@@ -2,7 +2,6 @@
 //! bridge ([`bridge`]) or through a PC/SC reader ([`pcsc`]).
 
 pub mod bridge;
-#[allow(unsafe_code)] // pcsc-lite loaded at run time: see the SAFETY notes.
 pub mod pcsc;
 
 pub use bridge::{BridgeChannel, BridgeError};
