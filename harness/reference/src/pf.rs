@@ -61,6 +61,7 @@ struct Enrolment {
 }
 
 impl ReferencePf {
+    /// The correct reference PF, trusting the CAs and reaching the status services `env` names.
     pub fn new(env: PfEnvironment) -> ReferencePf {
         ReferencePf::with_mutant(env, None)
     }

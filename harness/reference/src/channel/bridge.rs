@@ -16,15 +16,20 @@ pub enum BridgeError {
     /// No HTTP answer, or one whose body could not be read (refused, timed out, cut short).
     #[error("POST {url} failed")]
     Request {
+        /// The bridge URL posted to.
         url: String,
+        /// Why no answer came, as `ureq` reports it.
         #[source]
         source: ureq::Error,
     },
     /// The bridge answered with an HTTP error (unknown card, the card failing, ...).
     #[error("POST {url}: HTTP {status} {body}")]
     Status {
+        /// The bridge URL posted to.
         url: String,
+        /// The HTTP status of the answer.
         status: u16,
+        /// The answer's body, which says why (as much of it as was read).
         body: String,
     },
 }
@@ -37,6 +42,8 @@ pub struct BridgeChannel {
 }
 
 impl BridgeChannel {
+    /// A channel posting APDUs to `url`, a card's `POST /cards/{card}/apdu` endpoint. Nothing is
+    /// sent until the first APDU.
     pub fn new(url: &str) -> BridgeChannel {
         BridgeChannel {
             url: url.to_owned(),

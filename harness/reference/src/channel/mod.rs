@@ -20,7 +20,10 @@ pub enum ChannelError {
     NoCard,
     /// The card answered fewer than the two status bytes every response ends with.
     #[error("the card answered {len} bytes, fewer than a status word")]
-    ShortResponse { len: usize },
+    ShortResponse {
+        /// How many bytes it answered.
+        len: usize,
+    },
     /// The way to the card failed before the card could answer: pcscd, the reader, the HTTP
     /// APDU bridge. The cause says which, and how.
     #[error("the transport to the card failed")]

@@ -28,19 +28,29 @@ pub enum PcscError {
     NoService(#[source] pcsc::Error),
     /// `pcscd` has no reader of that name.
     #[error("pcscd has no reader {reader:?}; its readers are {known:?}")]
-    UnknownReader { reader: String, known: Vec<String> },
+    UnknownReader {
+        /// The reader asked for.
+        reader: String,
+        /// The readers `pcscd` has.
+        known: Vec<String>,
+    },
     /// A call about no reader in particular failed.
     #[error("{call} failed with {}", Code(*.source))]
     Call {
+        /// The PC/SC function that failed, `SCardEstablishContext` for instance.
         call: &'static str,
+        /// The PC/SC return code.
         #[source]
         source: pcsc::Error,
     },
     /// A call about one reader (its state, its card) failed.
     #[error("{call} on reader {reader:?} failed with {}", Code(*.source))]
     Reader {
+        /// The PC/SC function that failed, `SCardConnect` for instance.
         call: &'static str,
+        /// The reader it was called for.
         reader: String,
+        /// The PC/SC return code.
         #[source]
         source: pcsc::Error,
     },
@@ -192,6 +202,8 @@ pub struct PcscChannel {
 }
 
 impl PcscChannel {
+    /// A channel to the card in `reader`, named as `pcscd` lists it. Nothing is called until the
+    /// first APDU, so a missing reader or service shows as that APDU's error.
     pub fn new(reader: &str) -> PcscChannel {
         PcscChannel {
             reader: reader.to_owned(),

@@ -42,7 +42,9 @@ pub enum Mutant {
 #[derive(Debug, thiserror::Error)]
 #[error("no mutant named {name:?}; known: {known}")]
 pub struct UnknownMutant {
+    /// The name given.
     pub name: String,
+    /// The mutants' names, comma-separated, for the message.
     pub known: String,
 }
 

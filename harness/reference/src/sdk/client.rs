@@ -19,7 +19,9 @@ pub enum SdkError {
     /// The card answered `90 00` with data that does not parse.
     #[error("the card's {what} does not parse")]
     Malformed {
+        /// Which data it was: `certificate`, `basic 4 info`, `my number`, ...
         what: &'static str,
+        /// What is wrong with it.
         #[source]
         source: ParseError,
     },
@@ -37,6 +39,7 @@ struct Response {
 }
 
 impl<C: CardChannel> ReferenceSdk<C> {
+    /// The SDK over `channel`; it sends nothing until an operation is called.
     pub fn new(channel: C) -> ReferenceSdk<C> {
         ReferenceSdk { channel }
     }
@@ -81,6 +84,8 @@ impl<C: CardChannel> ReferenceSdk<C> {
         })
     }
 
+    /// Verifies `value` as `pin`; the outcome carries the card's status word, `63 Cx` with the
+    /// tries left when the value is wrong.
     pub fn verify_pin(&mut self, pin: PinKind, value: &[u8]) -> Result<SdkOutcome, SdkError> {
         let (ap, ef) = pin_location(pin);
         Ok(self

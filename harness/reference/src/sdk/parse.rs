@@ -6,14 +6,24 @@ use vocab::CardBasicInfo;
 /// Why card data did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// Fewer bytes than the tag and length fields need.
     #[error("the TLV header is cut short")]
     Truncated,
+    /// The length field claims more bytes than the file holds.
     #[error("a length of {0} bytes does not fit the file")]
     TooLong(usize),
+    /// A field the file must have is absent.
     #[error("tag {tag} is missing")]
-    Missing { tag: &'static str },
+    Missing {
+        /// The missing tag, `DF22` for instance.
+        tag: &'static str,
+    },
+    /// A text field is not valid UTF-8.
     #[error("tag {tag} is not UTF-8")]
-    NotText { tag: &'static str },
+    NotText {
+        /// The field's tag.
+        tag: &'static str,
+    },
 }
 
 /// The total size (header and value) of the TLV that starts `head`, which must hold its tag and

@@ -30,18 +30,25 @@ pub enum Served {
 /// Why serving stopped before `bye`: the adapter is broken and exits non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// Reading the harness's input failed.
     #[error("cannot read the harness's messages")]
     Read(#[source] std::io::Error),
+    /// Writing a message to the harness failed (it went away, most often).
     #[error("cannot write to the harness")]
     Write(#[source] std::io::Error),
+    /// A line is not a harness message.
     #[error("line {line}: {source}")]
     Malformed {
+        /// The line's number, from 1.
         line: usize,
+        /// Why it does not decode.
         #[source]
         source: adapter_protocol::DecodeError,
     },
+    /// The harness's `hello` names a protocol version this adapter does not speak.
     #[error("the harness speaks protocol version {0}, this adapter {VERSION}")]
     Version(u32),
+    /// The first message was a request, not `hello`.
     #[error("the first message was not hello")]
     NoHello,
 }
