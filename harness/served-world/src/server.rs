@@ -16,14 +16,22 @@ use tokio::sync::oneshot;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    /// The address could not be bound: in use, or not this host's.
     #[error("cannot listen on {addr}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The bind error.
         #[source]
         source: std::io::Error,
     },
+    /// The address is off loopback and no admin token was given: the admin routes would be open
+    /// to anyone who can reach it.
     #[error("listening on {addr}, off loopback, needs an admin token (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
-    TokenRequired { addr: SocketAddr },
+    TokenRequired {
+        /// The address asked for.
+        addr: SocketAddr,
+    },
 }
 
 /// Where the world keeps its state.
@@ -33,8 +41,12 @@ pub struct StateConfig {
     pub state_dir: Option<PathBuf>,
     /// Key cache used when there is no state directory.
     pub key_cache: Option<PathBuf>,
+    /// When revocations become visible: `realistic` (CRL daily, OCSP every 15 minutes) or
+    /// `instant`.
     pub cadence: Cadence,
+    /// Who signs OCSP responses: a delegated responder or the CA key.
     pub ocsp_signer: OcspSigner,
+    /// How long after issuance a certificate's linkage becomes visible to PFs.
     pub linkage_lag: std::time::Duration,
 }
 
@@ -57,7 +69,6 @@ impl StateConfig {
     }
 }
 
-/// `$XDG_CACHE_HOME/jpki-sim/keys.sqlite`, else `~/.cache/jpki-sim/keys.sqlite`.
 /// The key cache at `path`; none, with a warning, when it cannot be opened: keys are then
 /// derived in memory, slower but the same.
 pub fn open_key_cache(path: Option<&std::path::Path>) -> Option<Store> {
@@ -74,10 +85,13 @@ pub fn open_key_cache(path: Option<&std::path::Path>) -> Option<Store> {
 /// Why a world could not be served on loopback.
 #[derive(Debug, thiserror::Error)]
 pub enum LoopbackError {
+    /// No loopback port could be reserved.
     #[error("no free loopback port")]
     Port(#[source] std::io::Error),
+    /// Opening the world failed (its store, its key cache, its CAs).
     #[error("the world failed")]
     World(#[from] mock_jlis::world::WorldError),
+    /// The listener would not start, even after retrying a taken port.
     #[error("the world's server did not start")]
     Server(#[source] ServerError),
 }
@@ -112,6 +126,8 @@ pub fn serve_on_loopback(
     }
 }
 
+/// The per-user key cache: `$XDG_CACHE_HOME/jpki-sim/keys.sqlite`, else
+/// `~/.cache/jpki-sim/keys.sqlite`; `None` when neither variable is set.
 pub fn default_key_cache() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
@@ -129,14 +145,17 @@ pub struct Server {
 /// One request the server answered, as a scenario's trace shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpExchange {
+    /// The request method, `GET` or `POST`.
     pub method: String,
     /// Path and query.
     pub path: String,
+    /// The response's HTTP status.
     pub status: u16,
     /// The request body's declared length.
     pub request_len: Option<u64>,
     /// The response body's length, when the response declares it.
     pub response_len: Option<u64>,
+    /// From the request arriving to its response being ready (the body may still be streaming).
     pub elapsed: std::time::Duration,
 }
 
@@ -196,10 +215,12 @@ impl Server {
         })
     }
 
+    /// The address the server listens on, with the port it was given when asked for port 0.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The server's base URL, `http://` and [`Server::addr`].
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
