@@ -22,10 +22,12 @@ pub struct Cli {
     /// Log more (repeat for debug and trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The commands of `jpki-sim`, one module each.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP server (APDU bridge, CA certificates, admin API) and attach cards to vpcd.
@@ -57,6 +59,8 @@ pub struct WorldArgs {
     pub persona: Option<PathBuf>,
 }
 
+/// Runs the parsed command. `Ok` carries the exit code the command chose (`run`, `report` and
+/// `load` say through it that checks failed); `Err` is what stopped the command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Up(args) => up::run(args),
