@@ -38,7 +38,12 @@ pub enum SutSpec {
     RefSdk,
     /// An adapter playing `role` (docs/adapter-protocol.md): `command` is run with `sh -c`,
     /// or, when it is an `http://` URL, is an HTTP adapter with a session per worker.
-    Adapter { role: Role, command: String },
+    Adapter {
+        /// The role the adapter plays, from `pf=` or `sdk=`.
+        role: Role,
+        /// What follows `=`: a shell command, or an `http://` URL.
+        command: String,
+    },
 }
 
 /// When the measured phase ends.
@@ -55,7 +60,10 @@ pub enum Stop {
 /// A load run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
+    /// The operation every worker repeats (`--op`).
     pub op: LoadOp,
+    /// Who answers the operations (`--sut`); the bundled reference for the operation's role by
+    /// default.
     pub sut: SutSpec,
     /// Whose certificate PF operations use, and which key `sign` uses.
     pub key: KeyKind,
@@ -65,6 +73,7 @@ pub struct LoadConfig {
     pub cards: usize,
     /// Workers, each with its own PF, SDK or adapter process.
     pub concurrency: usize,
+    /// When the measured phase ends: `--duration` or `--ops`.
     pub stop: Stop,
     /// Operations run, unrecorded, before the measured phase (connections, caches, JIT-less
     /// but cold adapters).
@@ -78,23 +87,41 @@ pub struct LoadConfig {
 /// A combination of flags that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// The operation is one role's and the SUT plays the other (`--op sign` against a PF, for
+    /// instance).
     #[error("--op {op} is {op_role} operation, but --sut {sut} plays the {sut_role}")]
     WrongRole {
+        /// The operation asked for.
         op: LoadOp,
+        /// Its role, with its article: `a PF` or `an SDK`.
         op_role: &'static str,
+        /// The `--sut` value.
         sut: String,
+        /// The role the SUT plays: `PF` or `SDK`.
         sut_role: &'static str,
     },
+    /// `--cards 0`.
     #[error("--cards must be at least 1")]
     NoCards,
+    /// `--concurrency 0`.
     #[error("--concurrency must be at least 1")]
     NoWorkers,
+    /// `--op latest-info` with `--key auth`: consent is signed with the signature key.
     #[error("--op latest-info needs the signature certificate (consent is signed with it); --key auth cannot be used")]
     LatestInfoNeedsSignKey,
+    /// `--op sign` with more workers than cards: two workers would share a card, which answers one
+    /// transaction at a time.
     #[error("--op sign with {concurrency} workers needs at least as many cards (got {cards}): a card answers one transaction at a time")]
-    FewerCardsThanSigners { cards: usize, concurrency: usize },
+    FewerCardsThanSigners {
+        /// `--cards`.
+        cards: usize,
+        /// `--concurrency`.
+        concurrency: usize,
+    },
+    /// `--ops 0`.
     #[error("--ops must be at least 1")]
     NoOps,
+    /// `--duration 0`.
     #[error("--duration must be longer than zero")]
     NoDuration,
 }
@@ -102,21 +129,27 @@ pub enum ConfigError {
 /// A `--sut` or `--op` value that is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// An unknown `--op`.
     #[error("{0:?} is not an operation: enrol, status, latest-info or sign")]
     Op(String),
+    /// A `--sut` that is neither a reference nor `ROLE=COMMAND|URL`.
     #[error(
         "{0:?} is not a system under test: ref-pf, ref-sdk, pf=COMMAND|URL or sdk=COMMAND|URL"
     )]
     Sut(String),
+    /// `pf=` or `sdk=` with nothing after it; the role's name.
     #[error("the adapter command after {0}= is empty")]
     EmptyCommand(&'static str),
+    /// An unknown `--key`.
     #[error("{0:?} is not a key: sign or auth")]
     Key(String),
+    /// An unknown `--via`.
     #[error("{0:?} is not a status channel: ocsp or crl")]
     Via(String),
 }
 
 impl LoadOp {
+    /// Every operation, in the order help and reports list them.
     pub const ALL: [LoadOp; 4] = [
         LoadOp::Enrol,
         LoadOp::Status,
@@ -169,6 +202,7 @@ impl SutSpec {
         }
     }
 
+    /// The role the SUT plays, which must be the operation's.
     pub fn role(&self) -> Role {
         match self {
             SutSpec::RefPf => Role::Pf,
@@ -291,6 +325,7 @@ pub fn parse_via(text: &str) -> Result<StatusChannel, ParseError> {
     }
 }
 
+/// The key's name on the command line and in reports: `sign` or `auth`.
 pub fn key_name(key: KeyKind) -> &'static str {
     match key {
         KeyKind::Sign => "sign",
@@ -298,6 +333,7 @@ pub fn key_name(key: KeyKind) -> &'static str {
     }
 }
 
+/// The channel's name on the command line and in reports: `ocsp` or `crl`.
 pub fn via_name(via: StatusChannel) -> &'static str {
     match via {
         StatusChannel::Ocsp => "ocsp",

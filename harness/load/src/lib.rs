@@ -28,33 +28,46 @@ use adapter_protocol::AdapterError;
 /// Why a load run produced no result.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The flags do not make a run.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The world could not be opened or its cards provisioned.
     #[error("the world failed")]
     World(#[from] mock_jlis::world::WorldError),
+    /// The world's store failed.
     #[error("the world's store failed")]
     Store(#[from] mock_jlis::store::StoreError),
+    /// The world's server did not start.
     #[error("the world's server did not start")]
     Server(#[source] served_world::ServerError),
+    /// No loopback port was free for the world's server.
     #[error("no free loopback port")]
     Port(#[source] std::io::Error),
+    /// The async runtime that serves the world did not start.
     #[error("cannot start the async runtime for the server")]
     Runtime(#[source] std::io::Error),
+    /// A worker thread could not be spawned.
     #[error("cannot start a worker thread")]
     Thread(#[source] std::io::Error),
+    /// A worker failed as a program (it panicked); the harness is to blame.
     #[error("{0}")]
     Worker(String),
     /// The harness could not prepare a card (the reference SDK over the in-process card).
     #[error("card {card}: {what} failed: {detail}")]
     Preparation {
+        /// The card's id.
         card: String,
+        /// What the harness was doing: `reading its certificate`, `signing`, ...
         what: String,
+        /// How it failed.
         detail: String,
     },
     /// The SUT of a worker did not start (an adapter that cannot be spawned or answer `hello`).
     #[error("the system under test of worker {worker} did not start")]
     SutStart {
+        /// The worker, from 0.
         worker: usize,
+        /// Why the adapter did not start.
         #[source]
         source: AdapterError,
     },
@@ -64,9 +77,13 @@ pub enum LoadError {
         "the system under test of worker {worker} failed to prepare card {card} ({kind}): {detail}"
     )]
     SutPreparation {
+        /// The card's id.
         card: String,
+        /// The worker, from 0.
         worker: usize,
+        /// The failure's kind, as reports count it (`rejected:revoked`, ...).
         kind: String,
+        /// The failure in words.
         detail: String,
     },
 }

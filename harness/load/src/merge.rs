@@ -12,45 +12,77 @@ use super::stats::{HistogramError, Stats};
 /// Why results could not be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// No file was given.
     #[error("nothing to merge: give at least one result file")]
     Nothing,
+    /// A file could not be read.
     #[error("cannot read {path}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
+    /// A file is not JSON, or not the shape of a load result.
     #[error("{path} is not a load result")]
     Json {
+        /// The file.
         path: PathBuf,
+        /// Where and why it does not parse.
         #[source]
         source: serde_json::Error,
     },
+    /// A file is a load result of another version.
     #[error(
         "{path} is a load result of version {found}; this jpki-sim reads version {REPORT_VERSION}"
     )]
-    Version { path: PathBuf, found: String },
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version it declares, in words when it declares none.
+        found: String,
+    },
+    /// A file's `histogram` does not decode.
     #[error("{path}: its histogram is unreadable")]
     Histogram {
+        /// The file.
         path: PathBuf,
+        /// Why it does not decode.
         #[source]
         source: HistogramError,
     },
+    /// A file's counts disagree with each other (its histogram and `ops`, for instance): edited or
+    /// cut short.
     #[error("{path}: {detail}")]
-    Inconsistent { path: PathBuf, detail: String },
+    Inconsistent {
+        /// The file.
+        path: PathBuf,
+        /// Which counts disagree, and how.
+        detail: String,
+    },
+    /// Two files measured different workloads.
     #[error(
         "{path} measured {theirs}, but {first} measured {ours}: only the same workload merges"
     )]
     Workload {
+        /// The file that differs.
         path: PathBuf,
+        /// Its workload, in words.
         theirs: String,
+        /// The first file given, whose workload the others must match.
         first: PathBuf,
+        /// The first file's workload, in words.
         ours: String,
     },
+    /// Two files hold the same generator's run: one result given twice.
     #[error("{path} holds a run (started {started_at}) that {first} holds too: each generator's result must be given once")]
     Duplicate {
+        /// The later file.
         path: PathBuf,
+        /// The file that holds the run already.
         first: PathBuf,
+        /// When that run started (RFC 3339).
         started_at: String,
     },
 }

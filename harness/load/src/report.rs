@@ -21,6 +21,7 @@ pub const REPORT_VERSION: u32 = 1;
 /// A load run's results (`jpki-sim load --json`), or the merge of several.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadReport {
+    /// The document's version, [`REPORT_VERSION`] when written.
     pub version: u32,
     /// What was measured; only results of the same workload merge.
     pub workload: Workload,
@@ -55,6 +56,7 @@ pub struct LoadReport {
 /// The operation measured and its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workload {
+    /// The operation measured.
     pub op: LoadOp,
     /// The certificate PF operations use, or the key `sign` uses.
     pub key: KeyKind,
@@ -68,16 +70,26 @@ pub struct Workload {
 pub struct Generator {
     /// `ref-pf`, `ref-sdk`, `pf=COMMAND` or `sdk=COMMAND`.
     pub sut: String,
+    /// Cards provisioned (`--cards`).
     pub cards: usize,
+    /// Workers (`--concurrency`).
     pub concurrency: usize,
+    /// When the measured phase was to end.
     pub stop: Stop,
+    /// The warm-up, seconds.
     pub warmup_s: f64,
+    /// What the generator ran on.
     pub machine: Machine,
+    /// When its measured phase began (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// Its measured phase, seconds.
     pub duration_s: f64,
+    /// Operations completed, correct or not.
     pub attempted: u64,
+    /// Correct answers.
     pub ops: u64,
+    /// Correct answers per second.
     pub ops_per_second: f64,
 }
 
@@ -86,7 +98,9 @@ pub struct Generator {
 pub struct Machine {
     /// Cores available to the process.
     pub cores: usize,
+    /// The operating system, as Rust names it (`linux`, `macos`, `windows`).
     pub os: String,
+    /// The CPU architecture, as Rust names it (`x86_64`, `aarch64`).
     pub arch: String,
     /// 1, 5 and 15-minute load averages when the workers started (Linux), to tell a figure of
     /// an idle machine from one of a busy machine.
@@ -107,6 +121,7 @@ impl Machine {
 }
 
 impl Workload {
+    /// The workload `config` measures; `via` only for `status`.
     pub fn of(config: &LoadConfig) -> Workload {
         Workload {
             op: config.op,
@@ -355,6 +370,7 @@ pub fn ms(micros: u64) -> String {
     format!("{}.{:03}", micros / 1000, micros % 1000)
 }
 
+/// `at` in RFC 3339, as the documents and summaries write times.
 pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())

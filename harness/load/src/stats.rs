@@ -28,20 +28,32 @@ pub enum Failure {
     /// time. Its worker stops: the process is gone or wedged.
     AdapterBroken(String),
     /// The adapter answered with an `error` instead of a result.
-    Refused { code: ErrorCode, message: String },
+    Refused {
+        /// The protocol's error code.
+        code: ErrorCode,
+        /// The adapter's message.
+        message: String,
+    },
     /// The adapter's `result` does not have the shape the operation returns.
     BadResult(String),
     /// The in-process reference failed as a program.
     Failed(String),
     /// The PF rejected an enrolment of a good certificate with a good signature.
     Rejected {
+        /// Why the PF rejected it.
         reason: RejectReason,
+        /// The PF's detail.
         detail: String,
     },
     /// The PF could not establish what it was asked (fails closed).
     Undetermined(String),
     /// A verdict other than the right one: `outcome` names it (`revoked`, `not_consented`).
-    Unexpected { outcome: String, detail: String },
+    Unexpected {
+        /// The verdict given.
+        outcome: String,
+        /// What the PF said of it.
+        detail: String,
+    },
     /// The latest basic 4 info is not the holder's.
     WrongInfo(String),
     /// The card refused: its status word.
@@ -133,6 +145,8 @@ impl Stats {
         self.throughput[second] += 1;
     }
 
+    /// Counts `failure` under its kind, keeping its detail as the kind's example if it is the
+    /// first.
     pub fn record_failure(&mut self, failure: &Failure) {
         let kind = failure.kind();
         if !self.examples.contains_key(&kind) {
@@ -174,6 +188,7 @@ impl Stats {
         self.errors.values().sum()
     }
 
+    /// The percentiles of the correct answers so far; zeros when there are none.
     pub fn latency(&self) -> Latency {
         let h = &self.histogram;
         if h.is_empty() {
@@ -192,22 +207,35 @@ impl Stats {
 /// Latency percentiles of correct answers, microseconds (HdrHistogram values: within 0.1 %).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
+    /// Median.
     pub p50: u64,
+    /// 90th percentile.
     pub p90: u64,
+    /// 99th percentile.
     pub p99: u64,
+    /// The slowest.
     pub max: u64,
+    /// Mean, to 0.1 µs.
     pub mean: f64,
 }
 
 /// Why a serialised histogram was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum HistogramError {
+    /// The text is not base64.
     #[error("not base64")]
     Base64(#[from] base64::DecodeError),
+    /// The bytes are not an HdrHistogram V2 encoding.
     #[error("not an HdrHistogram V2 encoding: {0}")]
     Encoding(String),
+    /// The encoding declares more bytes of counts than it holds: cut short.
     #[error("it declares {declared} bytes of counts but holds {held}")]
-    Truncated { declared: usize, held: usize },
+    Truncated {
+        /// The length its header declares.
+        declared: usize,
+        /// The bytes after the header.
+        held: usize,
+    },
 }
 
 /// The histogram as base64 of its HdrHistogram V2 encoding (uncompressed, so its declared
@@ -250,6 +278,8 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramError> {
     Ok(resizing)
 }
 
+/// An empty histogram of microseconds that resizes to any value, with the precision reports
+/// use (3 significant figures).
 pub fn new_histogram() -> Histogram<u64> {
     // 3 significant figures is within the bounds `new` accepts.
     Histogram::new(SIGNIFICANT_FIGURES).unwrap_or_else(|_| unreachable!("3 figures are valid"))

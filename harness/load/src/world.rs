@@ -33,14 +33,19 @@ const CARD_PREFIX: u64 = 0x4C4F_4144_0000_0000;
 
 /// The served world and its prepared cards.
 pub struct LoadWorld {
+    /// The world the cards live in.
     pub world: Arc<World>,
+    /// The world's server on loopback; the SUT reaches the world through it.
     pub server: Server,
+    /// The cards, by index.
     pub cards: Vec<LoadCard>,
 }
 
 /// One card and what the operations send for it, prepared before the measured phase.
 pub struct LoadCard {
+    /// The card's place in [`LoadWorld::cards`], which names its enrolment (`load-<index>`).
     pub index: usize,
+    /// The card.
     pub card: Arc<ProvisionedCard>,
     /// Always in its reader.
     pub present: Arc<AtomicBool>,
