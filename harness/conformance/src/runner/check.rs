@@ -3,7 +3,9 @@
 /// A step that did not return what it expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
+    /// What the step expected, in the scenario's words.
     pub expected: String,
+    /// What came back, in the same words.
     pub actual: String,
 }
 
@@ -17,6 +19,7 @@ pub enum StepFailure {
 }
 
 impl Mismatch {
+    /// A mismatch between `expected` and `actual`.
     pub fn new(expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
         Mismatch {
             expected: expected.into(),

@@ -30,6 +30,7 @@ pub struct Expectations {
     pub adapter: String,
     /// The file, named in unexpected passes so the stale entry is easy to find.
     pub path: PathBuf,
+    /// The entries, in file order.
     pub divergences: Vec<Divergence>,
 }
 
@@ -38,6 +39,7 @@ pub struct Expectations {
 pub struct Divergence {
     /// A scenario id, or a glob of ids with `*`.
     pub scenario: String,
+    /// Why the adapter diverges, in the file's words (shown in reports).
     pub reason: String,
     /// Where the entry starts in the file.
     pub position: Position,
@@ -46,9 +48,12 @@ pub struct Divergence {
 /// Why an expectations file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectationsError {
+    /// The file could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
@@ -56,17 +61,24 @@ pub enum ExpectationsError {
     /// parser's: it names the key and what was expected.
     #[error("{}:{}:{}: {message}", path.display(), at.line, at.column)]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// Where the parser stopped.
         at: Position,
+        /// The parser's message.
         message: String,
     },
     /// The file parses but an entry (or the adapter name) is unusable; `key` is the path of
     /// the node at fault (`divergences[2].scenario`).
     #[error("{}:{}:{}: {key}: {problem}", path.display(), at.line, at.column)]
     Invalid {
+        /// The file.
         path: PathBuf,
+        /// Where the node at fault starts.
         at: Position,
+        /// The node's key path (`divergences[2].scenario`).
         key: String,
+        /// What is wrong with it.
         problem: Problem,
     },
 }
@@ -74,21 +86,36 @@ pub enum ExpectationsError {
 /// What is wrong with a node of an expectations file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
+    /// `adapter` is empty.
     #[error("empty: give the adapter's name as reports should show it")]
     NoAdapter,
+    /// An entry's `reason` is empty.
     #[error("empty: say why the adapter diverges, so the next reader can judge it")]
     NoReason,
+    /// An entry's `scenario` is neither an id nor a glob of ids.
     #[error(
         "{pattern:?} is not a scenario id or a glob of one: expected <area>/<name> of lower-case \
          ASCII letters, digits and `_`, with `*` for any run of characters"
     )]
-    Pattern { pattern: String },
+    Pattern {
+        /// The value given.
+        pattern: String,
+    },
+    /// Two entries give the same `scenario`.
     #[error("{pattern:?} is listed twice (first at line {first})")]
-    Duplicate { pattern: String, first: usize },
+    Duplicate {
+        /// The value both give.
+        pattern: String,
+        /// The line of the first entry.
+        first: usize,
+    },
     /// Checked against the whole suite only: the scenario was renamed or removed, or the id is
     /// misspelt; either way the entry no longer says anything.
     #[error("{pattern:?} matches no scenario of the suite: fix the id or remove the entry")]
-    Unmatched { pattern: String },
+    Unmatched {
+        /// The entry's `scenario`.
+        pattern: String,
+    },
 }
 
 #[derive(Deserialize)]

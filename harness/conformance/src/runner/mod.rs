@@ -1,7 +1,7 @@
 //! The conformance runner: each scenario in a fresh in-process world, its SDK steps through the
 //! reference SDK (or an SDK adapter process), its PF steps through a [`Platform`] (or a PF
 //! adapter process, `adapter_protocol`), its world moves applied directly; one
-//! [`ScenarioResult`] per scenario, with a trace (DESIGN §5–§7).
+//! [`ScenarioResult`] per scenario, with a trace.
 //!
 //! Scenarios run in parallel, one worker per core. Each runs on its own thread, watched: a step
 //! that takes longer than [`RunConfig::step_timeout`] ends the scenario as a hang instead of
@@ -67,24 +67,35 @@ pub struct RunConfig {
 /// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The scenario's world could not be opened or did not accept a move.
     #[error("the world failed")]
     World(#[from] mock_jlis::world::WorldError),
+    /// The scenario's world server did not start.
     #[error("the scenario server did not start")]
     Server(#[source] served_world::ServerError),
+    /// No loopback port was free for the scenario's servers.
     #[error("no free loopback port")]
     Port(#[source] std::io::Error),
+    /// The async runtime for the scenario's servers did not start.
     #[error("cannot start the async runtime for the servers")]
     Runtime(#[source] std::io::Error),
+    /// A card's persona overrides could not be turned into the world's form.
     #[error("persona overrides do not serialise: {0}")]
     Persona(String),
+    /// A step names a card index the scenario does not have (the checks at load time prevent
+    /// this).
     #[error("the scenario has no card {0}")]
     NoSuchCard(usize),
+    /// The world clock refused a move.
     #[error("the clock refused to move")]
     Clock(#[from] mock_jlis::clock::ClockError),
+    /// The world refused to arm a fault.
     #[error("the fault was refused")]
     Fault(#[from] mock_jlis::faults::FaultError),
+    /// The scenario's APDU bridge could not be served.
     #[error("cannot serve the APDU bridge")]
     Bridge(#[from] crate::runner::bridge::BridgeError),
+    /// The scenario's cards could not be put in PC/SC readers.
     #[error("cannot put the cards in PC/SC readers")]
     Readers(#[from] readers::ReaderError),
 }

@@ -11,6 +11,8 @@ use super::trace::TraceEntry;
 use super::RunError;
 use crate::scenario::model::{CardMove, ClockMove, EventStep, FaultStep};
 
+/// Applies a life event to a card's holder, recording in the trace how many certificates it
+/// revoked and issued.
 pub fn event(run: &mut ScenarioRun<'_>, event: &EventStep) -> Result<(), StepFailure> {
     let card = run.world.card(event.card)?.id.clone();
     let outcome = run.world.world.apply_event(&EventRequest {
@@ -30,6 +32,7 @@ pub fn event(run: &mut ScenarioRun<'_>, event: &EventStep) -> Result<(), StepFai
     Ok(())
 }
 
+/// Moves the world clock as the step says (forward only).
 pub fn clock(run: &mut ScenarioRun<'_>, clock: &ClockMove) -> Result<(), StepFailure> {
     let world = &run.world.world;
     let mode = match clock {
@@ -44,6 +47,7 @@ pub fn clock(run: &mut ScenarioRun<'_>, clock: &ClockMove) -> Result<(), StepFai
     Ok(())
 }
 
+/// Arms a fault rule on the world.
 pub fn fault(run: &mut ScenarioRun<'_>, fault: &FaultStep) -> Result<(), StepFailure> {
     let rule = fault.rule();
     run.world
@@ -57,6 +61,7 @@ pub fn fault(run: &mut ScenarioRun<'_>, fault: &FaultStep) -> Result<(), StepFai
     Ok(())
 }
 
+/// Disarms every fault.
 pub fn clear_faults(run: &mut ScenarioRun<'_>) -> Result<(), StepFailure> {
     run.world.world.faults().clear();
     run.trace.push(TraceEntry::World {

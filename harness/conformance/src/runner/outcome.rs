@@ -11,16 +11,21 @@ use vocab::Feature;
 /// The result of one scenario against one adapter.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
+    /// The scenario's id.
     pub id: ScenarioId,
     /// The scenario file, for `file:line:column` in reports.
     pub path: PathBuf,
+    /// The scenario's description.
     pub description: String,
+    /// The scenario's importance.
     pub importance: Importance,
     /// The adapter (SDK and PF) the scenario ran against.
     pub adapter: String,
+    /// How it ended.
     pub outcome: Outcome,
     /// Every APDU, PF call and world move up to the end (or the failing step).
     pub trace: Vec<TraceEntry>,
+    /// How long it ran.
     pub duration: Duration,
 }
 
@@ -31,35 +36,54 @@ pub enum Outcome {
     Pass,
     /// Step `step` (0-based) returned something else than `expected`.
     Fail {
+        /// The step's index, from 0.
         step: usize,
+        /// Where the step starts in the file.
         position: Position,
+        /// What the step expected, in words.
         expected: String,
+        /// What came back, in words.
         actual: String,
     },
     /// The adapter lacks features the scenario needs; not a failure.
-    Skipped { missing: Vec<Feature> },
+    Skipped {
+        /// The features the adapter lacks.
+        missing: Vec<Feature>,
+    },
     /// Step `step` did not finish within the per-step timeout; the adapter is stuck.
     Hang {
+        /// The step's index, from 0.
         step: usize,
+        /// Where the step starts in the file.
         position: Position,
+        /// How long the runner waited.
         after: Duration,
     },
     /// The harness itself failed (the world, the server): says nothing about the adapter.
-    Error { message: String },
+    Error {
+        /// What failed, with its causes.
+        message: String,
+    },
     /// The scenario failed or hung (`actual`), as the adapter's expectations file says it
     /// does: expected, so that a run fails only on what nobody knew about.
     KnownDivergence {
+        /// The entry that lists it.
         listing: Listing,
+        /// How it actually ended: [`Outcome::Fail`] or [`Outcome::Hang`].
         actual: Box<Outcome>,
     },
     /// Listed as a known divergence, yet it passed: the listing is stale and must go, so that
     /// the expectations file keeps telling the truth about the adapter.
-    UnexpectedPass { listing: Listing },
+    UnexpectedPass {
+        /// The stale entry.
+        listing: Listing,
+    },
 }
 
 /// An entry of an adapter's expectations file: why the adapter diverges, and where it says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
+    /// Why the adapter diverges, in the file's words.
     pub reason: String,
     /// The expectations file.
     pub file: PathBuf,

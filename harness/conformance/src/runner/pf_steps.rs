@@ -18,6 +18,7 @@ use vocab::{
 };
 use vocab::{CertificateSlot, HashAlgorithm, KeyKind, PinKind};
 
+/// Plays PF step `index`: asks the PF under test and checks its answer against `expect`.
 pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(), StepFailure> {
     match step {
         PfStep::Enrol {

@@ -45,7 +45,9 @@ const LEASE_RETRY: Duration = Duration::from_millis(100);
 /// name `pcscd` gives the reader (what PC/SC applications select it by).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReaderSlot {
+    /// The reader's name as `pcscd` lists it.
     pub name: String,
+    /// Where vpcd listens for this slot's card.
     pub vpcd: SocketAddr,
 }
 
@@ -120,7 +122,9 @@ pub enum ReaderError {
         .configured.join(", ")
     )]
     TooFew {
+        /// How many cards the scenario has.
         cards: usize,
+        /// The readers configured.
         configured: Vec<String>,
     },
     /// Others held the readers for the whole wait.
@@ -131,17 +135,23 @@ pub enum ReaderError {
         .held.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     Busy {
+        /// The readers the scenario needs.
         wanted: Vec<String>,
+        /// How long it waited.
         waited: Duration,
+        /// The lock files held by others.
         held: Vec<PathBuf>,
     },
     /// A reader's lock file cannot be opened or locked.
     #[error("cannot lock {}", .path.display())]
     LockFile {
+        /// The lock file.
         path: PathBuf,
+        /// Why it could not be opened or locked.
         #[source]
         source: std::io::Error,
     },
+    /// Asking `pcscd` about the readers failed.
     #[error(transparent)]
     Pcsc(#[from] PcscError),
     /// A card no lease put there sits in a reader the scenario needs.
@@ -150,15 +160,23 @@ pub enum ReaderError {
         STRAY_TIMEOUT.as_secs(),
         lock_path(*.port).display()
     )]
-    Occupied { reader: String, port: u16 },
+    Occupied {
+        /// The reader.
+        reader: String,
+        /// Its vpcd port.
+        port: u16,
+    },
     /// pcscd did not see the card that was put in.
     #[error(
         "pcscd did not show card {card} in reader {reader:?} within {} s of attaching it to vpcd {vpcd}",
         PRESENCE_TIMEOUT.as_secs()
     )]
     NotPresent {
+        /// The card, as an index into the scenario's `cards`.
         card: usize,
+        /// The reader it was put in.
         reader: String,
+        /// The vpcd address it was attached to.
         vpcd: SocketAddr,
     },
     /// pcscd kept showing a card that was taken out.
@@ -166,12 +184,20 @@ pub enum ReaderError {
         "pcscd still showed card {card} in reader {reader:?} {} s after it was taken out",
         PRESENCE_TIMEOUT.as_secs()
     )]
-    NotEmpty { card: usize, reader: String },
+    NotEmpty {
+        /// The card, as an index into the scenario's `cards`.
+        card: usize,
+        /// The reader.
+        reader: String,
+    },
     /// The vpcd client for the card could not start.
     #[error("cannot attach card {card} to vpcd {vpcd}")]
     Attach {
+        /// The card, as an index into the scenario's `cards`.
         card: usize,
+        /// The vpcd address.
         vpcd: SocketAddr,
+        /// Why the client could not connect.
         #[source]
         source: std::io::Error,
     },

@@ -30,9 +30,13 @@ pub struct Progress(Arc<Mutex<Option<(usize, Instant)>>>);
 
 /// A scenario in progress: its world, its PF, and what earlier steps left behind.
 pub struct ScenarioRun<'a> {
+    /// The scenario being run.
     pub loaded: &'a LoadedScenario,
+    /// Its fresh world, served on loopback.
     pub world: ScenarioWorld,
+    /// The PF under test: the reference PF, a mutant, or a PF adapter.
     pub platform: Box<dyn Platform>,
+    /// What happened so far.
     pub trace: Trace,
     /// Enrolments by name, as `enrol` steps made them.
     pub enrolments: BTreeMap<String, Enrolment>,
@@ -49,7 +53,9 @@ pub struct ScenarioRun<'a> {
 /// What the runner remembers of an enrolment.
 #[derive(Debug, Clone)]
 pub struct Enrolment {
+    /// The card that enrolled, as an index into `cards`.
     pub card: usize,
+    /// The key whose certificate was enrolled.
     pub key: KeyKind,
     /// Whether a consent for the latest-info service was registered for it.
     pub consented: bool,

@@ -14,34 +14,56 @@ use reference::channel::{CardChannel, ChannelError};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceEntry {
     /// A step starts (0-based index, and what it is).
-    Step { index: usize, summary: String },
+    Step {
+        /// The step's index, from 0.
+        index: usize,
+        /// The step in words (`sdk verify_pin`, `clock`, ...).
+        summary: String,
+    },
     /// An APDU exchange with card `card`: the command as spaced hex, its name, and the status
     /// word (absent when no card answered).
     Apdu {
+        /// The card, as an index into the scenario's `cards`.
         card: usize,
+        /// The command APDU, spaced hex, with PIN values redacted.
         command: String,
+        /// The command's name (`SELECT`, `VERIFY`, ...).
         name: String,
+        /// The response data's length in bytes, the status word not counted.
         response_len: usize,
+        /// The status word, 4 hex digits; absent when no card answered.
         status: Option<String>,
     },
     /// A call to the PF and its result.
     Pf {
+        /// The operation.
         op: String,
+        /// What the PF was asked, in words.
         request: String,
+        /// What it answered, in words.
         result: String,
     },
     /// A move of the world (event, clock, fault, card).
-    World { action: String },
+    World {
+        /// The move, with what it did.
+        action: String,
+    },
     /// A request to the scenario's world server (CRL, OCSP, J-LIS, CA certificates) and its
     /// answer; the path is cut after 96 characters (an OCSP GET carries the whole request).
     Http {
+        /// The request method.
         method: String,
+        /// The path and query, cut after 96 characters.
         path: String,
+        /// The response's HTTP status.
         status: u16,
+        /// The request body's declared length.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_len: Option<u64>,
+        /// The response body's length, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response_len: Option<u64>,
+        /// From the request arriving to its response being ready, microseconds.
         micros: u64,
     },
 }
@@ -51,6 +73,7 @@ pub enum TraceEntry {
 pub struct Trace(Arc<Mutex<Vec<TraceEntry>>>);
 
 impl Trace {
+    /// Appends `entry`; a trace poisoned by a panicking step keeps working.
     pub fn push(&self, entry: TraceEntry) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push(entry);
     }
@@ -69,6 +92,7 @@ pub struct TracingChannel<C> {
 }
 
 impl<C> TracingChannel<C> {
+    /// Wraps `inner`, recording its exchanges as card `card`'s in `trace`.
     pub fn new(inner: C, card: usize, trace: Trace) -> TracingChannel<C> {
         TracingChannel { inner, card, trace }
     }

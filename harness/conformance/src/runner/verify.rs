@@ -10,8 +10,10 @@ use vocab::HashAlgorithm;
 /// Why a signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// The certificate does not parse.
     #[error("the certificate does not parse: {0}")]
     Certificate(String),
+    /// The signature is not the key's over the data's DigestInfo.
     #[error("the signature does not verify with the certificate's key")]
     Signature,
 }

@@ -17,7 +17,9 @@ use vocab::PfEnvironment;
 
 /// A scenario's world, its server, and its cards in their readers.
 pub struct ScenarioWorld {
+    /// The world.
     pub world: Arc<World>,
+    /// The world's server on loopback: the APDU bridge, CRL, OCSP, J-LIS and CA certificates.
     pub server: Server,
     /// Per card of the scenario, in order.
     pub cards: Vec<Arc<ProvisionedCard>>,
@@ -77,6 +79,7 @@ impl ScenarioWorld {
         served_world::adapter_environment(&self.world, &self.server, cards)
     }
 
+    /// The card at `index` in the scenario's `cards`; [`RunError::NoSuchCard`] past the end.
     pub fn card(&self, index: usize) -> Result<&Arc<ProvisionedCard>, RunError> {
         self.cards.get(index).ok_or(RunError::NoSuchCard(index))
     }

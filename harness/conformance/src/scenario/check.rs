@@ -18,52 +18,133 @@ use super::model::{
 /// A scenario that parses but does not hold together. Each variant says what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
+    /// `steps` is empty.
     #[error("a scenario needs at least one step")]
     NoSteps,
+    /// A step or move names a card index past the end of `cards`.
     #[error("card {index} is out of range: expected an index into `cards` ({})", count_cards(*.count))]
-    CardOutOfRange { index: usize, count: usize },
+    CardOutOfRange {
+        /// The index given.
+        index: usize,
+        /// How many cards the scenario has.
+        count: usize,
+    },
+    /// Two entries of `cards` have the same id.
     #[error("card {id} is listed twice (first as card {first})")]
-    DuplicateCard { id: String, first: usize },
+    DuplicateCard {
+        /// The card id.
+        id: String,
+        /// The index of the first card with it.
+        first: usize,
+    },
+    /// Two cards have the same label.
     #[error("label {label:?} is used twice (first by card {first})")]
-    DuplicateLabel { label: String, first: usize },
+    DuplicateLabel {
+        /// The label.
+        label: String,
+        /// The index of the first card with it.
+        first: usize,
+    },
     /// The overrides would be refused when the world builds the card.
     #[error("expected persona override fields: {message}")]
-    Persona { message: String },
+    Persona {
+        /// What the persona overrides got wrong.
+        message: String,
+    },
+    /// A step names an enrolment no earlier `enrol` step defined.
     #[error("enrolment `{name}` is not defined by an earlier `enrol` step ({})", defined_names(.defined))]
-    UnknownEnrolment { name: String, defined: Vec<String> },
+    UnknownEnrolment {
+        /// The name used.
+        name: String,
+        /// The names defined by then, for the message.
+        defined: Vec<String>,
+    },
+    /// A step uses an enrolment whose `enrol` is expected to be rejected: there is nothing to use.
     #[error("enrolment `{name}` was expected to be rejected, so later steps cannot use it")]
-    RejectedEnrolment { name: String },
+    RejectedEnrolment {
+        /// The enrolment.
+        name: String,
+    },
+    /// Two `enrol` steps give the same name.
     #[error("enrolment `{name}` is already defined by step {first}")]
-    DuplicateEnrolment { name: String, first: usize },
+    DuplicateEnrolment {
+        /// The name.
+        name: String,
+        /// The index of the step that defined it first.
+        first: usize,
+    },
+    /// `latest_info` on an enrolment of the authentication key, which J-LIS does not follow.
     #[error("`latest_info` follows signature certificates: expected an enrolment with `key: sign`, `{name}` used `key: auth`")]
-    LatestInfoNeedsSign { name: String },
+    LatestInfoNeedsSign {
+        /// The enrolment.
+        name: String,
+    },
     /// A correct PF rejects a tampered or cross-hierarchy enrolment, so `accepted` can never pass.
     #[error("a `{field}` enrolment must be expected `rejected`: a correct PF never accepts it")]
-    ForgedEnrolmentAccepted { field: &'static str },
+    ForgedEnrolmentAccepted {
+        /// The key that makes it forged: `tamper` or `present_as`.
+        field: &'static str,
+    },
+    /// A step needs a feature the scenario does not list, so adapters without it would fail
+    /// instead of skipping.
     #[error("needs feature `{feature}`: add it to `features` so that adapters without it skip the scenario")]
-    MissingFeature { feature: &'static str },
+    MissingFeature {
+        /// The feature's name.
+        feature: &'static str,
+    },
+    /// `password` on a `read_certificate` of a certificate that needs none.
     #[error(
         "`password` only opens the signature certificate (`which: sign`); the others are free"
     )]
     PasswordUnused,
+    /// A read with a `pin` it cannot be opened with.
     #[error("`{op}` cannot use PIN `{pin}`: expected one of {}", pin_names(.accepted))]
     PinNotAccepted {
+        /// The operation.
         op: &'static str,
+        /// The PIN given.
         pin: &'static str,
+        /// The PINs the operation accepts.
         accepted: &'static [PinKind],
     },
+    /// `retries_left` expected of an operation other than `pin_status`.
     #[error("`retries_left` is what `pin_status` answers; `{op}` cannot: expected `ok`, `wrong_pin`, `pin_blocked`, `security_status`, `no_card` or `status`")]
-    RetriesOnlyForPinStatus { op: &'static str },
+    RetriesOnlyForPinStatus {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A `remove` of a card already out of its reader.
     #[error("card {index} is already removed")]
-    AlreadyRemoved { index: usize },
+    AlreadyRemoved {
+        /// The card.
+        index: usize,
+    },
+    /// An `insert` of a card that is in its reader.
     #[error("card {index} is already inserted")]
-    AlreadyInserted { index: usize },
+    AlreadyInserted {
+        /// The card.
+        index: usize,
+    },
+    /// A `clock: {set: ...}` before the clock's time at that step.
     #[error("the clock only moves forward: {requested} is before {now}")]
-    ClockBackwards { now: String, requested: String },
+    ClockBackwards {
+        /// The clock's time at that step (RFC 3339).
+        now: String,
+        /// The instant asked for.
+        requested: String,
+    },
+    /// An advance that would take the clock past the last date the calendar can represent.
     #[error("moving the clock past the calendar's end")]
     ClockOverflow,
+    /// A fault armed on an endpoint it cannot apply to (`try_later` on the CRL, for instance).
     #[error("fault `{fault}` does not apply to endpoint `{endpoint}`")]
-    FaultNotApplicable { fault: String, endpoint: String },
+    FaultNotApplicable {
+        /// The fault's kind.
+        fault: String,
+        /// The endpoint.
+        endpoint: String,
+    },
+    /// A fault with `count: 0`.
     #[error(
         "a fault count must be at least 1 (leave `count` out for \"until the scenario ends\")"
     )]

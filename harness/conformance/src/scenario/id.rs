@@ -19,17 +19,34 @@ pub struct ScenarioId {
 pub enum IdError {
     /// The file is not inside the suite root, so it has no id.
     #[error("not under the suite root {}", root.display())]
-    NotUnderRoot { root: PathBuf },
+    NotUnderRoot {
+        /// The suite root.
+        root: PathBuf,
+    },
     /// Too deep, too shallow, or with `..`: ids have exactly two parts.
     #[error("expected <area>/<name>.yaml under the suite root, got {}", relative.display())]
-    Shape { relative: PathBuf },
+    Shape {
+        /// The path under the root.
+        relative: PathBuf,
+    },
     /// One extension keeps ids unambiguous (`x.yml` and `x.yaml` would both be `area/x`).
     #[error("expected the extension `.yaml`, got {found:?}")]
-    Extension { found: String },
+    Extension {
+        /// The extension found, with its dot (empty when there is none).
+        found: String,
+    },
+    /// An area or name with characters other than `[a-z0-9_]`, or empty.
     #[error("{part:?} is not a valid id part: expected lower-case ASCII letters, digits and `_`")]
-    Part { part: String },
+    Part {
+        /// The part.
+        part: String,
+    },
+    /// A string with no `/` between area and name.
     #[error("{input:?} is not a scenario id: expected <area>/<name>")]
-    Text { input: String },
+    Text {
+        /// The string given.
+        input: String,
+    },
 }
 
 impl ScenarioId {

@@ -14,8 +14,11 @@ use super::model::Scenario;
 /// A scenario that loaded, with where it came from.
 #[derive(Debug, Clone)]
 pub struct LoadedScenario {
+    /// Its id, from its path under the suite root.
     pub id: ScenarioId,
+    /// The file it was read from.
     pub path: PathBuf,
+    /// What the file says, checked.
     pub scenario: Scenario,
     /// Where each step starts in the file, for reports that point at a failing step.
     pub step_positions: Vec<Position>,
@@ -27,14 +30,18 @@ pub enum LoadError {
     /// The file or directory could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     Read {
+        /// The file or directory.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
     /// The file's path does not make a scenario id (`<area>/<name>.yaml`).
     #[error("{}: {source}", path.display())]
     Id {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with the path.
         #[source]
         source: IdError,
     },
@@ -42,17 +49,24 @@ pub enum LoadError {
     /// `message` is the parser's: it names the key path and what was expected.
     #[error("{}:{}:{}: {message}", path.display(), at.line, at.column)]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// Where the parser stopped.
         at: Position,
+        /// The parser's message.
         message: String,
     },
     /// The scenario parses but does not hold together; `key` is the path of the node at fault
     /// (`steps[3].pf.enrolment`).
     #[error("{}:{}:{}: {key}: {problem}", path.display(), at.line, at.column)]
     Invalid {
+        /// The file.
         path: PathBuf,
+        /// Where the node at fault starts.
         at: Position,
+        /// The node's key path (`steps[3].pf.enrolment`).
         key: String,
+        /// What does not hold together.
         problem: Problem,
     },
 }

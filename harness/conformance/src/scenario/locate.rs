@@ -14,14 +14,18 @@ use serde::Deserializer;
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Position {
+    /// The line, from 1.
     pub line: usize,
+    /// The column, from 1.
     pub column: usize,
 }
 
 /// One step of a path from the document root: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
+    /// A mapping key.
     Key(Cow<'static, str>),
+    /// A sequence index, from 0.
     Index(usize),
 }
 

@@ -128,88 +128,118 @@ pub enum Step {
 pub enum SdkStep {
     /// Reads a certificate of the JPKI AP; `ok` means it equals the one the world issued.
     ReadCertificate {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// Which certificate: `sign`, `auth`, `sign_ca` or `auth_ca`.
         which: CertificateSlot,
         /// The signature password, verified first: the signature certificate is behind it, the
         /// others are free. Absent: nothing is verified in this step.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<PinValue>,
+        /// What the SDK must come back with: `ok`, or the error it must report.
         expect: SdkExpect,
     },
     /// Asks how many tries a PIN has left, without using one.
     PinStatus {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// The PIN asked about.
         pin: PinKind,
+        /// What the SDK must come back with: usually `{retries_left: N}`, or `pin_blocked`.
         expect: SdkExpect,
     },
     /// Verifies a PIN.
     VerifyPin {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// The PIN to verify.
         pin: PinKind,
+        /// The value typed. Absent: the card's correct value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<PinValue>,
+        /// What the SDK must come back with: `ok` when the value is right, `{wrong_pin: ...}` or
+        /// `pin_blocked` when not.
         expect: SdkExpect,
     },
     /// Changes a PIN from `old` (default: the correct value) to `new`.
     ChangePin {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// The PIN to change.
         pin: PinKind,
+        /// The current value typed. Absent: the card's correct value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         old: Option<PinValue>,
+        /// The value to set. Later steps that leave their value out still send the original one.
         new: PinValue,
+        /// What the SDK must come back with.
         expect: SdkExpect,
     },
     /// Signs the hash of `data` with a JPKI key (PKCS#1 v1.5 over the DigestInfo); `ok` means
     /// the signature verifies with the card's certificate of that key.
     Sign {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// The key that signs: `sign` or `auth`.
         key: KeyKind,
+        /// What is hashed and signed.
         data: SignData,
+        /// The hash of the DigestInfo: `sha1`, `sha256` (default), `sha384` or `sha512`.
         #[serde(default)]
         hash: HashAlgorithm,
         /// The key's PIN (`auth`) or password (`sign`), verified in the same operation, as most
         /// SDKs sign. Absent: relies on an earlier `verify_pin` in the same session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pin: Option<PinValue>,
+        /// What the SDK must come back with: `ok` for a signature that verifies.
         expect: SdkExpect,
     },
     /// Reads the basic 4 info (name, address, birth date, sex) from the text AP; `ok` means
     /// they equal the card's persona.
     ReadBasicInfo {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
         /// `text` (default) or `pin_b`.
         #[serde(default = "text_pin")]
         pin: PinKind,
+        /// The value of `pin` typed. Absent: the card's correct value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<PinValue>,
+        /// What the SDK must come back with.
         expect: SdkExpect,
     },
     /// Reads the my number from the text AP; `ok` means it equals the card's persona.
     ReadMyNumber {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
         /// `text` (default) or `pin_a`.
         #[serde(default = "text_pin")]
         pin: PinKind,
+        /// The value of `pin` typed. Absent: the card's correct value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<PinValue>,
+        /// What the SDK must come back with.
         expect: SdkExpect,
     },
     /// Reads the card face (image and text) from the visual AP; `ok` means it equals the card's.
     ReadCardFace {
+        /// The card, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
         /// `pin_a` (default) or `pin_b`.
         #[serde(default = "pin_a")]
         pin: PinKind,
+        /// The value of `pin` typed. Absent: the card's correct value.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<PinValue>,
+        /// What the SDK must come back with.
         expect: SdkExpect,
     },
 }
@@ -221,8 +251,10 @@ pub enum PfStep {
     /// The card signs `data` with `key` through the harness's own client; the PF verifies the
     /// signature, the certificate chain and the certificate's status, and enrols the holder.
     Enrol {
+        /// The card that signs, as an index into `cards`. Default 0.
         #[serde(default)]
         card: usize,
+        /// The key the request claims, whose certificate the PF is given: `sign` or `auth`.
         key: KeyKind,
         /// What is signed. Absent: a fresh random challenge.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,26 +274,35 @@ pub enum PfStep {
         /// signature no longer matches. Default false.
         #[serde(default, skip_serializing_if = "is_false")]
         tamper: bool,
+        /// What the PF must answer: `accepted`, or `{rejected: {reason: ...}}`.
         expect: EnrolExpect,
     },
     /// The PF checks the status of an enrolled certificate now.
     CheckStatus {
+        /// The enrolment whose certificate is checked, named by an earlier `enrol`.
         enrolment: EnrolmentName,
+        /// How the PF checks it: `ocsp` or `crl`.
         via: StatusChannel,
+        /// The status the PF must report.
         expect: StatusExpect,
     },
     /// The PF asks J-LIS for the holder's latest basic 4 info (signature enrolments only).
     LatestInfo {
+        /// The enrolment whose holder is looked up, named by an earlier `enrol` of the `sign`
+        /// key.
         enrolment: EnrolmentName,
         /// Whether the holder consented: the harness registers a consent signed with the card's
         /// signature key before the first request for this enrolment. Default true.
         #[serde(default = "yes")]
         consent: bool,
+        /// What the PF must answer.
         expect: LatestInfoExpect,
     },
     /// The PF resolves the stable user behind an enrolment (J-LIS linkage).
     ResolveUser {
+        /// The enrolment whose user is resolved, named by an earlier `enrol`.
         enrolment: EnrolmentName,
+        /// Who the PF must resolve it to.
         expect: UserExpect,
     },
 }
@@ -273,6 +314,7 @@ pub struct EventStep {
     /// Index into `cards` (default 0).
     #[serde(default)]
     pub card: usize,
+    /// What happens to the holder (`address_change`, `death`, `renewal`, ...).
     #[schemars(with = "EventKindName")]
     pub kind: EventKind,
     /// New persona values for a basic-4-info change (`{address: ..., municipality_code:
@@ -304,8 +346,10 @@ pub enum ClockMove {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultStep {
+    /// The endpoint of the world that misbehaves.
     #[schemars(with = "EndpointName")]
     pub endpoint: Endpoint,
+    /// How it misbehaves; some faults apply to one endpoint only.
     #[schemars(with = "FaultKindSchema")]
     pub fault: FaultKind,
     /// Applies to the next `count` requests (at least 1). Absent: until the scenario ends.
@@ -328,7 +372,9 @@ pub enum CardMove {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum SignData {
+    /// Text, signed as its UTF-8 bytes.
     Text(String),
+    /// Bytes in hex (`"01 02 0A"`).
     Hex(HexBytes),
 }
 
@@ -342,7 +388,10 @@ pub enum SdkExpect {
     /// `pin_status` only: this many tries left (`63Cx`; 0 is the same as `pin_blocked`).
     RetriesLeft(u8),
     /// `63Cx`: the PIN was wrong and `x` tries are left.
-    WrongPin { retries_left: u8 },
+    WrongPin {
+        /// The tries left after this one.
+        retries_left: u8,
+    },
     /// The PIN is blocked: `63C0` on the try that blocked it and on a `pin_status`, `6984` on
     /// any later verify or change.
     PinBlocked,
@@ -362,6 +411,7 @@ pub enum EnrolExpect {
     Accepted,
     /// The PF refused, for `reason` when given (`{rejected: {}}`: any reason).
     Rejected {
+        /// The reason the PF must give. Absent: any reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RejectReason>,
     },
@@ -371,9 +421,11 @@ pub enum EnrolExpect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StatusExpect {
+    /// Valid and not revoked.
     Good,
     /// Revoked, for `reason` when given (`{revoked: {reason: affiliation_changed}}`).
     Revoked {
+        /// The revocation reason the PF must report. Absent: any reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
@@ -392,16 +444,22 @@ pub enum LatestInfoExpect {
     /// The 4 info, equal to the holder's current persona; `changed`: whether the latest
     /// certificate differs from the enrolled one.
     Info {
+        /// Whether the latest certificate differs from the enrolled one (renewed or re-issued).
         changed: bool,
     },
+    /// No consent covers the enrolled certificate (`consent: false`).
     NotConsented,
+    /// The holder withdrew the consent that covered it.
     ConsentWithdrawn,
+    /// The consent covering it has expired.
     ConsentExpired,
     /// The successor certificate is not linked yet (linkage lag).
     LatestCertificateUnknown,
+    /// The holder's newest certificate is past its expiry.
     LatestCertificateExpired,
     /// The latest certificate is revoked (death, emigration, loss, suspension).
     LatestCertificateRevoked {
+        /// The revocation reason the PF must report. Absent: any reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
@@ -499,6 +557,7 @@ impl SdkStep {
         }
     }
 
+    /// What the operation must come back with.
     pub fn expect(&self) -> &SdkExpect {
         match self {
             SdkStep::ReadCertificate { expect, .. }
@@ -610,6 +669,7 @@ fn is_false(value: &bool) -> bool {
 }
 
 impl PinValue {
+    /// A value as the scenario file gives it.
     pub fn new(value: impl Into<String>) -> PinValue {
         PinValue(value.into())
     }
@@ -747,6 +807,7 @@ impl JsonSchema for ExpectedStatus {
 }
 
 impl EnrolmentName {
+    /// The name as the scenario writes it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
