@@ -24,10 +24,9 @@ use time::OffsetDateTime;
 use crate::overrides::PersonaOverrides;
 use crate::persona::{card_expiry, Persona, Pins};
 use crate::registry::{CertRecord, Revocation};
+use crate::store::rows::{card_record, certificate_row};
 use crate::store::EventCommit;
-use crate::world::{
-    card_issue_instant, certificate_row, CardState, Life, PersonaError, World, WorldError,
-};
+use crate::world::{card_issue_instant, CardState, Life, PersonaError, World, WorldError};
 
 /// The kinds of life event (fixed names, used by scenarios and the admin API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,7 +261,7 @@ impl World {
                 "reason": request.reason,
             })
             .to_string(),
-            card_record: Some(after.card_record(&request.card, persona_changed)),
+            card_record: Some(card_record(&request.card, &after, persona_changed)),
             certificates: rows,
         };
         let id = self.store.commit_event(&commit)?;
