@@ -106,9 +106,16 @@ fn source(now: OffsetDateTime) -> Source {
     }
 }
 
-fn authorities() -> &'static (Arc<CertificateAuthority>, Arc<CertificateAuthority>, KeyMaterial) {
-    static CAS: OnceLock<(Arc<CertificateAuthority>, Arc<CertificateAuthority>, KeyMaterial)> =
-        OnceLock::new();
+fn authorities() -> &'static (
+    Arc<CertificateAuthority>,
+    Arc<CertificateAuthority>,
+    KeyMaterial,
+) {
+    static CAS: OnceLock<(
+        Arc<CertificateAuthority>,
+        Arc<CertificateAuthority>,
+        KeyMaterial,
+    )> = OnceLock::new();
     CAS.get_or_init(|| {
         let ca = |h| Arc::new(CertificateAuthority::new(h, 1, common::BASE_URL).unwrap());
         let key = KeySeed::for_authority(1, CaKeyRole::OcspResponder)
@@ -206,7 +213,10 @@ fn daily_crls_list_revocations_from_the_next_issue_on_and_are_cached_per_version
     assert_eq!(next_update, datetime!(2026-07-01 15:00 UTC));
     assert!(listed.is_empty(), "revoked after thisUpdate: {listed:?}");
     let again = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
-    assert!(Arc::ptr_eq(&before, &again), "the same issue is served from the cache");
+    assert!(
+        Arc::ptr_eq(&before, &again),
+        "the same issue is served from the cache"
+    );
 
     *source.now.lock().unwrap() = datetime!(2026-07-01 15:00 UTC);
     let after = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
@@ -216,7 +226,10 @@ fn daily_crls_list_revocations_from_the_next_issue_on_and_are_cached_per_version
 
     source.registry.lock().unwrap().version += 1;
     let rebuilt = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
-    assert!(!Arc::ptr_eq(&after, &rebuilt), "a new version is built again");
+    assert!(
+        !Arc::ptr_eq(&after, &rebuilt),
+        "a new version is built again"
+    );
     assert_eq!(rebuilt, after, "from the same data, the same bytes");
 }
 
@@ -287,8 +300,11 @@ fn ocsp_answers_as_of_the_window_and_applies_faults() {
 fn instant_cadence_publishes_at_once() {
     let source = source(datetime!(2026-07-01 10:07:30 UTC));
     let publisher = publisher(Cadence::Instant);
-    let (this_update, _, listed) =
-        crl_contents(&publisher.crl(&source, Hierarchy::Sign, &CrlPartition::Full).unwrap());
+    let (this_update, _, listed) = crl_contents(
+        &publisher
+            .crl(&source, Hierarchy::Sign, &CrlPartition::Full)
+            .unwrap(),
+    );
     assert_eq!(this_update, datetime!(2026-07-01 10:07:30 UTC));
     assert_eq!(listed.len(), 1);
     assert!(matches!(

@@ -113,6 +113,13 @@ impl Registry {
             .insert((record.hierarchy, record.serial.clone()), record);
     }
 
+    /// Adds or replaces records (after they were committed to the store).
+    pub fn insert_all(&mut self, records: impl IntoIterator<Item = CertRecord>) {
+        for record in records {
+            self.insert(record);
+        }
+    }
+
     /// Increases with every change, so derived data (CRLs) can be cached against it.
     pub fn version(&self) -> u64 {
         self.version

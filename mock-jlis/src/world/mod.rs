@@ -22,8 +22,8 @@
 //! the store before it becomes visible.
 
 pub(crate) mod cards;
-mod issuance;
-mod keys;
+pub(crate) mod issuance;
+pub(crate) mod keys;
 mod pins;
 mod publication;
 
@@ -42,12 +42,13 @@ pub use mock_ca::publication::{Cadence, CrlPartition, OcspSigner};
 pub use mock_ca::Hierarchy;
 
 pub(crate) use cards::card_issue_instant;
-pub(crate) use issuance::Built;
+use issuance::Built;
 
 use crate::clock::{ClockError, ClockMode, SimClock};
 use crate::consent::{
     Consent, ConsentGrant, LatestInfo, Linkage, ServiceError, Services, StatusView,
 };
+use crate::events::{EventOutcome, EventRequest, Lifecycle};
 use crate::overrides::{LoadError, OverrideError, PersonaOverrides};
 use crate::persona::Persona;
 use crate::personalise::PersonaliseError;
@@ -130,16 +131,17 @@ impl WorldConfig {
 
 /// Everything the simulator knows. Shared by the HTTP routes and the card transports.
 pub struct World {
-    pub(crate) store: Arc<Store>,
-    pub(crate) keys: KeyCache,
-    pub(crate) issuer: Issuer,
-    pub(crate) publisher: Arc<Publisher>,
-    pub(crate) clock: SimClock,
-    pub(crate) linkage_lag: std::time::Duration,
-    pub(crate) registry: RwLock<Registry>,
-    pub(crate) cards: Cards,
-    /// Serialises provisioning and life events: each reads, commits, then publishes.
-    pub(crate) writer: Mutex<()>,
+    store: Arc<Store>,
+    keys: KeyCache,
+    issuer: Issuer,
+    publisher: Arc<Publisher>,
+    clock: SimClock,
+    linkage_lag: std::time::Duration,
+    registry: RwLock<Registry>,
+    cards: Cards,
+    /// Serialises provisioning, life events, clock moves and consents: each reads, commits,
+    /// then publishes.
+    writer: Mutex<()>,
     faults: crate::faults::Faults,
     ocsp_signer: OcspSigner,
 }
@@ -397,6 +399,24 @@ impl World {
         self.publisher.ocsp_request(self, request)
     }
 
+    /// Applies a life event: commits it with everything it changes, then updates the card.
+    pub fn apply_event(&self, request: &EventRequest) -> Result<EventOutcome, WorldError> {
+        self.lifecycle().apply(request)
+    }
+
+    /// The parts a life event changes.
+    fn lifecycle(&self) -> Lifecycle<'_> {
+        Lifecycle {
+            writer: &self.writer,
+            clock: &self.clock,
+            registry: &self.registry,
+            cards: &self.cards,
+            store: &self.store,
+            issuer: &self.issuer,
+            keys: &self.keys,
+        }
+    }
+
     /// Records the holder's consent (see [`crate::consent`]).
     pub fn grant_consent(&self, grant: &ConsentGrant) -> Result<Consent, ServiceError> {
         self.services().grant_consent(grant)
@@ -445,7 +465,7 @@ impl World {
     }
 
     /// Issues certificates and personalises a card image for `persona` (see [`Issuer::build`]).
-    pub(crate) fn build(
+    fn build(
         &self,
         persona: &Persona,
         sign_revision: u32,
@@ -464,7 +484,7 @@ impl World {
     }
 
     /// Makes `state` and `image` the card's current ones (see [`Cards::install`]).
-    pub(crate) fn install(
+    fn install(
         &self,
         card: &CardId,
         state: CardState,
@@ -474,11 +494,11 @@ impl World {
     }
 
     /// Adds or replaces certificate records after they were committed.
-    pub(crate) fn publish_records(&self, records: Vec<(CertRecord, Vec<u8>)>) {
-        let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
-        for (record, _) in records {
-            registry.insert(record);
-        }
+    fn publish_records(&self, records: Vec<(CertRecord, Vec<u8>)>) {
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert_all(records.into_iter().map(|(record, _)| record));
     }
 
     /// Rebuilds certificates and cards from the store.
