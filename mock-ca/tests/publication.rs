@@ -199,7 +199,7 @@ fn single_status(response: &[u8]) -> x509_ocsp::CertStatus {
     );
     let bytes = outer.response_bytes.unwrap();
     let basic = x509_ocsp::BasicOcspResponse::from_der(bytes.response.as_bytes()).unwrap();
-    basic.tbs_response_data.responses[0].cert_status.clone()
+    basic.tbs_response_data.responses[0].cert_status
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! Protocol refusals and real faults share [`ServiceError`]; [`ServiceError::code`] names each
 //! with the stable code of `docs/jlis-api.md`.
 //!
-//! [`Services`] borrows only the parts of the world these services read and write: the registry,
+//! `Services` borrows only the parts of the world these services read and write: the registry,
 //! the store, the clock, the cards, the writer lock and the signature CA.
 
 use std::sync::{Mutex, RwLock};

@@ -13,7 +13,7 @@
 //! Expiry needs no event: the clock passing notAfter expires a certificate.
 //! Each event is committed to the store in one transaction before the world changes.
 //!
-//! [`Lifecycle`] borrows the parts of the world an event reads and changes: the writer lock, the
+//! `Lifecycle` borrows the parts of the world an event reads and changes: the writer lock, the
 //! clock, the registry, the cards, the store, and the issuer with its key cache.
 
 use std::sync::{Arc, Mutex, RwLock};

@@ -5,15 +5,20 @@
 //!
 //! | part | module | what it owns |
 //! |---|---|---|
-//! | key cache | [`keys`] | derived RSA keys, paid for once per machine |
-//! | issuer | [`issuance`] | the two CAs as issuers: card certificates and images |
+//! | key cache | `world/keys.rs` | derived RSA keys, paid for once per machine |
+//! | issuer | `world/issuance.rs` | the two CAs as issuers: card certificates and images |
 //! | publisher | [`mock_ca::publication`] | CRLs, OCSP, their cadences and caches |
 //! | registry | [`crate::registry`] | every certificate issued, with revocations and successors |
-//! | cards | [`cards`], [`pins`] | provisioned cards, their card OS and PIN persistence |
+//! | cards | `world/cards.rs`, `world/pins.rs` | provisioned cards, their card OS and PIN persistence |
 //! | clock | [`crate::clock`] | the simulated time everything reads |
 //! | faults | [`crate::faults`] | armed fault-injection rules |
 //! | store | [`crate::store`] | the SQLite state behind all of the above |
 //! | services | [`crate::consent`] | the J-LIS services over the registry and the store |
+//! | life events | [`crate::events`] | what an event revokes, re-issues and re-personalises |
+//!
+//! The services and life events borrow only the parts they use (`World::services`,
+//! `World::lifecycle`); the publisher reads the registry through the world's
+//! [`mock_ca::publication::RevocationSource`] implementation (`world/publication.rs`).
 //!
 //! Provisioning a card derives its persona (plus overrides), derives or loads its keys, issues its
 //! certificates, personalises a [`CardImage`] and restores the card's PIN counters. Life events
