@@ -27,6 +27,7 @@ mod names;
 pub mod ocsp;
 pub mod oid;
 mod profile;
+pub mod publication;
 mod serial;
 mod url;
 pub mod validity;

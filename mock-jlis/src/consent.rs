@@ -7,17 +7,21 @@
 //! - **Latest basic-4-info** follows the linkage from the enrolled certificate to the newest
 //!   signature certificate and answers the holder's current name, address, birth date and sex,
 //!   or says why not (no consent, the newest certificate expired, revoked or not yet linked).
-//! - **Linkage** (old → new, sign ↔ auth) becomes visible [`World::linkage_lag`] after the newer
+//! - **Linkage** (old → new, sign ↔ auth) becomes visible [`crate::world::World::linkage_lag`] after the newer
 //!   certificate was issued, as J-LIS data lags issuance in the field; the latest service walks
 //!   the same visible chain, so both tell a PF the same story.
 //!
 //! Protocol refusals and real faults share [`ServiceError`]; [`ServiceError::code`] names each
 //! with the stable code of `docs/jlis-api.md`.
+//!
+//! `Services` borrows only the parts of the world these services read and write: the registry,
+//! the store, the clock, the cards, the writer lock and the signature CA.
 
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
-use mock_ca::{Hierarchy, Serial};
+use mock_ca::{CertificateAuthority, Hierarchy, Serial};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sim_card::CardId;
@@ -27,10 +31,12 @@ use x509_cert::der::oid::ObjectIdentifier;
 use x509_cert::der::{Decode, Encode};
 use x509_cert::Certificate;
 
+use crate::clock::SimClock;
 use crate::persona::Sex;
 use crate::registry::{CertRecord, CertStatus, Registry, Revocation};
-use crate::store::{ConsentRow, StoreError};
-use crate::world::{status_name, World};
+use crate::store::rows::consent_from_row;
+use crate::store::{ConsentRow, Store, StoreError};
+use crate::world::cards::Cards;
 
 /// The linkage lag reported in the field (PocketSign: about 90 minutes).
 pub const FIELD_LINKAGE_LAG: Duration = Duration::from_secs(90 * 60);
@@ -139,7 +145,7 @@ pub enum ServiceError {
         serial: Serial,
     },
     /// The consent certificate is revoked, expired or not yet valid now.
-    #[error("certificate {serial} is {} as of {at}", status_name(.status))]
+    #[error("certificate {serial} is {} as of {at}", .status.name())]
     CertificateNotGood {
         serial: Serial,
         status: CertStatus,
@@ -219,7 +225,29 @@ impl ServiceError {
     }
 }
 
-impl World {
+/// The parts of the world the J-LIS services use (see [`crate::world::World::services`]).
+pub(crate) struct Services<'w> {
+    pub(crate) registry: &'w RwLock<Registry>,
+    pub(crate) store: &'w Store,
+    pub(crate) clock: &'w SimClock,
+    pub(crate) cards: &'w Cards,
+    /// The world's writer lock: consents are written in step with provisioning and events.
+    pub(crate) writer: &'w Mutex<()>,
+    /// The CA a consent certificate must come from.
+    pub(crate) sign_ca: &'w CertificateAuthority,
+    pub(crate) linkage_lag: Duration,
+}
+
+impl Services<'_> {
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn certificate(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<CertRecord> {
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        registry.get(hierarchy, serial).cloned()
+    }
+
     /// Records the holder's consent after checking the certificate and the signature over the
     /// document (jpki-pki.md: consent is a document signed with the signature certificate).
     pub fn grant_consent(&self, grant: &ConsentGrant) -> Result<Consent, ServiceError> {
@@ -330,7 +358,8 @@ impl World {
             }
         }
         let persona = self
-            .card(&card)
+            .cards
+            .get(&card)
             .ok_or_else(|| {
                 ServiceError::CorruptState(format!("certificate of {card} has no card"))
             })?
@@ -421,7 +450,7 @@ impl World {
         Ok(StatusView {
             serial: serial.to_string(),
             hierarchy: hierarchy.tag(),
-            status: status_name(&status),
+            status: status.name(),
             revocation: match status {
                 CertStatus::Revoked { at, reason } => Some(Revocation { at, reason }),
                 _ => None,
@@ -435,7 +464,7 @@ impl World {
     fn verify_sign_certificate(&self, der: &[u8]) -> Result<Serial, ServiceError> {
         let certificate =
             Certificate::from_der(der).map_err(ServiceError::CertificateUnparsable)?;
-        let ca = Certificate::from_der(self.ca(Hierarchy::Sign).certificate_der())
+        let ca = Certificate::from_der(self.sign_ca.certificate_der())
             .map_err(|e| ServiceError::CorruptState(format!("signature CA certificate: {e}")))?;
         let tbs = certificate
             .tbs_certificate
@@ -608,21 +637,6 @@ fn reaches(registry: &Registry, from: &Serial, to: &Serial) -> bool {
         }
     }
     false
-}
-
-fn consent_from_row(row: &ConsentRow) -> Result<Consent, ServiceError> {
-    let time = |text: &str| {
-        OffsetDateTime::parse(text, &Rfc3339)
-            .map_err(|e| ServiceError::CorruptState(format!("consent {}: {text:?}: {e}", row.id)))
-    };
-    Ok(Consent {
-        consent_id: row.id,
-        serial: row.serial_hex.clone(),
-        granted_at: time(&row.granted_at)?,
-        expires_at: time(&row.expires_at)?,
-        withdrawn_at: row.withdrawn_at.as_deref().map(time).transpose()?,
-        document_sha256: row.document_sha256.clone(),
-    })
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {

@@ -12,8 +12,11 @@
 //!
 //! Expiry needs no event: the clock passing notAfter expires a certificate.
 //! Each event is committed to the store in one transaction before the world changes.
+//!
+//! `Lifecycle` borrows the parts of the world an event reads and changes: the writer lock, the
+//! clock, the registry, the cards, the store, and the issuer with its key cache.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use mock_ca::crl::RevocationReason;
 use mock_ca::{Hierarchy, IssuedCertificate, Serial};
@@ -21,13 +24,16 @@ use serde::{Deserialize, Serialize};
 use sim_card::CardId;
 use time::OffsetDateTime;
 
+use crate::clock::SimClock;
 use crate::overrides::PersonaOverrides;
 use crate::persona::{card_expiry, Persona, Pins};
-use crate::registry::{CertRecord, Revocation};
-use crate::store::EventCommit;
-use crate::world::{
-    card_issue_instant, certificate_row, CardState, Life, PersonaError, World, WorldError,
-};
+use crate::registry::{CertRecord, Registry, Revocation};
+use crate::store::rows::{card_record, certificate_row};
+use crate::store::{EventCommit, Store};
+use crate::world::cards::Cards;
+use crate::world::issuance::{Built, Issuer};
+use crate::world::keys::KeyCache;
+use crate::world::{card_issue_instant, CardState, Life, PersonaError, WorldError};
 
 /// The kinds of life event (fixed names, used by scenarios and the admin API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,14 +119,27 @@ pub struct IssuedSerial {
     pub serial: String,
 }
 
-impl World {
+/// The parts of the world a life event changes (see [`crate::world::World::apply_event`]).
+pub(crate) struct Lifecycle<'w> {
+    /// Serialises events with provisioning and consents: each reads, commits, then publishes.
+    pub(crate) writer: &'w Mutex<()>,
+    pub(crate) clock: &'w SimClock,
+    pub(crate) registry: &'w RwLock<Registry>,
+    pub(crate) cards: &'w Cards,
+    pub(crate) store: &'w Store,
+    pub(crate) issuer: &'w Issuer,
+    pub(crate) keys: &'w KeyCache,
+}
+
+impl Lifecycle<'_> {
     /// Applies a life event: commits it with everything it changes, then updates the card.
-    pub fn apply_event(&self, request: &EventRequest) -> Result<EventOutcome, WorldError> {
+    pub(crate) fn apply(&self, request: &EventRequest) -> Result<EventOutcome, WorldError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let card = self
-            .card(&request.card)
+            .cards
+            .get(&request.card)
             .ok_or_else(|| WorldError::UnknownCard(request.card.clone()))?;
-        let now = self.now();
+        let now = self.clock.now();
         let before = card.state();
         let kind = request.kind;
         // Reissue replaces a lost or suspended card; every other event needs an active one.
@@ -197,7 +216,7 @@ impl World {
                 .collect();
             (after, Some(built.image), records)
         } else if matches!(kind, EventKind::Reissue | EventKind::Renewal) {
-            let persona = self.next_generation(&before.persona, now)?;
+            let persona = next_generation(&before.persona, now)?;
             let built = self.build(&persona, 0, now, None, None)?;
             let after = CardState {
                 persona,
@@ -247,7 +266,7 @@ impl World {
         let mut rows: Vec<_> = changed
             .iter()
             .map(|(r, _)| {
-                let der = self.certificate_der(&before, r);
+                let der = certificate_der(&before, r);
                 certificate_row(r, &der)
             })
             .collect();
@@ -262,7 +281,7 @@ impl World {
                 "reason": request.reason,
             })
             .to_string(),
-            card_record: Some(after.card_record(&request.card, persona_changed)),
+            card_record: Some(card_record(&request.card, &after, persona_changed)),
             certificates: rows,
         };
         let id = self.store.commit_event(&commit)?;
@@ -286,16 +305,18 @@ impl World {
             })
             .collect();
         let life = after.life;
-        self.publish_records(
-            changed
-                .into_iter()
-                .map(|(r, _)| (r, Vec::new()))
-                .chain(new_records)
-                .collect(),
-        );
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert_all(
+                changed
+                    .into_iter()
+                    .map(|(r, _)| r)
+                    .chain(new_records.into_iter().map(|(r, _)| r)),
+            );
         match image {
             Some(image) => {
-                self.install(&request.card, after, image)?;
+                self.cards.install(&request.card, after, image)?;
             }
             None => card_set_state(&card, after),
         }
@@ -384,44 +405,59 @@ impl World {
         Ok(next)
     }
 
-    /// The next card generation of the same person, issued today.
-    fn next_generation(
+    /// Issues certificates and personalises the image of `persona` (see [`Issuer::build`]).
+    fn build(
         &self,
-        current: &Persona,
-        now: OffsetDateTime,
-    ) -> Result<Persona, WorldError> {
-        let mut next = Persona::derive(&current.card_id, current.generation + 1);
-        next.name = current.name.clone();
-        next.name_kana = current.name_kana.clone();
-        next.name_romaji = current.name_romaji.clone();
-        next.name_substitute_flags = current.name_substitute_flags.clone();
-        next.address = current.address.clone();
-        next.address_substitute_flags = current.address_substitute_flags.clone();
-        next.prefecture = current.prefecture.clone();
-        next.prefecture_romaji = current.prefecture_romaji.clone();
-        next.municipality = current.municipality.clone();
-        next.municipality_romaji = current.municipality_romaji.clone();
-        next.municipality_code = current.municipality_code.clone();
-        next.birth_date = current.birth_date;
-        next.sex = current.sex;
-        next.my_number = current.my_number.clone();
-        next.card_issued_on = now.date();
-        next.card_expires_on = card_expiry(next.birth_date, next.card_issued_on);
-        next.pins = recompute_pins(&next)?;
-        Ok(next)
+        persona: &Persona,
+        sign_revision: u32,
+        issued_at: OffsetDateTime,
+        sign_issued_at: Option<OffsetDateTime>,
+        keep_auth: Option<&IssuedCertificate>,
+    ) -> Result<Built, WorldError> {
+        self.issuer.build(
+            self.keys,
+            persona,
+            sign_revision,
+            issued_at,
+            sign_issued_at,
+            keep_auth,
+        )
     }
+}
 
-    /// The stored DER of a certificate whose record an event changes.
-    fn certificate_der(&self, state: &CardState, record: &CertRecord) -> Vec<u8> {
-        let current = |c: &Option<IssuedCertificate>| {
-            c.as_ref()
-                .filter(|c| c.serial == record.serial)
-                .map(|c| c.der.clone())
-        };
-        current(&state.sign)
-            .or_else(|| (state.auth.serial == record.serial).then(|| state.auth.der.clone()))
-            .unwrap_or_default()
-    }
+/// The next card generation of the same person, issued today.
+fn next_generation(current: &Persona, now: OffsetDateTime) -> Result<Persona, WorldError> {
+    let mut next = Persona::derive(&current.card_id, current.generation + 1);
+    next.name = current.name.clone();
+    next.name_kana = current.name_kana.clone();
+    next.name_romaji = current.name_romaji.clone();
+    next.name_substitute_flags = current.name_substitute_flags.clone();
+    next.address = current.address.clone();
+    next.address_substitute_flags = current.address_substitute_flags.clone();
+    next.prefecture = current.prefecture.clone();
+    next.prefecture_romaji = current.prefecture_romaji.clone();
+    next.municipality = current.municipality.clone();
+    next.municipality_romaji = current.municipality_romaji.clone();
+    next.municipality_code = current.municipality_code.clone();
+    next.birth_date = current.birth_date;
+    next.sex = current.sex;
+    next.my_number = current.my_number.clone();
+    next.card_issued_on = now.date();
+    next.card_expires_on = card_expiry(next.birth_date, next.card_issued_on);
+    next.pins = recompute_pins(&next)?;
+    Ok(next)
+}
+
+/// The stored DER of a certificate whose record an event changes.
+fn certificate_der(state: &CardState, record: &CertRecord) -> Vec<u8> {
+    let current = |c: &Option<IssuedCertificate>| {
+        c.as_ref()
+            .filter(|c| c.serial == record.serial)
+            .map(|c| c.der.clone())
+    };
+    current(&state.sign)
+        .or_else(|| (state.auth.serial == record.serial).then(|| state.auth.der.clone()))
+        .unwrap_or_default()
 }
 
 /// A card id, derived from `card` and `salt`, whose persona lends new basic-4-info values.

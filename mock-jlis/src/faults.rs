@@ -4,12 +4,14 @@
 //! Generic faults (connection reset, 503, delay, garbage body, service down) are applied by a
 //! middleware around the endpoint group; protocol faults (OCSP `tryLater`, a response signed by
 //! the wrong key, a stale thisUpdate, a foreign or missing nonce, yesterday's CRL, a CRL past
-//! nextUpdate) are applied by the CRL and OCSP handlers, which ask [`Faults::take`] for them.
+//! nextUpdate) are applied by mock-ca's publisher, which asks the world for them through
+//! `RevocationSource` (see `world/publication.rs`); the world answers with [`Faults::take`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use mock_ca::publication::{CrlFault, OcspFault};
 use serde::{Deserialize, Serialize};
 
 /// The endpoint groups a fault can target.
@@ -104,6 +106,27 @@ impl FaultKind {
             | FaultKind::NoNonce => endpoint == Endpoint::Ocsp,
             FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl => endpoint == Endpoint::Crl,
             _ => true,
+        }
+    }
+
+    /// The publisher's fault this is, if it is a CRL protocol fault.
+    pub fn crl_fault(self) -> Option<CrlFault> {
+        match self {
+            FaultKind::YesterdaysCrl => Some(CrlFault::Yesterdays),
+            FaultKind::ExpiredCrl => Some(CrlFault::Expired),
+            _ => None,
+        }
+    }
+
+    /// The publisher's fault this is, if it is an OCSP protocol fault.
+    pub fn ocsp_fault(self) -> Option<OcspFault> {
+        match self {
+            FaultKind::TryLater => Some(OcspFault::TryLater),
+            FaultKind::WrongKey => Some(OcspFault::WrongKey),
+            FaultKind::StaleThisUpdate => Some(OcspFault::StaleThisUpdate),
+            FaultKind::ForeignNonce => Some(OcspFault::ForeignNonce),
+            FaultKind::NoNonce => Some(OcspFault::NoNonce),
+            _ => None,
         }
     }
 
@@ -262,6 +285,26 @@ mod tests {
             Err(FaultError::ZeroCount)
         );
         assert_eq!(Endpoint::of_path("/ocsp/MEIw"), Some(Endpoint::Ocsp));
+        // The publisher's faults are exactly the protocol faults of its endpoints.
+        for fault in [
+            FaultKind::TryLater,
+            FaultKind::WrongKey,
+            FaultKind::StaleThisUpdate,
+            FaultKind::ForeignNonce,
+            FaultKind::NoNonce,
+            FaultKind::YesterdaysCrl,
+            FaultKind::ExpiredCrl,
+            FaultKind::Garbage,
+        ] {
+            assert_eq!(
+                fault.ocsp_fault().is_some(),
+                fault.is_protocol_fault() && fault.applies_to(Endpoint::Ocsp)
+            );
+            assert_eq!(
+                fault.crl_fault().is_some(),
+                fault.is_protocol_fault() && fault.applies_to(Endpoint::Crl)
+            );
+        }
         assert_eq!(Endpoint::of_path("/admin/v1/faults"), None);
     }
 }

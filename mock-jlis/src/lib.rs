@@ -3,6 +3,8 @@
 //! A card id and a generation number determine a resident's persona, keys and certificates
 //! (`docs/persona-derivation.md`); personalisation turns them into a [`sim_card::CardImage`].
 
+pub mod admin;
+pub mod bridge;
 pub mod clock;
 pub mod consent;
 pub mod events;
@@ -12,7 +14,6 @@ pub mod my_number;
 pub mod overrides;
 pub mod persona;
 pub mod personalise;
-pub mod publish;
 pub mod registry;
 pub mod routes;
 pub mod store;

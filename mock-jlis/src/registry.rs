@@ -4,11 +4,14 @@
 //! Status is a function of time: a certificate is revoked *as of* an instant if its revocation
 //! happened before it, and expired after its notAfter. Each publication channel asks as of its own
 //! instant (the daily CRL's issue time, the OCSP window's start, the admin view's now), which is
-//! how cadences fall out without any timers.
+//! how cadences fall out without any timers. The registry is what mock-ca's publisher reads
+//! ([`RevocationData`]) to sign CRLs and OCSP answers.
 
 use std::collections::HashMap;
 
-use mock_ca::crl::RevocationReason;
+use mock_ca::crl::{RevocationReason, RevokedEntry};
+use mock_ca::ocsp::CertStatus as OcspStatus;
+use mock_ca::publication::RevocationData;
 use mock_ca::{Hierarchy, Serial};
 use serde::Serialize;
 use sim_card::CardId;
@@ -58,6 +61,18 @@ pub enum CertStatus {
     NotYetIssued,
 }
 
+impl CertStatus {
+    /// The snake_case name the APIs use: `good`, `revoked`, `expired` or `not_yet_issued`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CertStatus::Good => "good",
+            CertStatus::Revoked { .. } => "revoked",
+            CertStatus::Expired => "expired",
+            CertStatus::NotYetIssued => "not_yet_issued",
+        }
+    }
+}
+
 impl CertRecord {
     /// The status as of `at`.
     pub fn status_at(&self, at: OffsetDateTime) -> CertStatus {
@@ -96,6 +111,13 @@ impl Registry {
         self.version += 1;
         self.by_serial
             .insert((record.hierarchy, record.serial.clone()), record);
+    }
+
+    /// Adds or replaces records (after they were committed to the store).
+    pub fn insert_all(&mut self, records: impl IntoIterator<Item = CertRecord>) {
+        for record in records {
+            self.insert(record);
+        }
     }
 
     /// Increases with every change, so derived data (CRLs) can be cached against it.
@@ -169,6 +191,52 @@ impl Registry {
                 .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
         });
         entries
+    }
+}
+
+/// What the CRLs and OCSP answers publish.
+impl RevocationData for Registry {
+    fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// From any certificate issued there, else from the municipality tables (a partition of a
+    /// municipality without certificates is an empty CRL, not a 404).
+    fn municipality_names(&self, code: &str) -> Option<(String, String)> {
+        Registry::municipality_names(self, code).or_else(|| {
+            crate::persona::municipality_by_code(code)
+                .map(|m| (m.prefecture_romaji.to_owned(), m.romaji.to_owned()))
+        })
+    }
+
+    fn revoked(
+        &self,
+        hierarchy: Hierarchy,
+        at: OffsetDateTime,
+        municipality: Option<&str>,
+    ) -> Vec<RevokedEntry> {
+        self.crl_entries(hierarchy, at, municipality)
+            .into_iter()
+            .map(|(serial, revocation)| RevokedEntry {
+                serial,
+                revoked_at: revocation.at,
+                reason: revocation.reason,
+            })
+            .collect()
+    }
+
+    fn status(&self, hierarchy: Hierarchy, serial: &Serial, as_of: OffsetDateTime) -> OcspStatus {
+        match self.get(hierarchy, serial) {
+            None => OcspStatus::Unknown,
+            Some(record) if as_of < record.not_before => OcspStatus::Unknown,
+            Some(record) => match record.revoked_as_of(as_of) {
+                Some(revocation) => OcspStatus::Revoked {
+                    at: revocation.at,
+                    reason: revocation.reason,
+                },
+                None => OcspStatus::Good,
+            },
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `mock-jlis/openapi.json` describes exactly what `router()` serves.
 //!
 //! axum cannot list a router's routes, so three things are kept equal: the `.route(...)` calls in
-//! the router's source, `routes::ROUTES` + `jlis_routes::ROUTES`, and the document's operations.
+//! the sources of the router and of every router it merges (mock-ca's CA routes, the admin API,
+//! the bridge, the J-LIS API), their `ROUTES` lists, and the document's operations.
 //! Then every documented operation is called through `router()` with the document's own examples:
 //! it must be served (no empty 404/405 from the router), answer a documented status and content
 //! type, and its JSON must match the documented schema. Every other method on a documented path
@@ -23,10 +24,21 @@ use tower::ServiceExt;
 const DOCUMENT: &str = include_str!("../openapi.json");
 const ROUTER_SOURCES: &[(&str, &str)] = &[
     ("src/routes.rs", include_str!("../src/routes.rs")),
+    (
+        "mock-ca/src/publication/routes.rs",
+        include_str!("../../mock-ca/src/publication/routes.rs"),
+    ),
+    ("src/admin/mod.rs", include_str!("../src/admin/mod.rs")),
+    ("src/bridge.rs", include_str!("../src/bridge.rs")),
     ("src/jlis_routes.rs", include_str!("../src/jlis_routes.rs")),
 ];
 /// The routers `routes.rs` merges from other modules; each must be scanned above.
-const MERGED_MODULES: &[&str] = &["crate::jlis_routes::routes()"];
+const MERGED_MODULES: &[&str] = &[
+    "mock_ca::publication::routes(",
+    "crate::admin::routes()",
+    "crate::bridge::routes()",
+    "crate::jlis_routes::routes()",
+];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// SELECT the JPKI AP by name: any card answers it.
 const SELECT_JPKI: &[u8] = b"\x00\xA4\x04\x0C\x0A\xD3\x92\xF0\x00\x26\x01\x00\x00\x00\x01";
@@ -108,8 +120,12 @@ fn openapi_path(axum_path: &str) -> String {
 }
 
 fn declared() -> Vec<(&'static str, &'static str)> {
+    // In the order the example calls need: the card is provisioned before the bridge uses it.
     mock_jlis::routes::ROUTES
         .iter()
+        .chain(mock_ca::publication::ROUTES)
+        .chain(mock_jlis::admin::ROUTES)
+        .chain(mock_jlis::bridge::ROUTES)
         .chain(mock_jlis::jlis_routes::ROUTES)
         .copied()
         .collect()
@@ -242,8 +258,14 @@ fn the_route_lists_match_the_router_source_and_the_document() {
             );
         }
     }
-    for merged in ROUTER_SOURCES[0].1.match_indices(".merge(crate::") {
-        let rest = &ROUTER_SOURCES[0].1[merged.0 + ".merge(".len()..];
+    let router_source = ROUTER_SOURCES[0].1;
+    assert_eq!(
+        router_source.matches(".merge(").count(),
+        MERGED_MODULES.len(),
+        "routes.rs merges other routers than MERGED_MODULES lists"
+    );
+    for merged in router_source.match_indices(".merge(") {
+        let rest = router_source[merged.0 + ".merge(".len()..].trim_start();
         assert!(
             MERGED_MODULES.iter().any(|m| rest.starts_with(m)),
             "routes.rs merges a router this test does not scan: {}",

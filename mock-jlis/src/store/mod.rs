@@ -6,6 +6,8 @@
 //! survives a crash of the process (WAL journal, `synchronous=NORMAL`: durable against process
 //! death, not against power loss of the host).
 
+pub(crate) mod rows;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 

@@ -1,0 +1,129 @@
+//! Daily CRLs: the full list of each hierarchy and its per-municipality partitions, built once
+//! per issue and registry version.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use time::Duration;
+
+use super::error::PublicationError;
+use super::faults::CrlFault;
+use super::publisher::Publisher;
+use super::source::RevocationSource;
+use crate::crl::{build_crl, CrlRequest, CrlScope, RevokedEntry};
+use crate::hierarchy::Hierarchy;
+
+/// Which CRL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CrlPartition {
+    Full,
+    /// A municipality by its 5-digit code.
+    Municipality(String),
+}
+
+/// What a CRL's bytes depend on: hierarchy, partition, thisUpdate, cRLNumber, registry version.
+type CrlKey = (Hierarchy, CrlPartition, i64, u64, u64);
+
+/// Cached CRLs.
+#[derive(Default)]
+pub(super) struct CrlCache {
+    entries: Mutex<HashMap<CrlKey, Arc<Vec<u8>>>>,
+}
+
+/// A cached CRL, or what building it needs.
+enum Lookup {
+    Hit(Arc<Vec<u8>>),
+    Miss {
+        key: CrlKey,
+        scope: CrlScope,
+        entries: Vec<RevokedEntry>,
+    },
+}
+
+impl Publisher {
+    /// The CRL `partition` of `hierarchy` as published now (DER), honouring CRL faults.
+    pub fn crl<S: RevocationSource>(
+        &self,
+        source: &S,
+        hierarchy: Hierarchy,
+        partition: &CrlPartition,
+    ) -> Result<Arc<Vec<u8>>, PublicationError> {
+        let now = source.now();
+        let (mut this_update, mut next_update, mut number) = self.crl_schedule(hierarchy, now);
+        match source.crl_fault() {
+            Some(CrlFault::Yesterdays) => {
+                this_update -= Duration::DAY;
+                next_update -= Duration::DAY;
+                number = number.saturating_sub(1).max(1);
+            }
+            Some(CrlFault::Expired) => {
+                this_update -= Duration::days(2);
+                next_update = this_update + Duration::DAY;
+                number = number.saturating_sub(2).max(1);
+            }
+            None => {}
+        }
+        // The version, the cache lookup and the entries come from one view, so a CRL is never
+        // cached under a version it does not reflect.
+        let lookup = source.read(|data| -> Result<Lookup, PublicationError> {
+            let key = (
+                hierarchy,
+                partition.clone(),
+                this_update.unix_timestamp(),
+                number,
+                data.version(),
+            );
+            if let Some(hit) = self.crls.lock().get(&key) {
+                return Ok(Lookup::Hit(hit.clone()));
+            }
+            let (scope, municipality) = match partition {
+                CrlPartition::Full => (CrlScope::Full, None),
+                CrlPartition::Municipality(code) => {
+                    let (prefecture_romaji, municipality_romaji) = data
+                        .municipality_names(code)
+                        .ok_or_else(|| PublicationError::UnknownMunicipality(code.clone()))?;
+                    (
+                        CrlScope::Municipality {
+                            prefecture_romaji,
+                            municipality_romaji,
+                        },
+                        Some(code.as_str()),
+                    )
+                }
+            };
+            let entries = data.revoked(hierarchy, this_update, municipality);
+            Ok(Lookup::Miss {
+                key,
+                scope,
+                entries,
+            })
+        })?;
+        let (key, scope, entries) = match lookup {
+            Lookup::Hit(der) => return Ok(der),
+            Lookup::Miss {
+                key,
+                scope,
+                entries,
+            } => (key, scope, entries),
+        };
+        let request = CrlRequest {
+            this_update,
+            next_update,
+            crl_number: number,
+            scope,
+        };
+        let der = Arc::new(build_crl(self.ca(hierarchy), &request, entries)?);
+        let mut cache = self.crls.lock();
+        // Only the newest CRLs are worth keeping.
+        cache
+            .retain(|k, _| k.2 >= this_update.unix_timestamp() - Duration::days(2).whole_seconds());
+        cache.insert(key, der.clone());
+        Ok(der)
+    }
+}
+
+impl CrlCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CrlKey, Arc<Vec<u8>>>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,15 @@
+//! Why a CRL could not be published.
+
+use crate::error::Error;
+
+/// Why a [`super::Publisher`] could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublicationError {
+    /// A per-municipality CRL was asked for a code no certificate or table knows.
+    #[error("no municipality with code {0:?} is known")]
+    UnknownMunicipality(String),
+    /// Encoding or signing the CRL failed.
+    #[error("certificate authority failed")]
+    Ca(#[from] Error),
+}

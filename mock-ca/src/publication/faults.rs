@@ -1,0 +1,28 @@
+//! Protocol faults the publisher itself applies. Transport faults (resets, 503s, delays) belong
+//! to whoever serves the routes; these need the CRL or OCSP encoder.
+
+/// A CRL that is wrong on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CrlFault {
+    /// The previous day's CRL (the 5–10 minute daily refresh window).
+    Yesterdays,
+    /// Issued two days ago and never refreshed: nextUpdate lies a day in the past.
+    Expired,
+}
+
+/// An OCSP answer that is wrong on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OcspFault {
+    /// responseStatus `tryLater`.
+    TryLater,
+    /// A well-formed response signed by a key that is neither the CA's nor its responder's.
+    WrongKey,
+    /// thisUpdate a day in the past (nextUpdate too), as a stale cache would serve.
+    StaleThisUpdate,
+    /// A validly signed response echoing a nonce other than the request's.
+    ForeignNonce,
+    /// A validly signed response without the nonce the request carried.
+    NoNonce,
+}

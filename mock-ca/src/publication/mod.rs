@@ -1,0 +1,28 @@
+//! Publishing revocation status over HTTP on the JPKI cadences (jpki-pki.md): a full CRL per
+//! hierarchy and per-municipality partitions issued daily, OCSP answers whose data is refreshed
+//! on 15-minute boundaries, and the CA certificates themselves.
+//!
+//! The CA does not keep the registry of what it issued: whoever does implements
+//! [`RevocationSource`] (what is revoked as of when, which serials exist, the clock, the fault
+//! hooks), and a [`Publisher`] turns that into signed CRLs and OCSP answers. [`routes`] serves
+//! them at `/ca/...`, `/crl/...` and `/ocsp`.
+//!
+//! A revocation is published by a channel once that channel's data instant (the CRL's
+//! thisUpdate, the OCSP window's start) has passed it; [`Cadence::Instant`] publishes at once.
+
+mod crl;
+mod error;
+mod faults;
+mod ocsp;
+mod publisher;
+mod routes;
+mod schedule;
+mod source;
+
+pub use crl::CrlPartition;
+pub use error::PublicationError;
+pub use faults::{CrlFault, OcspFault};
+pub use publisher::{OcspSigner, Publisher};
+pub use routes::{routes, ROUTES};
+pub use schedule::{Cadence, OCSP_PERIOD};
+pub use source::{RevocationData, RevocationSource};

@@ -1,0 +1,159 @@
+//! `/admin/v1`: provisioning cards, life events, the clock and fault injection, and the JSON
+//! views ([`views`]) they answer with.
+
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::clock::parse_duration;
+use crate::events::EventRequest;
+use crate::faults::FaultRule;
+use crate::routes::{blocking, parse_card, parse_json, ApiError};
+use crate::world::{World, WorldError};
+
+/// Admin request bodies are small JSON documents.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+/// The admin routes, to merge into [`crate::routes::router`].
+pub fn routes() -> Router<Arc<World>> {
+    Router::new()
+        .route("/admin/v1/cards", post(provision_card))
+        .route("/admin/v1/cards/{card}", get(card_view))
+        .route("/admin/v1/events", post(life_event))
+        .route("/admin/v1/clock", get(clock_view).post(move_clock))
+        .route(
+            "/admin/v1/faults",
+            get(list_faults).post(arm_fault).delete(clear_faults),
+        )
+        .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
+}
+
+/// Every `(method, path)` of [`routes`], in axum's path syntax (see [`crate::routes::ROUTES`]).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/admin/v1/cards"),
+    ("GET", "/admin/v1/cards/{card}"),
+    ("POST", "/admin/v1/events"),
+    ("GET", "/admin/v1/clock"),
+    ("POST", "/admin/v1/clock"),
+    ("GET", "/admin/v1/faults"),
+    ("POST", "/admin/v1/faults"),
+    ("DELETE", "/admin/v1/faults"),
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProvisionRequest {
+    card: String,
+    /// Persona overrides; validated by the world (JSON is YAML, so one parser serves both).
+    #[serde(default)]
+    persona: Option<serde_json::Value>,
+}
+
+async fn provision_card(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: ProvisionRequest = parse_json(&body)?;
+    let card = parse_card(&request.card)?;
+    let view = blocking(world, move |world| {
+        let overrides = request.persona.map(|value| value.to_string());
+        let provisioned = world.provision(&card, overrides.as_deref())?;
+        Ok(world.view(&provisioned))
+    })
+    .await?;
+    Ok((StatusCode::OK, Json(view)))
+}
+
+async fn card_view(
+    State(world): State<Arc<World>>,
+    Path(card): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let card = parse_card(&card)?;
+    let provisioned = world.card(&card).ok_or(WorldError::UnknownCard(card))?;
+    Ok(Json(world.view(&provisioned)))
+}
+
+async fn life_event(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: EventRequest = parse_json(&body)?;
+    let outcome = blocking(world, move |world| world.apply_event(&request)).await?;
+    Ok((StatusCode::OK, Json(outcome)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockRequest {
+    /// A duration to move forward by: `15m`, `1d`, `1h30m`.
+    #[serde(default)]
+    advance: Option<String>,
+    /// An RFC 3339 instant to move to (forward only).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    set: Option<time::OffsetDateTime>,
+}
+
+async fn clock_view(State(world): State<Arc<World>>) -> impl IntoResponse {
+    Json(clock_json(&world))
+}
+
+async fn move_clock(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let request: ClockRequest = parse_json(&body)?;
+    let mode = match (request.advance, request.set) {
+        (Some(advance), None) => world
+            .clock()
+            .advanced(parse_duration(&advance).map_err(WorldError::from)?)
+            .map_err(WorldError::from)?,
+        (None, Some(at)) => world.clock().set_to(at).map_err(WorldError::from)?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_clock",
+                "give exactly one of `advance` (e.g. \"15m\") or `set` (RFC 3339)",
+            ))
+        }
+    };
+    blocking(world.clone(), move |world| world.set_clock(mode)).await?;
+    Ok(Json(clock_json(&world)))
+}
+
+fn clock_json(world: &World) -> serde_json::Value {
+    let now = world.now();
+    serde_json::json!({
+        "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "mode": world.clock().mode(),
+        "cadence": world.cadence(),
+    })
+}
+
+async fn arm_fault(
+    State(world): State<Arc<World>>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let rule: FaultRule = parse_json(&body)?;
+    world
+        .faults()
+        .arm(rule)
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string()))?;
+    Ok(Json(world.faults().list()))
+}
+
+async fn list_faults(State(world): State<Arc<World>>) -> impl IntoResponse {
+    Json(world.faults().list())
+}
+
+async fn clear_faults(State(world): State<Arc<World>>) -> impl IntoResponse {
+    world.faults().clear();
+    Json(world.faults().list())
+}

@@ -1,0 +1,132 @@
+//! Issuing a card: its six keys, its certificates from the two CAs, and the personalised image.
+
+use std::sync::Arc;
+
+use mock_ca::{
+    CertificateAuthority, Hierarchy, Holder, IssuanceRequest, IssuedCertificate, KeyMaterial,
+    KeyRole, KeySeed, MunicipalityCode, Serial, SubjectId, SubstituteFlags,
+};
+use sim_card::CardImage;
+use time::OffsetDateTime;
+
+use super::keys::KeyCache;
+use super::WorldError;
+use crate::persona::Persona;
+use crate::personalise::{personalise, CardCredentials};
+
+/// The two CAs, as issuers of card certificates (the same ones publish CRLs and OCSP).
+pub(crate) struct Issuer {
+    pub(crate) sign_ca: Arc<CertificateAuthority>,
+    pub(crate) auth_ca: Arc<CertificateAuthority>,
+}
+
+/// Certificates and image produced by [`Issuer::build`].
+pub(crate) struct Built {
+    pub sign: Option<IssuedCertificate>,
+    pub auth: IssuedCertificate,
+    pub image: CardImage,
+}
+
+impl Issuer {
+    pub(crate) fn ca(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
+        match hierarchy {
+            Hierarchy::Sign => &self.sign_ca,
+            Hierarchy::Auth => &self.auth_ca,
+        }
+    }
+
+    /// Issues certificates and personalises a card image for `persona`. The signature
+    /// certificate is issued at `sign_issued_at` (re-issues happen later than the card); with
+    /// `keep_auth`, the authentication certificate is kept rather than issued.
+    pub(crate) fn build(
+        &self,
+        keys: &KeyCache,
+        persona: &Persona,
+        sign_revision: u32,
+        issued_at: OffsetDateTime,
+        sign_issued_at: Option<OffsetDateTime>,
+        keep_auth: Option<&IssuedCertificate>,
+    ) -> Result<Built, WorldError> {
+        let card = &persona.card_id;
+        let canonical = card.to_string();
+        let generation = persona.generation;
+        let seeds = [
+            KeySeed::for_card_revision(&canonical, generation, sign_revision, KeyRole::Sign)?,
+            KeySeed::for_card(&canonical, generation, KeyRole::Auth)?,
+            KeySeed::for_card(&canonical, generation, KeyRole::TextAp)?,
+            KeySeed::for_card(&canonical, generation, KeyRole::VisualAp)?,
+            KeySeed::for_card(&canonical, generation, KeyRole::CommonAp)?,
+            KeySeed::for_card(&canonical, generation, KeyRole::JukiAp)?,
+        ];
+        let keys = keys.derive(&seeds)?;
+        let [sign_key, auth_key, text_key, visual_key, common_key, juki_key] =
+            <[KeyMaterial; 6]>::try_from(keys)
+                .unwrap_or_else(|_| unreachable!("six seeds give six keys"));
+        let holder = holder(persona, &canonical, generation)?;
+        let request =
+            |hierarchy: Hierarchy, serial: Serial, at: OffsetDateTime, key: &KeyMaterial| {
+                self.ca(hierarchy).issue(&IssuanceRequest {
+                    holder: holder.clone(),
+                    serial,
+                    issued_at: at,
+                    not_after: None,
+                    card_expires_on: Some(persona.card_expires_on),
+                    subject_public_key: key.spki_der().to_vec(),
+                })
+            };
+        let sign = if persona.has_signature_certificate() {
+            let serial =
+                Serial::for_card_revision(&canonical, generation, sign_revision, Hierarchy::Sign)?;
+            Some(request(
+                Hierarchy::Sign,
+                serial,
+                sign_issued_at.unwrap_or(issued_at),
+                &sign_key,
+            )?)
+        } else {
+            None
+        };
+        let auth = match keep_auth {
+            Some(auth) => auth.clone(),
+            None => request(
+                Hierarchy::Auth,
+                Serial::for_card(&canonical, generation, Hierarchy::Auth)?,
+                issued_at,
+                &auth_key,
+            )?,
+        };
+        let image = personalise(
+            persona,
+            &CardCredentials {
+                sign_cert_der: sign.as_ref().map(|c| c.der.clone()),
+                sign_ca_der: self.sign_ca.certificate_der().to_vec(),
+                auth_cert_der: auth.der.clone(),
+                auth_ca_der: self.auth_ca.certificate_der().to_vec(),
+                sign_key_pkcs8: sign_key.pkcs8_der().to_vec(),
+                auth_key_pkcs8: auth_key.pkcs8_der().to_vec(),
+                text_ap_key_pkcs8: text_key.pkcs8_der().to_vec(),
+                visual_ap_key_pkcs8: visual_key.pkcs8_der().to_vec(),
+                common_ap_key_pkcs8: common_key.pkcs8_der().to_vec(),
+                juki_ap_key_pkcs8: juki_key.pkcs8_der().to_vec(),
+            },
+        )?;
+        Ok(Built { sign, auth, image })
+    }
+}
+
+fn holder(persona: &Persona, canonical: &str, generation: u32) -> Result<Holder, WorldError> {
+    let municipality_code = MunicipalityCode::parse(&persona.municipality_code)?;
+    Ok(Holder {
+        name: persona.name.clone(),
+        name_substitute_flags: SubstituteFlags::parse(&persona.name_substitute_flags)?,
+        address: persona.address.clone(),
+        address_substitute_flags: SubstituteFlags::parse(&persona.address_substitute_flags)?,
+        birth_date: persona.birth_date,
+        sex: mock_ca::Sex::from_code(persona.sex.code())?,
+        prefecture_romaji: persona.prefecture_romaji.clone(),
+        municipality_romaji: persona.municipality_romaji.clone(),
+        municipality_code,
+        auth_cn: SubjectId::derive(canonical, generation, Hierarchy::Auth, municipality_code)?,
+        sign_cn: SubjectId::derive(canonical, generation, Hierarchy::Sign, municipality_code)?,
+    })
+}

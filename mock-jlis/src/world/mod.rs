@@ -1,0 +1,585 @@
+//! The world: the simulated CAs, the clock, the provisioned cards, every certificate issued, and
+//! the store that makes them durable.
+//!
+//! [`World`] composes parts, each in its own module, and wires them:
+//!
+//! | part | module | what it owns |
+//! |---|---|---|
+//! | key cache | `world/keys.rs` | derived RSA keys, paid for once per machine |
+//! | issuer | `world/issuance.rs` | the two CAs as issuers: card certificates and images |
+//! | publisher | [`mock_ca::publication`] | CRLs, OCSP, their cadences and caches |
+//! | registry | [`crate::registry`] | every certificate issued, with revocations and successors |
+//! | cards | `world/cards.rs`, `world/pins.rs` | provisioned cards, their card OS and PIN persistence |
+//! | clock | [`crate::clock`] | the simulated time everything reads |
+//! | faults | [`crate::faults`] | armed fault-injection rules |
+//! | store | [`crate::store`] | the SQLite state behind all of the above |
+//! | services | [`crate::consent`] | the J-LIS services over the registry and the store |
+//! | life events | [`crate::events`] | what an event revokes, re-issues and re-personalises |
+//!
+//! The services and life events borrow only the parts they use (`World::services`,
+//! `World::lifecycle`); the publisher reads the registry through the world's
+//! [`mock_ca::publication::RevocationSource`] implementation (`world/publication.rs`).
+//!
+//! Provisioning a card derives its persona (plus overrides), derives or loads its keys, issues its
+//! certificates, personalises a [`CardImage`] and restores the card's PIN counters. Life events
+//! (`events.rs`) change the persona, revoke and re-issue certificates and re-personalise the card
+//! in place, so a reader holding the card sees the new files at once. Every change is committed to
+//! the store before it becomes visible.
+
+pub(crate) mod cards;
+pub(crate) mod issuance;
+pub(crate) mod keys;
+mod pins;
+mod publication;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use mock_ca::ocsp::{OcspRequest, ResponderCertificate};
+use mock_ca::publication::Publisher;
+use mock_ca::{CaKeyRole, CertificateAuthority, IssuedCertificate, KeyMaterial, KeySeed, Serial};
+use sim_card::{CardId, CardImage};
+use time::OffsetDateTime;
+
+pub use crate::admin::views::{CardView, CertificateView, CertificatesView, HistoryEntry};
+pub use cards::{CardState, Life, ProvisionedCard};
+pub use mock_ca::publication::{Cadence, CrlPartition, OcspSigner};
+pub use mock_ca::Hierarchy;
+
+pub(crate) use cards::card_issue_instant;
+use issuance::Built;
+
+use crate::clock::{ClockError, ClockMode, SimClock};
+use crate::consent::{
+    Consent, ConsentGrant, LatestInfo, Linkage, ServiceError, Services, StatusView,
+};
+use crate::events::{EventOutcome, EventRequest, Lifecycle};
+use crate::overrides::{LoadError, OverrideError, PersonaOverrides};
+use crate::persona::Persona;
+use crate::personalise::PersonaliseError;
+use crate::registry::{CertRecord, CertStatus, Registry};
+use crate::store::{rows, Store, StoreError};
+use cards::Cards;
+use issuance::Issuer;
+use keys::KeyCache;
+
+/// Generation of the simulated CA hierarchies.
+const CA_GENERATION: u32 = 1;
+
+/// Why a world operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("no card {0} is provisioned")]
+    UnknownCard(CardId),
+    #[error("persona overrides are invalid")]
+    Persona(#[from] PersonaError),
+    #[error("certificate authority failed")]
+    Ca(#[from] mock_ca::Error),
+    #[error("personalisation failed")]
+    Personalise(#[from] PersonaliseError),
+    #[error("the card image was rejected by the card OS")]
+    Card(#[from] sim_card::CardError),
+    #[error("state store failed")]
+    Store(#[from] StoreError),
+    #[error("stored state of {card} is unreadable: {what}")]
+    CorruptState { card: String, what: String },
+    #[error("{card} is {life}: a {event} event needs an active card")]
+    NotActive {
+        card: CardId,
+        life: Life,
+        event: &'static str,
+    },
+    #[error("{card} has no signature certificate (holder under 15 at issuance)")]
+    NoSignatureCertificate { card: CardId },
+    #[error(transparent)]
+    Clock(#[from] ClockError),
+    #[error("{0} already went through life events; persona overrides apply to fresh cards only")]
+    HasHistory(CardId),
+    #[error("no municipality with code {0:?} is known")]
+    UnknownMunicipality(String),
+}
+
+/// Bad persona overrides, from a file or a request body.
+#[derive(Debug, thiserror::Error)]
+pub enum PersonaError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Invalid(#[from] OverrideError),
+}
+
+/// How to build a world.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// The public base URL written into certificates (CRL and OCSP locations).
+    pub base_url: String,
+    pub cadence: Cadence,
+    /// The clock to start from when the store has none (default: follow real time).
+    pub clock: Option<ClockMode>,
+    /// How long after issuance a certificate's linkage (old → new, sign ↔ auth) becomes visible
+    /// to PFs; zero by default, about 90 minutes in the field (jpki-pki.md, Linkage).
+    pub linkage_lag: std::time::Duration,
+    pub ocsp_signer: OcspSigner,
+}
+
+impl WorldConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        WorldConfig {
+            base_url: base_url.into(),
+            cadence: Cadence::Realistic,
+            clock: None,
+            linkage_lag: std::time::Duration::ZERO,
+            ocsp_signer: OcspSigner::Delegated,
+        }
+    }
+}
+
+/// Everything the simulator knows. Shared by the HTTP routes and the card transports.
+pub struct World {
+    store: Arc<Store>,
+    keys: KeyCache,
+    issuer: Issuer,
+    publisher: Arc<Publisher>,
+    clock: SimClock,
+    linkage_lag: std::time::Duration,
+    registry: RwLock<Registry>,
+    cards: Cards,
+    /// Serialises provisioning, life events, clock moves and consents: each reads, commits,
+    /// then publishes.
+    writer: Mutex<()>,
+    faults: crate::faults::Faults,
+    ocsp_signer: OcspSigner,
+}
+
+impl World {
+    /// Opens a world over `store`, restoring its clock, certificates and cards. Without a state
+    /// directory, pass an in-memory store and a `key_cache` store so key generation is still paid
+    /// only once per machine.
+    pub fn open(
+        config: WorldConfig,
+        store: Store,
+        key_cache: Option<Store>,
+    ) -> Result<World, WorldError> {
+        let store = Arc::new(store);
+        let keys = KeyCache::new(key_cache, store.clone());
+        let seeds = [
+            KeySeed::for_authority(CA_GENERATION, CaKeyRole::SignCa),
+            KeySeed::for_authority(CA_GENERATION, CaKeyRole::AuthCa),
+            KeySeed::for_authority(CA_GENERATION, CaKeyRole::OcspResponder),
+        ];
+        let [sign_key, auth_key, responder_key] =
+            <[KeyMaterial; 3]>::try_from(keys.derive(&seeds)?)
+                .unwrap_or_else(|_| unreachable!("three seeds give three keys"));
+        let clock_mode = match store.clock()? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| WorldError::CorruptState {
+                card: "(clock)".into(),
+                what: e.to_string(),
+            })?,
+            None => config
+                .clock
+                .unwrap_or(ClockMode::Following { offset_seconds: 0 }),
+        };
+        let authority = |hierarchy: Hierarchy, key: &KeyMaterial| {
+            CertificateAuthority::from_key(hierarchy, CA_GENERATION, &config.base_url, key)
+                .map(Arc::new)
+        };
+        let issuer = Issuer {
+            sign_ca: authority(Hierarchy::Sign, &sign_key)?,
+            auth_ca: authority(Hierarchy::Auth, &auth_key)?,
+        };
+        let publisher = Publisher::new(
+            issuer.sign_ca.clone(),
+            issuer.auth_ca.clone(),
+            config.cadence,
+            config.ocsp_signer,
+            &responder_key,
+        )?;
+        let world = World {
+            cards: Cards::new(store.clone()),
+            store,
+            keys,
+            issuer,
+            publisher: Arc::new(publisher),
+            clock: SimClock::new(clock_mode),
+            linkage_lag: config.linkage_lag,
+            registry: RwLock::new(Registry::default()),
+            writer: Mutex::new(()),
+            faults: crate::faults::Faults::default(),
+            ocsp_signer: config.ocsp_signer,
+        };
+        world.restore()?;
+        Ok(world)
+    }
+
+    pub fn ca(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
+        self.issuer.ca(hierarchy)
+    }
+
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub fn ocsp_signer(&self) -> OcspSigner {
+        self.ocsp_signer
+    }
+
+    /// The CRL and OCSP publisher of this world's CAs (what `/crl` and `/ocsp` serve).
+    pub fn publisher(&self) -> &Arc<Publisher> {
+        &self.publisher
+    }
+
+    /// The delegated OCSP responder certificate of `hierarchy`, if responses are delegated.
+    pub fn ocsp_responder_certificate(&self, hierarchy: Hierarchy) -> Option<Vec<u8>> {
+        (self.ocsp_signer == OcspSigner::Delegated).then(|| {
+            let key = self.keys.key_of(KeySeed::for_authority(
+                CA_GENERATION,
+                CaKeyRole::OcspResponder,
+            ))?;
+            let ca = self.ca(hierarchy);
+            ResponderCertificate::issue(ca, &key, ca.not_before(), ca.not_after())
+                .ok()
+                .map(|c| c.der().to_vec())
+        })?
+    }
+
+    /// The armed fault-injection rules.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.faults
+    }
+
+    pub fn cadence(&self) -> Cadence {
+        self.publisher.cadence()
+    }
+
+    pub fn linkage_lag(&self) -> std::time::Duration {
+        self.linkage_lag
+    }
+
+    /// Moves the clock (persisted first).
+    pub fn set_clock(&self, mode: ClockMode) -> Result<OffsetDateTime, WorldError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let json = serde_json::to_string(&mode).expect("clock modes serialise");
+        self.store.put_clock(&json)?;
+        self.clock.apply(mode);
+        Ok(self.clock.now())
+    }
+
+    /// Provisions `card` (idempotent: an already provisioned card is returned as it is, unless
+    /// new overrides are given, which re-personalise it keeping its PIN state).
+    pub fn provision(
+        &self,
+        card: &CardId,
+        overrides_yaml: Option<&str>,
+    ) -> Result<Arc<ProvisionedCard>, WorldError> {
+        if overrides_yaml.is_none() {
+            if let Some(existing) = self.card(card) {
+                return Ok(existing);
+            }
+        }
+        if let Some(existing) = self.card(card) {
+            let state = existing.state();
+            if state.overrides.as_deref() == overrides_yaml {
+                return Ok(existing);
+            }
+            // Re-personalising would silently undo re-issued certificates and revocations.
+            if state.sign_revision > 0 || state.life != Life::Active || state.persona.generation > 1
+            {
+                return Err(WorldError::HasHistory(card.clone()));
+            }
+        }
+        self.provision_generation(card, 1, overrides_yaml)
+    }
+
+    /// Provisions `card` at an explicit generation (`jpki-sim persona --generation`).
+    pub fn provision_generation(
+        &self,
+        card: &CardId,
+        generation: u32,
+        overrides_yaml: Option<&str>,
+    ) -> Result<Arc<ProvisionedCard>, WorldError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut persona = Persona::derive(card, generation);
+        if let Some(yaml) = overrides_yaml {
+            let overrides = PersonaOverrides::from_yaml_str(yaml, "persona overrides")
+                .map_err(PersonaError::from)?;
+            persona = persona
+                .with_overrides(&overrides)
+                .map_err(PersonaError::from)?;
+        }
+        let issued_at = card_issue_instant(&persona);
+        let built = self.build(&persona, 0, issued_at, None, None)?;
+        let state = CardState {
+            persona,
+            sign: built.sign,
+            auth: built.auth,
+            sign_revision: 0,
+            life: Life::Active,
+            overrides: overrides_yaml.map(str::to_owned),
+        };
+        let records = state.records(card);
+        self.store.put_card(
+            &rows::card_record(card, &state, false),
+            &records
+                .iter()
+                .map(|(r, der)| rows::certificate_row(r, der))
+                .collect::<Vec<_>>(),
+        )?;
+        self.publish_records(records);
+        self.install(card, state, built.image)
+    }
+
+    pub fn card(&self, card: &CardId) -> Option<Arc<ProvisionedCard>> {
+        self.cards.get(card)
+    }
+
+    pub fn cards(&self) -> Vec<Arc<ProvisionedCard>> {
+        self.cards.all()
+    }
+
+    /// The status of a certificate as of `at`, if this world issued it.
+    pub fn certificate_status(
+        &self,
+        hierarchy: Hierarchy,
+        serial: &Serial,
+        at: OffsetDateTime,
+    ) -> Option<CertStatus> {
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        registry.get(hierarchy, serial).map(|r| r.status_at(at))
+    }
+
+    /// A copy of a certificate's record.
+    pub fn certificate(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<CertRecord> {
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        registry.get(hierarchy, serial).cloned()
+    }
+
+    /// The admin API's view of a card (DESIGN §4).
+    pub fn view(&self, card: &ProvisionedCard) -> CardView {
+        let now = self.now();
+        let state = card.state();
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        CardView::of(&card.id, &state, &registry, now)
+    }
+
+    /// The CRL `partition` of `hierarchy` as published now (DER), honouring CRL faults.
+    pub fn crl(
+        &self,
+        hierarchy: Hierarchy,
+        partition: &CrlPartition,
+    ) -> Result<Arc<Vec<u8>>, WorldError> {
+        self.publisher
+            .crl(self, hierarchy, partition)
+            .map_err(|err| match err {
+                mock_ca::publication::PublicationError::UnknownMunicipality(code) => {
+                    WorldError::UnknownMunicipality(code)
+                }
+                mock_ca::publication::PublicationError::Ca(err) => WorldError::Ca(err),
+                other => WorldError::CorruptState {
+                    card: "(crl)".into(),
+                    what: other.to_string(),
+                },
+            })
+    }
+
+    /// thisUpdate, nextUpdate and cRLNumber of the CRL current at `now`.
+    pub fn crl_schedule(
+        &self,
+        hierarchy: Hierarchy,
+        now: OffsetDateTime,
+    ) -> (OffsetDateTime, OffsetDateTime, u64) {
+        self.publisher.crl_schedule(hierarchy, now)
+    }
+
+    /// Answers an OCSP request (DER) as of now on the world's cadence, honouring OCSP faults.
+    pub fn ocsp(&self, request_der: &[u8]) -> Arc<[u8]> {
+        self.publisher.ocsp(self, request_der)
+    }
+
+    /// Answers a parsed OCSP request.
+    pub fn ocsp_request(&self, request: &OcspRequest) -> Arc<[u8]> {
+        self.publisher.ocsp_request(self, request)
+    }
+
+    /// Applies a life event: commits it with everything it changes, then updates the card.
+    pub fn apply_event(&self, request: &EventRequest) -> Result<EventOutcome, WorldError> {
+        self.lifecycle().apply(request)
+    }
+
+    /// The parts a life event changes.
+    fn lifecycle(&self) -> Lifecycle<'_> {
+        Lifecycle {
+            writer: &self.writer,
+            clock: &self.clock,
+            registry: &self.registry,
+            cards: &self.cards,
+            store: &self.store,
+            issuer: &self.issuer,
+            keys: &self.keys,
+        }
+    }
+
+    /// Records the holder's consent (see [`crate::consent`]).
+    pub fn grant_consent(&self, grant: &ConsentGrant) -> Result<Consent, ServiceError> {
+        self.services().grant_consent(grant)
+    }
+
+    /// Withdraws every consent covering `serial`; answers the newest.
+    pub fn withdraw_consent(&self, serial: &Serial) -> Result<Consent, ServiceError> {
+        self.services().withdraw_consent(serial)
+    }
+
+    /// The consents covering `serial` (given with it or a predecessor), oldest first.
+    pub fn consents(&self, serial: &Serial) -> Result<Vec<Consent>, ServiceError> {
+        self.services().consents(serial)
+    }
+
+    /// The latest basic-4-info service for a PF that enrolled `enrolled`.
+    pub fn latest_info(&self, enrolled: &Serial) -> Result<LatestInfo, ServiceError> {
+        self.services().latest_info(enrolled)
+    }
+
+    /// Linkage of a certificate as visible now.
+    pub fn linkage(&self, hierarchy: Hierarchy, serial: &Serial) -> Result<Linkage, ServiceError> {
+        self.services().linkage(hierarchy, serial)
+    }
+
+    /// The status of a certificate as of now.
+    pub fn status_view(
+        &self,
+        hierarchy: Hierarchy,
+        serial: &Serial,
+    ) -> Result<StatusView, ServiceError> {
+        self.services().status_view(hierarchy, serial)
+    }
+
+    /// The J-LIS services over this world's registry, store and cards.
+    pub(crate) fn services(&self) -> Services<'_> {
+        Services {
+            registry: &self.registry,
+            store: &self.store,
+            clock: &self.clock,
+            cards: &self.cards,
+            writer: &self.writer,
+            sign_ca: self.issuer.ca(Hierarchy::Sign),
+            linkage_lag: self.linkage_lag,
+        }
+    }
+
+    /// Issues certificates and personalises a card image for `persona` (see [`Issuer::build`]).
+    fn build(
+        &self,
+        persona: &Persona,
+        sign_revision: u32,
+        issued_at: OffsetDateTime,
+        sign_issued_at: Option<OffsetDateTime>,
+        keep_auth: Option<&IssuedCertificate>,
+    ) -> Result<Built, WorldError> {
+        self.issuer.build(
+            &self.keys,
+            persona,
+            sign_revision,
+            issued_at,
+            sign_issued_at,
+            keep_auth,
+        )
+    }
+
+    /// Makes `state` and `image` the card's current ones (see [`Cards::install`]).
+    fn install(
+        &self,
+        card: &CardId,
+        state: CardState,
+        image: CardImage,
+    ) -> Result<Arc<ProvisionedCard>, WorldError> {
+        self.cards.install(card, state, image)
+    }
+
+    /// Adds or replaces certificate records after they were committed.
+    fn publish_records(&self, records: Vec<(CertRecord, Vec<u8>)>) {
+        self.registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert_all(records.into_iter().map(|(record, _)| record));
+    }
+
+    /// Rebuilds certificates and cards from the store.
+    fn restore(&self) -> Result<(), WorldError> {
+        let mut ders: BTreeMap<(String, String), Vec<u8>> = BTreeMap::new();
+        {
+            let mut registry = self.registry.write().unwrap_or_else(|e| e.into_inner());
+            for row in self.store.certificates()? {
+                let record = rows::record_from_row(&row)?;
+                ders.insert((row.hierarchy.clone(), row.serial_hex.clone()), row.der);
+                registry.insert(record);
+            }
+        }
+        for record in self.store.cards()? {
+            let Ok(card) = record.card.parse::<CardId>() else {
+                tracing::warn!(card = %record.card, "skipping an unparsable card id in the store");
+                continue;
+            };
+            let corrupt = |what: String| WorldError::CorruptState {
+                card: record.card.clone(),
+                what,
+            };
+            let persona = match &record.persona_json {
+                Some(json) => serde_json::from_str::<Persona>(json)
+                    .map_err(|e| corrupt(format!("persona: {e}")))?,
+                None => {
+                    let mut persona = Persona::derive(&card, record.generation);
+                    if let Some(yaml) = &record.overrides {
+                        let o = PersonaOverrides::from_yaml_str(yaml, "stored overrides")
+                            .map_err(PersonaError::from)?;
+                        persona = persona.with_overrides(&o).map_err(PersonaError::from)?;
+                    }
+                    persona
+                }
+            };
+            let canonical = card.to_string();
+            let sign_serial = Serial::for_card_revision(
+                &canonical,
+                record.generation,
+                record.sign_revision,
+                Hierarchy::Sign,
+            )?;
+            let auth_serial = Serial::for_card(&canonical, record.generation, Hierarchy::Auth)?;
+            let stored = |hierarchy: Hierarchy, serial: &Serial| -> Option<IssuedCertificate> {
+                let der = ders.get(&(hierarchy.tag().to_owned(), serial.to_string()))?;
+                let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+                let r = registry.get(hierarchy, serial)?;
+                Some(IssuedCertificate {
+                    der: der.clone(),
+                    serial: serial.clone(),
+                    not_before: r.not_before,
+                    not_after: r.not_after,
+                })
+            };
+            let auth = stored(Hierarchy::Auth, &auth_serial)
+                .ok_or_else(|| corrupt("the authentication certificate is missing".into()))?;
+            let sign = stored(Hierarchy::Sign, &sign_serial);
+            // Rebuilding re-issues identical bytes (deterministic keys and signatures), but the
+            // stored certificates are authoritative.
+            let built = self.build(
+                &persona,
+                record.sign_revision,
+                auth.not_before,
+                sign.as_ref().map(|s| s.not_before),
+                Some(&auth),
+            )?;
+            let state = CardState {
+                persona,
+                sign: sign.or(built.sign),
+                auth,
+                sign_revision: record.sign_revision,
+                life: Life::parse(&record.life).unwrap_or(Life::Active),
+                overrides: record.overrides.clone(),
+            };
+            self.install(&card, state, built.image)?;
+        }
+        Ok(())
+    }
+}
