@@ -60,7 +60,7 @@ impl fmt::Display for Hierarchy {
 }
 
 /// A root CA of one hierarchy and generation: its key, its self-signed certificate (profile
-/// card-protocol.md §8.1) and the end-entity profile it issues (§8.2 or §8.3).
+/// docs/card-protocol.md §8.1) and the end-entity profile it issues (§8.2 or §8.3).
 pub struct CertificateAuthority {
     info: IssuerInfo,
     generation: u32,

@@ -1,5 +1,5 @@
 //! The cardholder as the certificates see them: what goes into the subject, the signature
-//! certificate's SubjectAltName otherNames (card-protocol.md §8.3) and the CRL partition.
+//! certificate's SubjectAltName otherNames (docs/card-protocol.md §8.3) and the CRL partition.
 //!
 //! mock-ca has its own type so that it does not depend on the registry (mock-jlis), which
 //! depends on it.
@@ -154,7 +154,7 @@ impl MunicipalityCode {
     }
 }
 
-/// A certificate subject CN in the real 23-character shape (card-protocol.md §8.2):
+/// A certificate subject CN in the real 23-character shape (docs/card-protocol.md §8.2):
 /// 6 digits, `E`, 7 characters, the 5-digit municipality code, `003A`
 /// (e.g. `412594E75JACJM14104003A`). The real semantics are unknown; ours are derived.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

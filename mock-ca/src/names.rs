@@ -1,6 +1,6 @@
-//! Distinguished names of the simulated JPKI: the real DN *structure* (card-protocol.md §8.1)
+//! Distinguished names of the simulated JPKI: the real DN *structure* (docs/card-protocol.md §8.1)
 //! with organisation values that say "simulator", so that nothing this crate issues can be
-//! mistaken for a J-LIS certificate (spec/jpki-pki.md, Guardrail).
+//! mistaken for a J-LIS certificate (docs/jpki-pki.md §9).
 
 use rcgen::{DistinguishedName, DnType, DnValue};
 

@@ -1,4 +1,4 @@
-//! Object identifiers of the JPKI certificate profiles (card-protocol.md §8), as arcs for rcgen.
+//! Object identifiers of the JPKI certificate profiles (docs/card-protocol.md §8), as arcs for rcgen.
 
 /// id-ce-subjectKeyIdentifier
 pub const SUBJECT_KEY_IDENTIFIER: &[u64] = &[2, 5, 29, 14];

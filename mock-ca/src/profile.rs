@@ -1,4 +1,4 @@
-//! The certificate profiles of card-protocol.md §8: which extensions, in which order, with
+//! The certificate profiles of docs/card-protocol.md §8: which extensions, in which order, with
 //! which content. Every extension is encoded here and handed to rcgen as a custom extension,
 //! because rcgen's own extensions cannot carry UTF8String directory names and would impose
 //! rcgen's extension order rather than the real certificates' order.
@@ -14,7 +14,7 @@ use crate::oid;
 use crate::serial::Serial;
 use crate::url::BaseUrl;
 
-/// Profile switches for what the public sources leave open (card-protocol.md §12 item 6).
+/// Profile switches for what the public sources leave open (docs/card-protocol.md §12.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileOptions {
     /// Put an AIA OCSP URL in signature certificates too. Default on: the simulator's OCSP

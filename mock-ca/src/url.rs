@@ -1,4 +1,4 @@
-//! The simulator's base URL and the fixed paths certificates point at (DESIGN.md §4).
+//! The simulator's base URL and the fixed paths certificates point at (docs/contracts.md §4).
 
 use std::fmt;
 

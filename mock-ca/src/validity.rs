@@ -1,5 +1,5 @@
 //! Validity periods: the CA generations' fixed ten-year windows and the end-entity rule "until
-//! the fifth birthday after issuance" (spec/jpki-pki.md), both ending at 23:59:59 JST.
+//! the fifth birthday after issuance" (docs/jpki-pki.md), both ending at 23:59:59 JST.
 
 use time::macros::{date, offset, time};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, UtcOffset};

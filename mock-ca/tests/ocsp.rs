@@ -1,5 +1,5 @@
 //! The OCSP responder checked by independent implementations: OpenSSL's `openssl ocsp` builds the
-//! requests and verifies the responses (spec/vpcd.md §9), RustCrypto x509-ocsp decodes them.
+//! requests and verifies the responses (docs/vpcd.md §9), RustCrypto x509-ocsp decodes them.
 
 mod common;
 

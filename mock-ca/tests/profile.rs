@@ -1,5 +1,5 @@
 //! The issued certificates parsed back with an independent decoder (RustCrypto x509-cert):
-//! every extension's content and order against card-protocol.md §8, and determinism.
+//! every extension's content and order against docs/card-protocol.md §8, and determinism.
 
 mod common;
 

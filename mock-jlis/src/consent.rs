@@ -1,4 +1,4 @@
-//! The J-LIS services a PF calls (jpki-pki.md, "Latest basic-4-info service" and "Linkage"):
+//! The J-LIS services a PF calls (docs/jpki-pki.md §6, §7):
 //! consent, the latest basic-4-info service it unlocks, certificate linkage and a plain status.
 //!
 //! - **Consent** is given by signing a consent document with the signature certificate. It covers
@@ -249,7 +249,7 @@ impl Services<'_> {
     }
 
     /// Records the holder's consent after checking the certificate and the signature over the
-    /// document (jpki-pki.md: consent is a document signed with the signature certificate).
+    /// document (docs/jpki-pki.md: consent is a document signed with the signature certificate).
     pub fn grant_consent(&self, grant: &ConsentGrant) -> Result<Consent, ServiceError> {
         let serial = self.verify_sign_certificate(&grant.certificate)?;
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());

@@ -1,4 +1,4 @@
-//! Life events of a resident and what each does to their certificates (jpki-pki.md):
+//! Life events of a resident and what each does to their certificates (docs/jpki-pki.md):
 //!
 //! | event | signature certificate | authentication certificate | card |
 //! |---|---|---|---|

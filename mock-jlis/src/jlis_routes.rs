@@ -1,6 +1,6 @@
 //! `/jlis/v1`: our own versioned JSON API for the J-LIS services a PF calls (consent, latest
 //! basic-4-info, linkage, status). The real J-LIS interfaces are disclosed only under NDA; this
-//! one is modelled on the public descriptions (jpki-pki.md) and documented in `docs/jlis-api.md`.
+//! one is modelled on the public descriptions (docs/jpki-pki.md) and documented in `docs/jlis-api.md`.
 //!
 //! Every error is `{"error": CODE, "message": TEXT}`; each code has one HTTP status wherever it
 //! appears, so a PF can branch on either.

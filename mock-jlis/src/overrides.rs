@@ -1,4 +1,4 @@
-//! Persona overrides: a YAML persona whose fields win over derivation (DESIGN.md §1).
+//! Persona overrides: a YAML persona whose fields win over derivation (docs/contracts.md §1).
 //!
 //! Fields that others are computed from (my number, birth date, issue date, security code, name,
 //! address) carry their dependants along unless those are overridden too: 照合番号A follows the

@@ -128,7 +128,7 @@ pub struct Pins {
     /// 照合番号A (text `0014`, visual `0013`): the 12-digit my number.
     pub pin_a: String,
     /// 照合番号B (text `0015`, visual `0012`): birth date as Japanese-era `YYMMDD`, expiry year
-    /// `YYYY`, security code (14 digits; the era year follows card-protocol.md §6.1).
+    /// `YYYY`, security code (14 digits; the era year follows docs/card-protocol.md §6.1).
     pub pin_b: String,
     /// Visual AP `0011` 生年月日 key: Japanese-era `YYMMDD`.
     pub birth_pin: String,
@@ -300,7 +300,7 @@ impl Persona {
     }
 
     /// Whether the card carries a signature certificate: only holders 15 or older at issuance get
-    /// one (spec/jpki-pki.md). Default derivation always yields one; overrides may not.
+    /// one (docs/jpki-pki.md). Default derivation always yields one; overrides may not.
     pub fn has_signature_certificate(&self) -> bool {
         self.age_at_issuance() >= 15
     }
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn era_formats_follow_the_card() {
-        // card-protocol.md §6.1: 1980-02-17 is 昭和55.
+        // docs/card-protocol.md §6.1: 1980-02-17 is 昭和55.
         assert_eq!(era_yymmdd(date!(1980 - 02 - 17)).unwrap(), "550217");
         assert_eq!(era_yymmdd(date!(1989 - 01 - 07)).unwrap(), "640107");
         assert_eq!(era_yymmdd(date!(1989 - 01 - 08)).unwrap(), "010108");

@@ -1,5 +1,5 @@
 //! Personalisation: a persona, certificates and keys become the files of a card
-//! ([`sim_card::CardImage`]), byte for byte as card-protocol.md §3 and §7 describe them.
+//! ([`sim_card::CardImage`]), byte for byte as docs/card-protocol.md §3 and §7 describe them.
 //!
 //! What the simulator cannot reproduce is marked as such: card-verifiable certificates are
 //! self-signed by the key they certify under issuer key ids beginning with `9` (J-LIS uses `5`
@@ -23,7 +23,7 @@ use crate::persona::{yyyymmdd, Persona};
 
 /// Size of text AP EF 0002: the basic-4-info TLV plus `FF` filler.
 pub const BASIC_INFO_FILE_SIZE: usize = 512;
-/// Tries of 照合番号A/B and the birth key. The real counts are UNCONFIRMED (card-protocol.md
+/// Tries of 照合番号A/B and the birth key. The real counts are UNCONFIRMED (docs/card-protocol.md
 /// §6.1); a generous value keeps scenario runs from locking them by accident.
 pub const VERIFICATION_CODE_TRIES: u8 = 10;
 
@@ -43,7 +43,7 @@ pub struct CardCredentials {
     pub visual_ap_key_pkcs8: Vec<u8>,
     /// 共通カードAP key (`0019`, INTERNAL AUTHENTICATE).
     pub common_ap_key_pkcs8: Vec<u8>,
-    /// 住基AP key. Checked but not written: no key EF of that AP is known (card-protocol.md §3.4).
+    /// 住基AP key. Checked but not written: no key EF of that AP is known (docs/card-protocol.md §3.4).
     pub juki_ap_key_pkcs8: Vec<u8>,
 }
 
@@ -167,7 +167,7 @@ pub fn personalise(persona: &Persona, creds: &CardCredentials) -> Result<CardIma
     })
 }
 
-/// The 160-byte PKCS#11 CK_TOKEN_INFO of JPKI EF 0006 (card-protocol.md §7.1): the label clients
+/// The 160-byte PKCS#11 CK_TOKEN_INFO of JPKI EF 0006 (docs/card-protocol.md §7.1): the label clients
 /// check, the other fields as examined on a card, the serial from the card serial.
 pub fn jpki_token(card_serial: &str) -> Vec<u8> {
     let mut t = Vec::with_capacity(160);
@@ -266,7 +266,7 @@ impl ApKey {
     }
 }
 
-/// 公的個人認証AP (card-protocol.md §3.1).
+/// 公的個人認証AP (docs/card-protocol.md §3.1).
 fn jpki_ap(persona: &Persona, creds: &CardCredentials, keys: &Keys) -> Result<AppletImage> {
     let has_sign = creds.sign_cert_der.is_some();
     let sign_password = pin(&persona.pins.sign_password, 5, !has_sign);
@@ -334,7 +334,7 @@ pub fn certificate_availability(has_signature_certificate: bool) -> [u8; 3] {
     ]
 }
 
-/// 券面事項入力補助AP (card-protocol.md §3.2).
+/// 券面事項入力補助AP (docs/card-protocol.md §3.2).
 fn text_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
     let my_number = my_number_file(persona);
     let (basic_info, digested) = basic_info_file(persona)?;
@@ -398,7 +398,7 @@ fn text_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
     Ok(applet(Aid::TEXT, "券面事項入力補助AP", files))
 }
 
-/// Text AP EF 0001: `FF 10 0C` + 12 ASCII digits + `FF FF` (card-protocol.md §7.3).
+/// Text AP EF 0001: `FF 10 0C` + 12 ASCII digits + `FF FF` (docs/card-protocol.md §7.3).
 pub fn my_number_file(persona: &Persona) -> Vec<u8> {
     [
         &[0xFF, 0x10, 0x0C][..],
@@ -408,7 +408,7 @@ pub fn my_number_file(persona: &Persona) -> Vec<u8> {
     .concat()
 }
 
-/// Text AP EF 0002 (card-protocol.md §7.4) and the range the integrity record digests: from the
+/// Text AP EF 0002 (docs/card-protocol.md §7.4) and the range the integrity record digests: from the
 /// DF22 tag to the end of the `FF 20` value (the rest is filler).
 pub fn basic_info_file(persona: &Persona) -> Result<(Vec<u8>, std::ops::Range<usize>)> {
     let fields = [
@@ -429,7 +429,7 @@ pub fn basic_info_file(persona: &Persona) -> Result<(Vec<u8>, std::ops::Range<us
     Ok((fill(record, BASIC_INFO_FILE_SIZE), offsets[0]..len))
 }
 
-/// Text AP EF 0003, 336 bytes (card-protocol.md §7.5): digests of EF 0001 and of the basic-4-info
+/// Text AP EF 0003, 336 bytes (docs/card-protocol.md §7.5): digests of EF 0001 and of the basic-4-info
 /// fields, signed by the AP key.
 fn integrity_record(my_number: &[u8], basic_info_fields: &[u8], key: &ApKey) -> Result<Vec<u8>> {
     let inner = [
@@ -444,7 +444,7 @@ fn integrity_record(my_number: &[u8], basic_info_fields: &[u8], key: &ApKey) -> 
     )
 }
 
-/// 券面事項確認AP (card-protocol.md §3.3).
+/// 券面事項確認AP (docs/card-protocol.md §3.3).
 fn visual_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
     let birth = yyyymmdd(persona.birth_date);
     let age_record = {
@@ -523,7 +523,7 @@ fn visual_ap(persona: &Persona, key: &ApKey) -> Result<AppletImage> {
     Ok(applet(Aid::VISUAL, "券面事項確認AP", files))
 }
 
-/// Visual AP EF 0002, the card face (card-protocol.md §7.8). DF28 signs DigestInfo(sha256, 96
+/// Visual AP EF 0002, the card face (docs/card-protocol.md §7.8). DF28 signs DigestInfo(sha256, 96
 /// bytes) whose digest is SHA-256(DF22..DF24) ‖ SHA-256(DF25..DF26) ‖ SHA-256(DF27); DF29 and
 /// DF2A follow the signature uncovered.
 fn card_face_file(persona: &Persona, key: &ApKey) -> Result<Vec<u8>> {
@@ -582,7 +582,7 @@ pub fn card_face_digest_info(groups: &[Vec<u8>; 3]) -> Vec<u8> {
     out
 }
 
-/// 共通カードAP (card-protocol.md §3.5).
+/// 共通カードAP (docs/card-protocol.md §3.5).
 fn common_ap(persona: &Persona, key: &ApKey, key_reference: &[u8; 16]) -> Result<AppletImage> {
     let files = vec![
         (
@@ -623,7 +623,7 @@ pub fn common_record(persona: &Persona) -> Vec<u8> {
     [&[0x01, text.len() as u8][..], text.as_bytes()].concat()
 }
 
-/// 住基AP (card-protocol.md §3.4).
+/// 住基AP (docs/card-protocol.md §3.4).
 fn juki_ap(persona: &Persona, key_reference: &[u8; 16]) -> AppletImage {
     let files = vec![
         (
@@ -638,7 +638,7 @@ fn juki_ap(persona: &Persona, key_reference: &[u8; 16]) -> AppletImage {
     applet(Aid::JUKI, "住基AP", files)
 }
 
-/// `7F 21` card-verifiable certificate, 568 bytes (card-protocol.md §7.6), self-signed.
+/// `7F 21` card-verifiable certificate, 568 bytes (docs/card-protocol.md §7.6), self-signed.
 fn card_verifiable_certificate(
     issuer: &[u8; 16],
     holder: &[u8; 16],

@@ -1,4 +1,4 @@
-//! The HTTP surface (DESIGN §4): health and the OpenAPI document here; the CA's routes from
+//! The HTTP surface (docs/contracts.md §4): health and the OpenAPI document here; the CA's routes from
 //! mock-ca, the card admin API (`admin`), the APDU bridge (`bridge`) and the J-LIS API
 //! (`jlis_routes`) merged in; generic faults injected around all of them.
 //!

@@ -1,7 +1,7 @@
 //! Command APDUs (ISO 7816-4 §5.1): parsing from raw bytes, encoding, and decoded names for traces.
 //!
 //! All seven cases are accepted: 1, 2S, 3S, 4S, 2E, 3E, 4E. The form of Le (absent, short,
-//! extended) is kept because the card's answers depend on it (spec §3.6, §4.2, §4.8).
+//! extended) is kept because the card's answers depend on it (docs/card-protocol.md §3.6, §4.2, §4.8).
 
 use std::fmt;
 

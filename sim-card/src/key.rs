@@ -1,5 +1,5 @@
 //! The card's RSA-2048 private keys and the signature schemes of COMPUTE DIGITAL SIGNATURE
-//! (spec §4.6) and INTERNAL AUTHENTICATE (§4.7).
+//! (docs/card-protocol.md §4.6) and INTERNAL AUTHENTICATE (§4.7).
 //!
 //! A [`CardKey`] is parsed once from the PKCS#8 in a [`crate::KeyImage`] when the card is built, and
 //! signs with AWS-LC's raw RSA primitives: the card pads the caller's bytes itself (EMSA-PKCS1-v1_5

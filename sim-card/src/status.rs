@@ -1,6 +1,6 @@
 //! Status words (SW1 SW2) the card answers with, named after JICSAP/ISO 7816-4 wording.
 //!
-//! The values and their use on this card are listed in `docs/card.md` (spec §5). A status word is
+//! The values and their use on this card are listed in `docs/card.md` (docs/card-protocol.md §5). A status word is
 //! a plain `u16` newtype so the card can send any value on purpose (fault injection) and traces show
 //! exactly what was sent.
 

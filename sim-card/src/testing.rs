@@ -4,7 +4,7 @@
 //!
 //! The keys are generated deterministically (RustCrypto `rsa` with a seeded ChaCha20 RNG) the first
 //! time they are needed and cached for the life of the process. They are test keys for this
-//! simulator only. File contents are placeholders shaped like the real files (spec §3, §7): right
+//! simulator only. File contents are placeholders shaped like the real files (docs/card-protocol.md §3, §7): right
 //! tags, lengths and sizes, synthetic values.
 
 use std::collections::BTreeMap;
@@ -26,13 +26,13 @@ pub const TEXT_PIN: &[u8] = b"1234";
 pub const MY_NUMBER: &[u8] = b"123456789018";
 /// 照合番号A (text `0014`, visual `0013`).
 pub const PIN_A: &[u8] = MY_NUMBER;
-/// 照合番号B: era DOB `550217` + expiry year `2035` + security code `2285` (spec §6.1).
+/// 照合番号B: era DOB `550217` + expiry year `2035` + security code `2285` (docs/card-protocol.md §6.1).
 pub const PIN_B: &[u8] = b"55021720352285";
 /// 生年月日 key (visual `0011`): Japanese-era `YYMMDD`.
 pub const BIRTH_PIN: &[u8] = b"550217";
 /// 住基AP and 共通カードAP PINs (`001C`).
 pub const CARD_PIN: &[u8] = b"1234";
-/// Tries allowed for 照合番号A/B and the birth key (UNCONFIRMED on the real card, spec §12.4).
+/// Tries allowed for 照合番号A/B and the birth key (UNCONFIRMED on the real card, docs/card-protocol.md §12.4).
 pub const VERIFICATION_NUMBER_TRIES: u8 = 10;
 
 /// The test card's RSA keys.
@@ -116,7 +116,7 @@ pub mod files {
     pub fn auth_ca_cert() -> Vec<u8> {
         super::der_like(0x03FC, 0x0B)
     }
-    /// JPKI `0006`: 160-byte token info starting `JPKIAPICCTOKEN2` + spaces (spec §7.1).
+    /// JPKI `0006`: 160-byte token info starting `JPKIAPICCTOKEN2` + spaces (docs/card-protocol.md §7.1).
     pub fn token() -> Vec<u8> {
         let mut token = Vec::with_capacity(160);
         token.extend_from_slice(&pad(b"JPKIAPICCTOKEN2", 32, b' '));
@@ -139,7 +139,7 @@ pub mod files {
         file.extend_from_slice(&[0xFF, 0xFF]);
         file
     }
-    /// Text AP `0002`: 基本4情報 `FF 20 ..` with the DF21 offset table (spec §7.4), FF-padded to 256.
+    /// Text AP `0002`: 基本4情報 `FF 20 ..` with the DF21 offset table (docs/card-protocol.md §7.4), FF-padded to 256.
     pub fn basic_four() -> Vec<u8> {
         let fields: [(u8, &[u8]); 4] = [
             (0x22, "黒桐\u{3000}幹也".as_bytes()),
@@ -163,7 +163,7 @@ pub mod files {
         file.resize(256, 0xFF);
         file
     }
-    /// Text AP `0005`: AP basic info `FF 40 82 00 9F ..`, FF-padded to 256 bytes (spec §7.7).
+    /// Text AP `0005`: AP basic info `FF 40 82 00 9F ..`, FF-padded to 256 bytes (docs/card-protocol.md §7.7).
     pub fn text_basic_info() -> Vec<u8> {
         let mut file = vec![0xFF, 0x40, 0x82, 0x00, 0x9F];
         file.extend_from_slice(&[0xDF, 0x41, 0x04, 0x01, 0x03, 0x0E, 0x01]);
@@ -226,7 +226,7 @@ fn filler(len: usize, salt: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A 16-byte 証明者鍵ID: 7 ASCII digits, `08 05`, 3 ASCII digits, 4 padding bytes (spec §7.6).
+/// A 16-byte 証明者鍵ID: 7 ASCII digits, `08 05`, 3 ASCII digits, 4 padding bytes (docs/card-protocol.md §7.6).
 fn key_id(digits: &[u8; 7]) -> Vec<u8> {
     let mut id = digits.to_vec();
     id.extend_from_slice(&[0x08, 0x05]);

@@ -1,6 +1,6 @@
 //! `jpki-sim run`: the conformance suite against the bundled reference SDK and PF, with
 //! reports. Exit 0 when every outcome is as expected, 1 on unexpected ones, 2 when the harness
-//! itself failed (DESIGN §3).
+//! itself failed (docs/contracts.md §3).
 //!
 //! With `--mutants` (or `--mutant NAME`), a passing suite is then run against deliberately wrong
 //! variants of the reference PF: each must fail at least one scenario (be killed), or the run

@@ -1,5 +1,5 @@
 //! CRL entry reason codes (RFC 5280 §5.3.1) and the JPKI grounds each one stands for
-//! (spec/jpki-pki.md, "Six legal revocation grounds").
+//! (docs/jpki-pki.md §2).
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! OCSP responder (RFC 6960, with the RFC 5019 profile for GET requests and caching).
 //!
-//! The real JPKI responder refreshes its revocation data every 15 minutes (spec/jpki-pki.md), so
+//! The real JPKI responder refreshes its revocation data every 15 minutes (docs/jpki-pki.md), so
 //! answers are built per [`OcspWindow`]: thisUpdate/nextUpdate are the window's bounds and, when
 //! the request carries no nonce, producedAt is the window start. Such responses are the same bytes
 //! for the whole window, which is what lets [`OcspCache`] serve them without signing.

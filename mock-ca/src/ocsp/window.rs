@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result};
 
-/// How often the JPKI responder refreshes its revocation data (spec/jpki-pki.md: 15 minutes).
+/// How often the JPKI responder refreshes its revocation data (docs/jpki-pki.md §4).
 pub const REFRESH_PERIOD: Duration = Duration::minutes(15);
 
 /// thisUpdate, nextUpdate and the caller's clock for one answer.

@@ -1,4 +1,4 @@
-//! Publishing revocation status over HTTP on the JPKI cadences (jpki-pki.md): a full CRL per
+//! Publishing revocation status over HTTP on the JPKI cadences (docs/jpki-pki.md): a full CRL per
 //! hierarchy and per-municipality partitions issued daily, OCSP answers whose data is refreshed
 //! on 15-minute boundaries, and the CA certificates themselves.
 //!

@@ -1,4 +1,4 @@
-//! When revocations become visible (jpki-pki.md: CRL daily, OCSP every 15 minutes).
+//! When revocations become visible (docs/jpki-pki.md §4).
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};

@@ -117,7 +117,7 @@ pub struct WorldConfig {
     /// The clock to start from when the store has none (default: follow real time).
     pub clock: Option<ClockMode>,
     /// How long after issuance a certificate's linkage (old → new, sign ↔ auth) becomes visible
-    /// to PFs; zero by default, about 90 minutes in the field (jpki-pki.md, Linkage).
+    /// to PFs; zero by default, about 90 minutes in the field (docs/jpki-pki.md §7).
     pub linkage_lag: std::time::Duration,
     pub ocsp_signer: OcspSigner,
 }
@@ -357,7 +357,7 @@ impl World {
         registry.get(hierarchy, serial).cloned()
     }
 
-    /// The admin API's view of a card (DESIGN §4).
+    /// The admin API's view of a card (docs/contracts.md §4).
     pub fn view(&self, card: &ProvisionedCard) -> CardView {
         let now = self.now();
         let state = card.state();

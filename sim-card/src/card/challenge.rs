@@ -1,4 +1,4 @@
-//! GET CHALLENGE `00 84` (spec §4.8) and the card's deterministic random-number generator.
+//! GET CHALLENGE `00 84` (docs/card-protocol.md §4.8) and the card's deterministic random-number generator.
 
 use super::{Card, Outcome};
 use crate::apdu::{Apdu, Le};

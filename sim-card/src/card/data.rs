@@ -1,4 +1,4 @@
-//! GET DATA `00 CA` (spec §3.6): the card-level data objects, answered at MF level.
+//! GET DATA `00 CA` (docs/card-protocol.md §3.6): the card-level data objects, answered at MF level.
 
 use super::{Card, Outcome};
 use crate::apdu::Apdu;

@@ -1,4 +1,4 @@
-//! The card operating system: power and reset, CLA checks and command dispatch (spec §1, §4).
+//! The card operating system: power and reset, CLA checks and command dispatch (docs/card-protocol.md §1, §4).
 //!
 //! One [`Card`] is one card in a reader. It interprets a shared [`CardImage`] and keeps the
 //! volatile state (selection, verified PINs, challenge RNG) and the persistent PIN state. Each
@@ -34,7 +34,7 @@ use security::SecurityState;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardConfig {
     /// Keep verified PINs across a warm reset (`SCARD_RESET_CARD`), as the real card does
-    /// (spec §1.4). Power-off always clears them. Default `true`.
+    /// (docs/card-protocol.md §1.4). Power-off always clears them. Default `true`.
     pub keep_verified_across_reset: bool,
     /// Seed of the GET CHALLENGE generator, so runs are reproducible. Default `0x4A504B49`.
     pub rng_seed: u64,
@@ -158,7 +158,7 @@ impl Card {
         self.clear_volatile(true);
     }
 
-    /// Power loss: clears verified PINs and the selection (spec §1.4). PIN counters persist.
+    /// Power loss: clears verified PINs and the selection (docs/card-protocol.md §1.4). PIN counters persist.
     pub fn power_off(&mut self) {
         self.powered = false;
         self.clear_volatile(true);
@@ -211,7 +211,7 @@ impl Card {
             (false, 0x84) => self.get_challenge(apdu),
             (false, 0xCA) => self.get_data(apdu),
             (true, 0xAE) => self.set_session_key(apdu),
-            // SET PUBLIC IC KEY: every P1/P2 tried on a card answered 6A 86 (spec §4.11).
+            // SET PUBLIC IC KEY: every P1/P2 tried on a card answered 6A 86 (docs/card-protocol.md §4.11).
             (true, 0xA2) => Err(StatusWord::INCORRECT_P1_P2),
             // The iPhone token's last-command indicator; a physical card answers 67 00.
             (true, 0xFC) => Err(StatusWord::WRONG_LENGTH),
@@ -296,7 +296,7 @@ struct Class {
     secure_messaging: bool,
 }
 
-/// Checks CLA (spec §1.3): only channel 0; `04`/`08`/`0C` secure messaging; no chaining.
+/// Checks CLA (docs/card-protocol.md §1.3): only channel 0; `04`/`08`/`0C` secure messaging; no chaining.
 fn classify(cla: u8) -> Result<Class, StatusWord> {
     match cla {
         0x00..=0x0F | 0x80..=0x8F => {
@@ -314,7 +314,7 @@ fn classify(cla: u8) -> Result<Class, StatusWord> {
     }
 }
 
-/// The MF holds one selectable internal EF, `001E` (spec §3.6); nothing else is visible there.
+/// The MF holds one selectable internal EF, `001E` (docs/card-protocol.md §3.6); nothing else is visible there.
 fn mf_file(file: FileId) -> Option<&'static FileImage> {
     static MF_IEF: FileImage = FileImage::Opaque;
     (file == FileId(0x001E)).then_some(&MF_IEF)

@@ -1,4 +1,4 @@
-//! PIN values and retry counters: the card's persistent state (spec §6).
+//! PIN values and retry counters: the card's persistent state (docs/card-protocol.md §6).
 //!
 //! Counters are per IEF (§6.2). The card keeps them in a [`PinStore`]; the outside world sees a
 //! [`PinSnapshot`], which is what a state store persists and what a restarted card is built from.

@@ -1,4 +1,4 @@
-//! READ BINARY `00 B0` (spec §4.2) and READ RECORD `00 B2` (§4.3).
+//! READ BINARY `00 B0` (docs/card-protocol.md §4.2) and READ RECORD `00 B2` (§4.3).
 
 use super::{Card, Outcome};
 use crate::apdu::Apdu;

@@ -1,4 +1,4 @@
-//! Volatile security state: which PINs are verified, and for which AP (spec §1.4).
+//! Volatile security state: which PINs are verified, and for which AP (docs/card-protocol.md §1.4).
 //!
 //! A successful VERIFY holds until the card loses power or another AP is selected; re-selecting
 //! the same AP keeps it (JICSAP 5.1.3). A warm reset keeps it on the real card.

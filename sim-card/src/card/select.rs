@@ -1,4 +1,4 @@
-//! SELECT FILE `00 A4` (spec §1.3, §4.1): APs by DF name (exact, prefix, next occurrence), EFs by
+//! SELECT FILE `00 A4` (docs/card-protocol.md §1.3, §4.1): APs by DF name (exact, prefix, next occurrence), EFs by
 //! FID in the current DF, the MF-level forms and the GlobalPlatform ISD.
 
 use super::{Card, Outcome};
@@ -12,7 +12,7 @@ impl Card {
             0x00 => self.select_mf(apdu),
             0x02 => self.select_ef(apdu),
             0x04 => self.select_df_name(apdu),
-            // P1=09 (path from the current DF) and the other ISO forms do not work (spec §1.3).
+            // P1=09 (path from the current DF) and the other ISO forms do not work (docs/card-protocol.md §1.3).
             _ => Err(StatusWord::INCORRECT_P1_P2),
         }
     }
@@ -123,7 +123,7 @@ impl Card {
 }
 
 /// `6F L 84 n <AID>`: the FCI template with only the DF name (the real FCI is UNCONFIRMED,
-/// spec §12.1).
+/// docs/card-protocol.md §12.1).
 fn minimal_fci(aid: &[u8]) -> Vec<u8> {
     let mut fci = Vec::with_capacity(aid.len() + 4);
     fci.extend_from_slice(&[0x6F, (aid.len() + 2) as u8, 0x84, aid.len() as u8]);

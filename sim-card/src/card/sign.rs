@@ -1,4 +1,4 @@
-//! Private-key commands: COMPUTE DIGITAL SIGNATURE `80 2A` (spec §4.6), INTERNAL AUTHENTICATE
+//! Private-key commands: COMPUTE DIGITAL SIGNATURE `80 2A` (docs/card-protocol.md §4.6), INTERNAL AUTHENTICATE
 //! `00 88` (§4.7), and the SET SESSION KEY `80 AE` refusals (§4.11).
 
 use super::{Card, Outcome};
@@ -65,7 +65,7 @@ impl Card {
     }
 
     /// `80 AE`: the text AP's secure-messaging session key. The simulator offers no secure
-    /// messaging, so it answers what each AP answers to an unusable cryptogram (spec §4.11).
+    /// messaging, so it answers what each AP answers to an unusable cryptogram (docs/card-protocol.md §4.11).
     pub(super) fn set_session_key(&mut self, _apdu: &Apdu) -> Outcome {
         let Some(applet) = self.current_applet() else {
             return Err(StatusWord::CONDITIONS_NOT_SATISFIED);

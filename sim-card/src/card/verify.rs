@@ -1,4 +1,4 @@
-//! VERIFY `00 20` (spec §4.4, §6), CHANGE REFERENCE DATA `00 24 01` and CHANGE KEY `80 32 00`
+//! VERIFY `00 20` (docs/card-protocol.md §4.4, §6), CHANGE REFERENCE DATA `00 24 01` and CHANGE KEY `80 32 00`
 //! (§4.5).
 
 use super::pins::VerifyOutcome;
@@ -13,7 +13,7 @@ const NEW_PIN_LEN: std::ops::RangeInclusive<usize> = 4..=16;
 
 impl Card {
     /// `00 20 00 P2 [Lc PIN]`. Empty data is a retry query: always `63 Cx`, even when the PIN is
-    /// already verified (OpenSC and myna need SW1 = 63, spec §6.3). A wrong PIN (of any length)
+    /// already verified (OpenSC and myna need SW1 = 63, docs/card-protocol.md §6.3). A wrong PIN (of any length)
     /// costs a try; a blocked PIN answers `69 84`.
     pub(super) fn verify(&mut self, apdu: &Apdu) -> Outcome {
         if apdu.p1 != 0x00 {
@@ -46,7 +46,7 @@ impl Card {
     }
 
     /// `00 24 01 P2 Lc <new PIN>`: only the new value, after a successful VERIFY of the PIN in
-    /// this session (otherwise `69 82`, spec §4.5 recommendation).
+    /// this session (otherwise `69 82`, docs/card-protocol.md §4.5 recommendation).
     pub(super) fn change_reference_data(&mut self, apdu: &Apdu) -> Outcome {
         if apdu.p1 != 0x01 {
             return Err(StatusWord::INCORRECT_P1_P2);

@@ -1,4 +1,4 @@
-//! Reports of a run (DESIGN §7): JUnit XML for CI systems, versioned JSON for machines, and a
+//! Reports of a run (docs/contracts.md §7): JUnit XML for CI systems, versioned JSON for machines, and a
 //! self-contained HTML matrix for people. Each renderer is a pure function of the results, so
 //! that snapshots pin their exact shape.
 

@@ -1,5 +1,5 @@
 //! Reading the BER-TLV files of the card: how long a file is from its first bytes, and the
-//! fields of the text AP's basic-4-info and my-number files (card-protocol.md §7.3, §7.4).
+//! fields of the text AP's basic-4-info and my-number files (docs/card-protocol.md §7.3, §7.4).
 
 use vocab::CardBasicInfo;
 

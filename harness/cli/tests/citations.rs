@@ -1,0 +1,167 @@
+//! Every fact the code relies on is cited from inside the repository: no comment or document
+//! points at reference notes outside it, every `docs/*.md` named exists, and every section cited
+//! as `card-protocol.md §4.11` (or of `jpki-pki.md`, `vpcd.md`, `contracts.md`) is a numbered
+//! heading of that document.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The repository's tracked text files that can carry a citation.
+fn files() -> Vec<PathBuf> {
+    let output = Command::new("git")
+        .args(["ls-files"])
+        .current_dir(root())
+        .output()
+        .expect("git ls-files");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|path| {
+            [".rs", ".md", ".py", ".sh", ".yaml", ".toml"]
+                .iter()
+                .any(|ext| path.ends_with(ext))
+        })
+        .map(|path| root().join(path))
+        .filter(|path| path.exists())
+        .collect()
+}
+
+/// The section numbers (`4`, `4.11`) of a document's numbered headings, and of the numbered
+/// rows of its tables (`| 12.5 | ... |`, the open questions).
+fn sections(doc: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("docs").join(doc)).unwrap();
+    text.lines()
+        .filter(|line| line.starts_with('#') || line.starts_with("| "))
+        .filter_map(|line| {
+            let heading = line.trim_start_matches(['#', '|']).trim();
+            let number: String = heading
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let number = number.trim_end_matches('.');
+            (!number.is_empty()).then(|| number.to_owned())
+        })
+        .collect()
+}
+
+/// `§4.11`, `§12.5`, `§3` as cited right after `doc` on a line (`card-protocol.md §4.11, §7`).
+fn cited_sections<'a>(line: &'a str, doc: &str) -> Vec<&'a str> {
+    let mut cited = Vec::new();
+    for (at, _) in line.match_indices(doc) {
+        let rest = &line[at + doc.len()..];
+        // The citations that follow: `§a`, `§a, §b`, `§a and §b`, `§a–§b`.
+        let mut tail = rest;
+        while let Some(start) = tail.find('§') {
+            let gap = &tail[..start];
+            if gap.chars().any(|c| c.is_alphabetic() && !"and".contains(c)) || gap.len() > 8 {
+                break;
+            }
+            let after = &tail[start + '§'.len_utf8()..];
+            let end = after
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(after.len());
+            let number = after[..end].trim_end_matches('.');
+            if number.is_empty() {
+                break;
+            }
+            cited.push(number);
+            tail = &after[end..];
+        }
+    }
+    cited
+}
+
+#[test]
+fn nothing_cites_notes_outside_the_repository() {
+    let outside = [
+        "spec/card-protocol",
+        "spec/jpki-pki",
+        "spec/vpcd",
+        "spec/card-fidelity",
+        "DESIGN",
+    ];
+    let mut found = Vec::new();
+    for path in files() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            if outside.iter().any(|needle| line.contains(needle)) {
+                found.push(format!(
+                    "{}:{}: {}",
+                    path.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "citations of notes outside the repository:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn every_cited_doc_and_section_exists() {
+    let docs = ["card-protocol.md", "jpki-pki.md", "vpcd.md", "contracts.md"];
+    let known: Vec<(&str, BTreeSet<String>)> = docs.iter().map(|d| (*d, sections(d))).collect();
+    let mut broken = Vec::new();
+    for path in files() {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            for (at, _) in line.match_indices("docs/") {
+                let name: String = line[at + 5..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect();
+                let name = name.trim_end_matches('.');
+                if name.ends_with(".md") && !root().join("docs").join(name).exists() {
+                    broken.push(format!(
+                        "{}:{}: docs/{name} does not exist",
+                        path.display(),
+                        number + 1
+                    ));
+                }
+            }
+            for (doc, sections) in &known {
+                for section in cited_sections(line, doc) {
+                    if !sections.contains(section) {
+                        broken.push(format!(
+                            "{}:{}: {doc} has no §{section}",
+                            path.display(),
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "broken citations:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn citations_are_read_as_written() {
+    assert_eq!(
+        cited_sections("see card-protocol.md §4.11.", "card-protocol.md"),
+        ["4.11"]
+    );
+    assert_eq!(
+        cited_sections("(card-protocol.md §7.3, §7.4)", "card-protocol.md"),
+        ["7.3", "7.4"]
+    );
+    assert_eq!(
+        cited_sections("card-protocol.md §3 and §7", "card-protocol.md"),
+        ["3", "7"]
+    );
+    assert!(sections("card-protocol.md").contains("4.11"));
+    assert!(!sections("card-protocol.md").contains("99"));
+}
