@@ -2,15 +2,18 @@
 //! endpoint taking the same messages, plugs into the harness (docs/adapter-protocol.md).
 //!
 //! [`wire`] is the contract itself — the messages both ends exchange, with a JSON Schema third
-//! parties can check against. The harness's end reaches an adapter through an [`AdapterLink`]
-//! ([`process`] or [`http`]) and drives it as a [`vocab::Platform`] or an SDK ([`remote`]). The
-//! adapter's end over the bundled reference implementations lives in the `reference` crate.
+//! parties can check against ([`schema`], committed as `schema/adapter-protocol.json`). The
+//! harness's end reaches an adapter through an [`AdapterLink`] ([`process`] or [`http`]) and
+//! drives it as a [`vocab::Platform`] or an SDK ([`remote`]); [`spec`] parses how a user names
+//! one (`--sut ROLE=COMMAND|URL`). The adapter's end over the bundled reference implementations
+//! lives in the `reference` crate.
 
 pub mod http;
 pub mod http_agent;
 pub mod link;
 pub mod process;
 pub mod remote;
+pub mod schema;
 pub mod spec;
 pub mod wire;
 

@@ -1,6 +1,7 @@
 //! The messages of the adapter protocol, version 1 (docs/adapter-protocol.md): one JSON object
 //! per line, `type` naming the message.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sim_card::StatusWord;
 
@@ -12,30 +13,37 @@ use vocab::{
 /// The protocol version this harness speaks.
 pub const VERSION: u32 = 1;
 
-/// What the harness sends.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What the harness sends (on the adapter's stdin, or as the body of a `POST`), by `type`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HarnessMessage {
     /// The first message: who the adapter is to be and where the world is.
     Hello {
+        /// The protocol version, `1`. An adapter that does not speak it exits non-zero.
         version: u32,
+        /// What the adapter is to be: the SDK (card side) or the PF (verifier side).
         role: Role,
+        /// The scenario's world: its URLs, trust anchors and cards.
         environment: Environment,
     },
-    /// One operation of a scenario step.
+    /// One operation of a scenario step, to be answered with a `response` of the same `id`.
     Request(Request),
     /// The scenario is over: the adapter exits 0.
     Bye,
 }
 
-/// What an adapter sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What an adapter sends (on its stdout, or as the body of a `200`), by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AdapterMessage {
     /// The answer to `hello`: the adapter's name and the features it supports.
     Hello {
+        /// The protocol version the adapter speaks, `1`.
         version: u32,
+        /// The adapter's name and version, for logs (`acme-pf 2.3`).
         name: String,
+        /// The scenario features the adapter supports in its role; a scenario needing one of
+        /// that role it does not list is skipped.
         features: Vec<Feature>,
     },
     /// The answer to the request with the same `id`.
@@ -43,7 +51,7 @@ pub enum AdapterMessage {
 }
 
 /// Where a scenario's world is, as `hello` carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Environment {
     /// The world's server: everything below is under it.
     pub base_url: String,
@@ -64,7 +72,7 @@ pub struct Environment {
 }
 
 /// How an SDK reaches one card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CardHandle {
     /// The card's index in the scenario.
     pub index: usize,
@@ -72,109 +80,169 @@ pub struct CardHandle {
     pub id: String,
     /// The HTTP APDU bridge: `POST` a command APDU (raw bytes), get the response APDU.
     pub bridge: String,
-    /// The PC/SC reader the card is in, when attached to one.
+    /// The PC/SC reader the card is in (with `--pcsc`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<String>,
 }
 
-/// One operation, numbered; the response carries the same `id`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One operation, numbered; the response carries the same `id`. Its `op` names the operation,
+/// and the other fields are the operation's.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Request {
+    /// Counts up from 1 within a scenario.
     pub id: u64,
+    /// The operation, by `op`.
     #[serde(flatten)]
     pub operation: Operation,
 }
 
-/// The operations of both roles, by `op`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The operations of both roles, by `op`. SDK operations carry the `card` to act on; PF
+/// operations after `enrol` name the `enrolment`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
     /// SDK: read a JPKI certificate, verifying the signature password first when given.
     ReadCertificate {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which certificate.
         which: CertificateSlot,
+        /// The signature password, verified before reading (the signature certificate is
+        /// behind it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
     },
-    /// SDK: tries a PIN has left (an empty VERIFY).
-    PinStatus { card: CardHandle, pin: PinKind },
+    /// SDK: tries a PIN has left (an empty VERIFY, no try used).
+    PinStatus {
+        /// The card, as `hello` listed it.
+        card: CardHandle,
+        /// Which PIN.
+        pin: PinKind,
+    },
     /// SDK: verify a PIN.
     VerifyPin {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which PIN.
         pin: PinKind,
+        /// The PIN as typed (ASCII).
         value: String,
     },
     /// SDK: change a PIN from `old` to `new`.
     ChangePin {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which PIN.
         pin: PinKind,
+        /// The current PIN, verified first.
         old: String,
+        /// The new PIN.
         new: String,
     },
-    /// SDK: sign the `hash` DigestInfo of `data` (hex), verifying `pin` first when given.
+    /// SDK: sign the `hash` DigestInfo of `data`, verifying `pin` first when given.
     Sign {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which key signs.
         key: KeyKind,
+        /// The data to hash and sign (hex).
         #[serde(with = "hex::serde")]
+        #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
         data: Vec<u8>,
+        /// The digest of `data` in the DigestInfo the card signs.
         hash: HashAlgorithm,
+        /// The key's PIN, verified in the same operation; without it, an earlier `verify_pin`
+        /// holds.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pin: Option<String>,
     },
-    /// SDK: read the basic 4 info from the text AP after `pin`.
+    /// SDK: read the basic 4 info from the text AP after verifying `pin`.
     ReadBasicInfo {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which PIN opens the text AP: `text` or `pin_b`.
         pin: PinKind,
+        /// The PIN as typed (ASCII).
         value: String,
     },
-    /// SDK: read the my number from the text AP after `pin`.
+    /// SDK: read the my number from the text AP after verifying `pin`.
     ReadMyNumber {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which PIN opens the text AP: `text` or `pin_a`.
         pin: PinKind,
+        /// The PIN as typed (ASCII).
         value: String,
     },
-    /// SDK: read the card-face file from the visual AP after `pin`.
+    /// SDK: read the card-face file from the visual AP after verifying `pin`.
     ReadCardFace {
+        /// The card, as `hello` listed it.
         card: CardHandle,
+        /// Which PIN opens the visual AP: `pin_a` or `pin_b`.
         pin: PinKind,
+        /// The PIN as typed (ASCII).
         value: String,
     },
-    /// PF: [`vocab::Platform::enrol`].
+    // The PF operations are the methods of `vocab::Platform`.
+    /// PF: verify a signature and its certificate (chain to the right hierarchy's anchor,
+    /// validity at the world's time, revocation status) and, if all hold, enrol the holder
+    /// under `name`.
     Enrol(EnrolRequest),
-    /// PF: [`vocab::Platform::check_status`].
+    /// PF: re-check an enrolled certificate's status now.
     CheckStatus {
+        /// The enrolment's `name`.
         enrolment: String,
+        /// Where to learn the status.
         via: StatusChannel,
     },
-    /// PF: [`vocab::Platform::register_consent`].
-    RegisterConsent { enrolment: String, consent: Consent },
-    /// PF: [`vocab::Platform::latest_info`].
-    LatestInfo { enrolment: String },
-    /// PF: [`vocab::Platform::resolve_user`].
-    ResolveUser { enrolment: String },
+    /// PF: register the holder's consent for the latest-4-info service.
+    RegisterConsent {
+        /// The enrolment's `name` (a signature enrolment).
+        enrolment: String,
+        /// The signed consent.
+        consent: Consent,
+    },
+    /// PF: fetch the holder's latest basic 4 info from J-LIS.
+    LatestInfo {
+        /// The enrolment's `name`.
+        enrolment: String,
+    },
+    /// PF: the stable user behind an enrolment, across renewals, re-issues and sign ↔ auth.
+    ResolveUser {
+        /// The enrolment's `name`.
+        enrolment: String,
+    },
 }
 
 /// An answer: `result` (the operation's outcome) or `error` (the adapter could not do it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Response {
+    /// The `id` of the request answered.
     pub id: u64,
+    /// The operation's outcome, verdicts included, in the shape `OperationResults` gives for
+    /// the request's `op`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// Instead of `result`: the adapter could not perform the operation at all. It fails the
+    /// step, not the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReply>,
 }
 
 /// Why an adapter did not perform an operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorReply {
+    /// The kind of refusal.
     pub code: ErrorCode,
+    /// What went wrong, for the report.
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The kinds of `error` an adapter answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// The adapter does not implement the operation (or the role).
+    /// The adapter does not implement the operation or the role, or does not know the `op`.
     Unsupported,
     /// A PF operation named an enrolment the adapter does not know.
     UnknownEnrolment,
@@ -185,46 +253,68 @@ pub enum ErrorCode {
     BadRequest,
 }
 
-/// An SDK operation's result: what the card said, or that no card answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An SDK operation's result, by `outcome`: what the card said, or that no card answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum SdkResult {
-    /// The status word (hex, `9000`) of the APDU that decided the operation, and its data.
+    /// The card answered: the status word of the APDU that decided the operation, and on
+    /// success its data.
     Card {
+        /// The status word, four hex digits (`9000`, `63C2`).
+        #[schemars(regex(pattern = r"^[0-9A-Fa-f]{4}$"))]
         status: String,
+        /// What the operation read or computed, when it succeeded with data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         data: Option<WireData>,
     },
-    /// The card is not in the reader.
+    /// The card is not in its reader (the bridge answered `409`, or PC/SC found no card).
     NoCard,
 }
 
-/// [`SdkData`] on the wire, by `kind`; bytes are hex.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an SDK operation read or computed, by `kind`; bytes are hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WireData {
+    /// `read_certificate`: the certificate read.
     Certificate {
+        /// The certificate, DER (hex).
         #[serde(with = "hex::serde")]
+        #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
         der: Vec<u8>,
     },
+    /// `pin_status`: the tries the PIN has left.
     RetriesLeft {
+        /// Tries left (the `x` of `63Cx`).
         count: u8,
     },
+    /// `sign`: the signature.
     Signature {
+        /// The PKCS#1 v1.5 signature (hex).
         #[serde(with = "hex::serde")]
+        #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
         signature: Vec<u8>,
     },
+    /// `read_basic_info`: the basic 4 info of the text AP.
     BasicInfo {
+        /// The name (UTF-8).
         name: String,
+        /// The address (UTF-8).
         address: String,
+        /// The birth date, `YYYYMMDD`.
         birth_date: String,
+        /// Sex as the JIS X 0303 digit.
         sex: String,
     },
+    /// `read_my_number`: the my number.
     MyNumber {
+        /// The 12 digits.
         number: String,
     },
+    /// `read_card_face`: the visual AP's card-face file.
     CardFace {
+        /// The file as read (hex).
         #[serde(with = "hex::serde")]
+        #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
         file: Vec<u8>,
     },
 }

@@ -71,9 +71,13 @@ pub enum KeyKind {
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum HashAlgorithm {
+    /// SHA-1.
     Sha1,
+    /// SHA-256, the default.
     #[default]
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }

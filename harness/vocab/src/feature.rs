@@ -61,7 +61,7 @@ pub enum Feature {
 pub enum Role {
     /// The card side: an SDK's operations (read, verify, sign on a card).
     Sdk,
-    /// The verifier side: the [`crate::Platform`] operations.
+    /// The verifier side: a PF's operations (enrol, check status, consent, latest info, user).
     Pf,
 }
 

@@ -3,8 +3,10 @@
 //! implement it.
 
 use mock_ca::crl::RevocationReason;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::verdict::RevocationReasonName;
 use crate::{HashAlgorithm, KeyKind, RejectReason, StatusChannel};
 
 /// Where the simulated J-LIS services are, and the trust anchors a PF starts from.
@@ -18,89 +20,146 @@ pub struct PfEnvironment {
     pub auth_ca_pem: String,
 }
 
-/// A signature to enrol: what the holder's card signed, with its certificate.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A signature to enrol (`enrol`): what the holder's card signed, with its certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct EnrolRequest {
-    /// The PF's handle for this enrolment, chosen by the runner.
+    /// The PF's handle for this enrolment, chosen by the runner; later operations name it as
+    /// `enrolment`.
     pub name: String,
+    /// The card key that made the signature, and so the hierarchy the certificate must chain
+    /// to.
     pub key: KeyKind,
     /// The end-entity certificate (DER, hex in JSON).
     #[serde(with = "hex::serde")]
+    #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub certificate: Vec<u8>,
-    /// The signed data.
+    /// The signed data (hex in JSON).
     #[serde(with = "hex::serde")]
+    #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub data: Vec<u8>,
+    /// The digest in the signed DigestInfo.
     pub hash: HashAlgorithm,
-    /// PKCS#1 v1.5 signature over the DigestInfo of `data`.
+    /// PKCS#1 v1.5 signature over the DigestInfo of `data` (hex in JSON).
     #[serde(with = "hex::serde")]
+    #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub signature: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The verdict on an enrolment, by `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum EnrolOutcome {
+    /// The signature, the chain, validity and revocation status all hold: the holder is
+    /// enrolled under the request's `name`.
     Accepted,
+    /// The PF refuses the enrolment.
     Rejected {
+        /// Why, as a scenario expects it.
         reason: RejectReason,
+        /// What exactly failed, for people reading the report.
         detail: String,
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An enrolled certificate's status now, by `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum StatusOutcome {
+    /// Not revoked.
     Good,
+    /// Revoked.
     Revoked {
+        /// The CRL entry's or OCSP answer's reason; `null` or absent when it gave none.
+        #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
     },
+    /// The status source does not know the certificate (an OCSP `unknown`).
     Unknown,
     /// No trustworthy answer; `detail` says why (the PF fails closed).
     Undetermined {
+        /// Why no answer could be trusted (responder down, stale or badly signed answer).
         detail: String,
     },
 }
 
 /// A consent document signed with the holder's signature key, for the latest-4-info service.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Consent {
+    /// The consent document as signed (hex in JSON).
     #[serde(with = "hex::serde")]
+    #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub document: Vec<u8>,
-    /// sha256WithRSAEncryption (PKCS#1 v1.5) over `document` by the signature key.
+    /// sha256WithRSAEncryption (PKCS#1 v1.5) over `document` by the signature key (hex in
+    /// JSON).
     #[serde(with = "hex::serde")]
+    #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub signature: Vec<u8>,
 }
 
 /// The holder's current basic 4 info, as J-LIS returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BasicInfo {
+    /// The name (UTF-8).
     pub name: String,
+    /// The address (UTF-8).
     pub address: String,
+    /// The birth date, Gregorian: `YYYY-MM-DD` as J-LIS writes it, or `YYYYMMDD`.
     pub birth_date: String,
+    /// Sex as the JIS X 0303 digit.
     pub sex: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The holder's latest basic 4 info, or why there is none, by `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum LatestOutcome {
-    Info { info: BasicInfo, changed: bool },
+    /// J-LIS answered with the holder's current basic 4 info.
+    Info {
+        /// The basic 4 info now.
+        info: BasicInfo,
+        /// Whether the holder's newest signature certificate is another than the enrolled one
+        /// (after a basic-4-info change, a renewal or a re-issue).
+        changed: bool,
+    },
+    /// The holder never registered consent for this enrolment.
     NotConsented,
+    /// The holder withdrew the consent.
     ConsentWithdrawn,
+    /// The consent has expired.
     ConsentExpired,
+    /// The holder's newest certificate has a successor J-LIS has not linked yet (the linkage
+    /// lag): ask again later.
     LatestCertificateUnknown,
+    /// The holder's newest certificate is past its notAfter.
     LatestCertificateExpired,
-    LatestCertificateRevoked { reason: Option<RevocationReason> },
-    Undetermined { detail: String },
+    /// The holder's newest certificate is revoked or on hold.
+    LatestCertificateRevoked {
+        /// Its revocation reason; `null` or absent when J-LIS gave none.
+        #[schemars(with = "Option<RevocationReasonName>")]
+        reason: Option<RevocationReason>,
+    },
+    /// No trustworthy answer (the service is down, or its answer does not verify).
+    Undetermined {
+        /// Why.
+        detail: String,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The user behind an enrolment, by `outcome`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum UserOutcome {
     /// The PF's stable user id for the enrolment.
     User {
+        /// The same for every enrolment of the same person, across renewals, re-issues and
+        /// sign ↔ auth.
         id: String,
     },
+    /// J-LIS linkage does not yet connect the enrolment to a known user.
     NotLinkedYet,
+    /// No trustworthy answer (the service is down, or its answer does not verify).
     Undetermined {
+        /// Why.
         detail: String,
     },
 }
@@ -108,8 +167,10 @@ pub enum UserOutcome {
 /// A PF failed as a program (not a verdict): the scenario fails with this.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
+    /// The operation named an enrolment the PF does not hold.
     #[error("no enrolment named {0:?}")]
     UnknownEnrolment(String),
+    /// The PF could not perform the operation (a dependency down, data that does not parse).
     #[error("the platform failed: {0}")]
     Failed(String),
 }

@@ -6,7 +6,9 @@ use sim_card::StatusWord;
 /// success, the data read or computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdkOutcome {
+    /// The status word of the APDU that decided the operation.
     pub status: StatusWord,
+    /// What the operation read or computed, on success.
     pub data: Option<SdkData>,
 }
 
@@ -33,6 +35,7 @@ impl SdkOutcome {
         SdkOutcome { status, data: None }
     }
 
+    /// A success (`9000`) with its data.
     pub fn with_data(data: SdkData) -> SdkOutcome {
         SdkOutcome {
             status: StatusWord::SUCCESS,
@@ -45,8 +48,12 @@ impl SdkOutcome {
 /// JIS X 0303 digit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardBasicInfo {
+    /// The name.
     pub name: String,
+    /// The address.
     pub address: String,
+    /// The birth date, `YYYYMMDD`.
     pub birth_date: String,
+    /// Sex as the JIS X 0303 digit.
     pub sex: String,
 }

@@ -6,6 +6,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod merge;
+pub mod schema;
 mod text;
 
 use crate::runner::ScenarioResult;
