@@ -7,9 +7,10 @@
 //! - **Latest basic-4-info** follows the linkage from the enrolled certificate to the newest
 //!   signature certificate and answers the holder's current name, address, birth date and sex,
 //!   or says why not (no consent, the newest certificate expired, revoked or not yet linked).
-//! - **Linkage** (old → new, sign ↔ auth) becomes visible [`crate::world::World::linkage_lag`] after the newer
-//!   certificate was issued, as J-LIS data lags issuance in the field; the latest service walks
-//!   the same visible chain, so both tell a PF the same story.
+//! - **Linkage** (old → new, sign ↔ auth) becomes visible
+//!   [`crate::world::World::linkage_lag`] after the newer certificate was issued, as J-LIS data
+//!   lags issuance in the field; the latest service walks the same visible chain, so both tell a
+//!   PF the same story.
 //!
 //! Protocol refusals and real faults share [`ServiceError`]; [`ServiceError::code`] names each
 //! with the stable code of `docs/jlis-api.md`.

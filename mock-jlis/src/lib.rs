@@ -2,6 +2,10 @@
 //!
 //! A card id and a generation number determine a resident's persona, keys and certificates
 //! (`docs/persona-derivation.md`); personalisation turns them into a [`sim_card::CardImage`].
+//!
+//! [`world::World`] composes the parts of the simulation (keys, issuer, registry, cards, clock,
+//! faults, store) and is the registry mock-ca's publisher reads; [`routes::router`] serves it:
+//! the CA's routes from `mock_ca::publication`, [`admin`], [`bridge`] and [`jlis_routes`].
 
 pub mod admin;
 pub mod bridge;

@@ -378,6 +378,8 @@ impl World {
                     WorldError::UnknownMunicipality(code)
                 }
                 mock_ca::publication::PublicationError::Ca(err) => WorldError::Ca(err),
+                // The enum is non-exhaustive; a failure it adds later still reaches the client
+                // as `world_unavailable`, with its message.
                 other => WorldError::CorruptState {
                     card: "(crl)".into(),
                     what: other.to_string(),

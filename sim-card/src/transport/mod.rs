@@ -1,6 +1,6 @@
 //! Ways to reach a card: in-process calls ([`VirtualCard`]) and vsmartcard's vpcd protocol into
-//! a real `pcscd` ([`vpcd`]). The HTTP APDU bridge lives with the server wiring and uses the same
-//! trait.
+//! a real `pcscd` ([`vpcd`]). The HTTP APDU bridge lives with the server wiring (mock-jlis's
+//! `bridge` module) and reaches the same cards.
 
 pub mod vpcd;
 
