@@ -32,7 +32,7 @@ pub fn router(world: Arc<World>) -> Router {
             world.clone(),
         ))
         .merge(crate::admin::routes())
-        .merge(crate::bridge::routes())
+        .merge(crate::bridge::routes(world.clone()))
         .merge(crate::jlis_routes::routes())
         .layer(axum::middleware::from_fn_with_state(
             world.clone(),

@@ -36,7 +36,7 @@ const ROUTER_SOURCES: &[(&str, &str)] = &[
 const MERGED_MODULES: &[&str] = &[
     "mock_ca::publication::routes(",
     "crate::admin::routes()",
-    "crate::bridge::routes()",
+    "crate::bridge::routes(",
     "crate::jlis_routes::routes()",
 ];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
