@@ -150,6 +150,52 @@ fn every_cited_doc_and_section_exists() {
     );
 }
 
+/// Repository paths a document names in backticks (`harness/cli/src/run.rs`), where they start
+/// with a top-level folder: the places a reader is sent to look.
+fn named_paths(line: &str) -> Vec<&str> {
+    const TOP: [&str; 8] = [
+        "sim-card/",
+        "mock-ca/",
+        "mock-jlis/",
+        "harness/",
+        "scenarios/",
+        "benches/",
+        "docs/",
+        "scripts/",
+    ];
+    line.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|quoted| TOP.iter().any(|top| quoted.starts_with(top)))
+        .filter(|quoted| !quoted.contains(['<', '{', '*', ' ', '$', '|', '…']))
+        .map(|quoted| quoted.split(':').next().unwrap_or(quoted))
+        .collect()
+}
+
+#[test]
+fn every_path_a_document_names_exists() {
+    let mut missing = Vec::new();
+    for path in files() {
+        let is_doc = path.extension().is_some_and(|ext| ext == "md");
+        if !is_doc {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            for named in named_paths(line) {
+                if !root().join(named).exists() {
+                    missing.push(format!("{}:{}: {named}", path.display(), number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "documents name paths that do not exist:\n{}",
+        missing.join("\n")
+    );
+}
+
 #[test]
 fn citations_are_read_as_written() {
     assert_eq!(
@@ -166,4 +212,8 @@ fn citations_are_read_as_written() {
     );
     assert!(sections("card-protocol.md").contains("4.11"));
     assert!(!sections("card-protocol.md").contains("99"));
+    assert_eq!(
+        named_paths("see `harness/cli/src/run.rs:3` and `scenarios/<area>/` and `ls`"),
+        ["harness/cli/src/run.rs"]
+    );
 }
