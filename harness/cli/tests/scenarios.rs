@@ -309,3 +309,21 @@ proptest! {
         let _ = parse(&text, Path::new("x/y.yaml"), "x/y".parse().unwrap());
     }
 }
+
+/// The derived `op` names are the names scenario files use, for every op the suite has.
+#[test]
+fn op_names_are_the_file_names() {
+    let mut seen = std::collections::BTreeSet::new();
+    for loaded in load_suite(&suite_root()).unwrap() {
+        for step in &loaded.scenario.steps {
+            let (json, op) = match step {
+                Step::Sdk(step) => (serde_json::to_value(step), step.op()),
+                Step::Pf(step) => (serde_json::to_value(step), step.op()),
+                _ => continue,
+            };
+            assert_eq!(json.unwrap()["op"], op);
+            seen.insert(op);
+        }
+    }
+    assert!(seen.len() >= 10, "the suite exercises the ops: {seen:?}");
+}

@@ -123,8 +123,9 @@ pub enum Step {
 
 /// An SDK operation. `card` is an index into `cards` (default 0). PIN values are strings
 /// (quote them: `"0123"`); where `value` is optional, absent means the card's correct value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[strum(serialize_all = "snake_case")]
 pub enum SdkStep {
     /// Reads a certificate of the JPKI AP; `ok` means it equals the one the world issued.
     ReadCertificate {
@@ -245,8 +246,9 @@ pub enum SdkStep {
 }
 
 /// A PF operation. Enrolments are named by `enrol` and referred to by later steps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, strum::IntoStaticStr)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[strum(serialize_all = "snake_case")]
 pub enum PfStep {
     /// The card signs `data` with `key` through the harness's own client; the PF verifies the
     /// signature, the certificate chain and the certificate's status, and enrols the holder.
@@ -531,16 +533,7 @@ impl Step {
 impl SdkStep {
     /// The `op` name.
     pub fn op(&self) -> &'static str {
-        match self {
-            SdkStep::ReadCertificate { .. } => "read_certificate",
-            SdkStep::PinStatus { .. } => "pin_status",
-            SdkStep::VerifyPin { .. } => "verify_pin",
-            SdkStep::ChangePin { .. } => "change_pin",
-            SdkStep::Sign { .. } => "sign",
-            SdkStep::ReadBasicInfo { .. } => "read_basic_info",
-            SdkStep::ReadMyNumber { .. } => "read_my_number",
-            SdkStep::ReadCardFace { .. } => "read_card_face",
-        }
+        self.into()
     }
 
     /// The index of the card the operation uses.
@@ -613,12 +606,7 @@ impl SdkStep {
 impl PfStep {
     /// The `op` name.
     pub fn op(&self) -> &'static str {
-        match self {
-            PfStep::Enrol { .. } => "enrol",
-            PfStep::CheckStatus { .. } => "check_status",
-            PfStep::LatestInfo { .. } => "latest_info",
-            PfStep::ResolveUser { .. } => "resolve_user",
-        }
+        self.into()
     }
 
     fn features(&self) -> Vec<Feature> {
