@@ -43,6 +43,7 @@ pub use reason::RevocationReason;
 /// What a CRL says about one revoked certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevokedEntry {
+    /// userCertificate: the revoked certificate's serial number.
     pub serial: Serial,
     /// revocationDate: when the CA processed the revocation. Encoded in whole seconds, UTC.
     pub revoked_at: OffsetDateTime,
@@ -62,7 +63,9 @@ pub enum CrlScope {
     /// OU=<prefecture_romaji>, CN=<municipality_romaji> CRLDP`, and onlyContainsUserCerts.
     /// The two names must be spelt as in the holders' [`crate::Holder`] records.
     Municipality {
+        /// The prefecture as the certificates spell it (`Tokyo-to`).
         prefecture_romaji: String,
+        /// The municipality as the certificates spell it (`Shibuya-ku`).
         municipality_romaji: String,
     },
 }
@@ -76,6 +79,7 @@ pub struct CrlRequest {
     pub next_update: OffsetDateTime,
     /// cRLNumber: must increase with every CRL of the same CA and scope.
     pub crl_number: u64,
+    /// The full list, or one municipality's partition.
     pub scope: CrlScope,
 }
 

@@ -26,6 +26,7 @@ pub enum Hierarchy {
 }
 
 impl Hierarchy {
+    /// Both hierarchies, signature first.
     pub const ALL: [Hierarchy; 2] = [Hierarchy::Sign, Hierarchy::Auth];
 
     /// `sign` / `auth`: used in URLs (`/crl/sign.crl`) and in derivation inputs.
@@ -134,26 +135,33 @@ impl CertificateAuthority {
         self
     }
 
+    /// Which hierarchy the CA roots; it picks the end-entity profile.
     pub fn hierarchy(&self) -> Hierarchy {
         self.info.hierarchy
     }
 
+    /// The CA generation (from 1) the key, serial and validity were derived from.
     pub fn generation(&self) -> u32 {
         self.generation
     }
 
+    /// The end-entity profile options in force.
     pub fn options(&self) -> &ProfileOptions {
         &self.options
     }
 
+    /// The root certificate's serial number, fixed by hierarchy and generation.
     pub fn serial(&self) -> &Serial {
         &self.info.serial
     }
 
+    /// The root's notBefore: 00:00:00Z on 16 July of its generation's year.
     pub fn not_before(&self) -> OffsetDateTime {
         self.not_before
     }
 
+    /// The root's notAfter: ten years on, minus a day, at 14:59:59Z (23:59:59 JST). Nothing is
+    /// issued at or after it.
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after
     }
@@ -173,14 +181,17 @@ impl CertificateAuthority {
         self.info.name.to_string()
     }
 
+    /// The world's base URL the CA's CRL distribution points, OCSP and CPS URLs are built on.
     pub fn base_url(&self) -> &BaseUrl {
         &self.info.base_url
     }
 
+    /// The self-signed root certificate, DER, as the card's CA EFs (`0002`, `000B`) hold it.
     pub fn certificate_der(&self) -> &[u8] {
         &self.certificate_der
     }
 
+    /// The root certificate as PEM: the trust anchor a PF is given.
     pub fn certificate_pem(&self) -> String {
         pem_encode("CERTIFICATE", &self.certificate_der)
     }
@@ -279,7 +290,9 @@ impl fmt::Debug for CertificateAuthority {
 /// Both hierarchies' CAs of one generation: the simulated J-LIS issuing side.
 #[derive(Debug)]
 pub struct MockCa {
+    /// The 署名用 CA: issues the signature certificates.
     pub sign: CertificateAuthority,
+    /// The 利用者証明用 CA: issues the user-authentication certificates.
     pub auth: CertificateAuthority,
 }
 
@@ -303,6 +316,7 @@ impl MockCa {
         })
     }
 
+    /// The CA of `hierarchy`.
     pub fn authority(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
         match hierarchy {
             Hierarchy::Sign => &self.sign,

@@ -25,6 +25,7 @@ pub struct Holder {
     pub address_substitute_flags: SubstituteFlags,
     /// Gregorian birth date; the certificate adds the era digit.
     pub birth_date: Date,
+    /// 性別, the signature certificate's otherName .3.
     pub sex: Sex,
     /// Romanised prefecture for the subject `L` and the CRL partition (`Tokyo-to`).
     pub prefecture_romaji: String,
@@ -75,6 +76,8 @@ impl Sex {
         }
     }
 
+    /// The sex for a certificate code; anything but `1`, `2` or `9` is
+    /// [`Error::InvalidHolderField`].
     pub fn from_code(code: char) -> Result<Self> {
         match code {
             '1' => Ok(Sex::Male),
@@ -100,6 +103,8 @@ impl SubstituteFlags {
         SubstituteFlags("0".repeat(text.chars().count()))
     }
 
+    /// Accepts one or more `0`/`1` digits; whether they cover the text is checked by
+    /// [`Holder::check`].
     pub fn parse(flags: &str) -> Result<Self> {
         if flags.is_empty() || !flags.chars().all(|c| c == '0' || c == '1') {
             return Err(Error::InvalidHolderField {
@@ -111,6 +116,7 @@ impl SubstituteFlags {
         Ok(SubstituteFlags(flags.to_owned()))
     }
 
+    /// The flags as the otherName carries them, e.g. `00000`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -134,6 +140,7 @@ impl SubstituteFlags {
 pub struct MunicipalityCode([u8; 5]);
 
 impl MunicipalityCode {
+    /// Accepts exactly 5 ASCII digits (`14104`); full-width digits are refused.
     pub fn parse(code: &str) -> Result<Self> {
         let bytes: [u8; 5] = code
             .as_bytes()
@@ -148,6 +155,7 @@ impl MunicipalityCode {
         Ok(MunicipalityCode(bytes))
     }
 
+    /// The 5 digits as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits are ever stored.
         std::str::from_utf8(&self.0).unwrap_or_default()
@@ -216,6 +224,7 @@ impl SubjectId {
         Ok(SubjectId(id.to_owned()))
     }
 
+    /// The 23-character CN.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -9,6 +9,7 @@ use crate::serial::Serial;
 /// One end-entity certificate to issue; the CA's hierarchy picks the profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuanceRequest {
+    /// Whose certificate: subject, SubjectAltName (signature certificates) and CRL partition.
     pub holder: Holder,
     /// Usually [`Serial::for_card`].
     pub serial: Serial,
@@ -25,13 +26,19 @@ pub struct IssuanceRequest {
 /// An issued certificate with the facts a registry keeps about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedCertificate {
+    /// The certificate, DER, as written to the card's certificate EF.
     pub der: Vec<u8>,
+    /// The serial number, as the request gave it.
     pub serial: Serial,
+    /// notBefore, whole seconds (UTC).
     pub not_before: OffsetDateTime,
+    /// notAfter: the computed or overridden end of validity (14:59:59Z = 23:59:59 JST for the
+    /// computed one).
     pub not_after: OffsetDateTime,
 }
 
 impl IssuedCertificate {
+    /// The certificate as PEM (`-----BEGIN CERTIFICATE-----`).
     pub fn pem(&self) -> String {
         pem_encode("CERTIFICATE", &self.der)
     }

@@ -141,6 +141,7 @@ impl KeySeed {
         KeySeed(bytes)
     }
 
+    /// The seed itself: a secret, like the key it derives.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -11,6 +11,8 @@ use crate::hierarchy::Hierarchy;
 pub struct BaseUrl(String);
 
 impl BaseUrl {
+    /// Accepts an `http://` or `https://` URL with a host, printable ASCII only; trailing slashes
+    /// are dropped. Anything else is [`Error::InvalidBaseUrl`].
     pub fn parse(url: &str) -> Result<Self> {
         let trimmed = url.trim_end_matches('/');
         let rest = trimmed
@@ -26,6 +28,7 @@ impl BaseUrl {
         Ok(BaseUrl(trimmed.to_owned()))
     }
 
+    /// The URL without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.0
     }

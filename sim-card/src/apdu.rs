@@ -10,9 +10,14 @@ use crate::status::StatusWord;
 /// A parsed command APDU.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Apdu {
+    /// Class byte: `00` for ISO commands, `80` for the proprietary ones (`80 2A`); the low bits
+    /// name the logical channel and secure messaging (docs/card-protocol.md §1.3).
     pub cla: u8,
+    /// Instruction byte, e.g. `A4` SELECT, `B0` READ BINARY, `20` VERIFY.
     pub ins: u8,
+    /// First parameter byte (e.g. SELECT's `04` by DF name, READ BINARY's offset high byte).
     pub p1: u8,
+    /// Second parameter byte (e.g. SELECT's `0C`, VERIFY's `80 | SFI`).
     pub p2: u8,
     /// Command data (Lc bytes; empty for cases 1 and 2).
     pub data: Vec<u8>,
@@ -26,6 +31,7 @@ pub struct Apdu {
 /// The Le field: absent, short (1 byte, `00` = 256) or extended (`00 00` = 65536).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Le {
+    /// No Le field (cases 1 and 3): no response data expected.
     Absent,
     /// Ne in 1..=256.
     Short(u16),
@@ -43,6 +49,8 @@ impl Le {
         }
     }
 
+    /// Whether Le was sent in the extended form; some answers differ (an extended GET CHALLENGE
+    /// gets `69 85`, docs/card-protocol.md §4.8).
     pub fn is_extended(self) -> bool {
         matches!(self, Le::Extended(_))
     }
@@ -53,16 +61,27 @@ impl Le {
 pub enum ApduError {
     /// Fewer than the 4 header bytes.
     #[error("APDU of {len} bytes is shorter than the 4-byte header")]
-    TooShort { len: usize },
+    TooShort {
+        /// How many bytes arrived (0..=3).
+        len: usize,
+    },
     /// The body after the header matches no ISO 7816-4 case for the length byte(s) it starts with.
     #[error("APDU body of {body_len} bytes does not match Lc = {lc} (short or extended case 3/4)")]
-    LengthMismatch { lc: usize, body_len: usize },
+    LengthMismatch {
+        /// Nc as read from the Lc field.
+        lc: usize,
+        /// The bytes after the header, length fields included.
+        body_len: usize,
+    },
     /// An extended Lc of `00 00` (Nc must be at least 1).
     #[error("extended Lc is zero")]
     ZeroExtendedLc,
     /// A body of 2 bytes starting with `00` is neither short nor extended.
     #[error("APDU body `00 {second:02X}` is neither a short nor an extended length field")]
-    TruncatedExtendedLength { second: u8 },
+    TruncatedExtendedLength {
+        /// The byte after the `00`.
+        second: u8,
+    },
 }
 
 impl ApduError {
@@ -86,6 +105,8 @@ impl Apdu {
         }
     }
 
+    /// Sets the command data (Nc = its length); more than 255 bytes switches to the extended
+    /// encoding.
     pub fn with_data(mut self, data: impl Into<Vec<u8>>) -> Self {
         self.data = data.into();
         if self.data.len() > 0xFF {
@@ -94,6 +115,7 @@ impl Apdu {
         self
     }
 
+    /// Sets Le; an extended Le switches the whole APDU to the extended encoding.
     pub fn with_le(mut self, le: Le) -> Self {
         self.le = le;
         if le.is_extended() {

@@ -23,18 +23,39 @@ pub enum CardIdError {
     #[error(
         "card id {input:?} has no kind prefix: expected `felica:<16 hex>` or `typea:<8|14|20 hex>`"
     )]
-    MissingKind { input: String },
-    #[error("card id {input:?} has unknown kind {kind:?}: expected `felica` or `typea`")]
-    UnknownKind { input: String, kind: String },
-    #[error("card id {input:?}: {kind} expects {expected} hex digits, got {got}")]
-    WrongLength {
+    /// No `:` separates a kind from the hex part.
+    MissingKind {
+        /// The text as given.
         input: String,
+    },
+    #[error("card id {input:?} has unknown kind {kind:?}: expected `felica` or `typea`")]
+    /// The part before `:` is neither `felica` nor `typea` (in any case).
+    UnknownKind {
+        /// The text as given.
+        input: String,
+        /// The part before the `:`.
+        kind: String,
+    },
+    #[error("card id {input:?}: {kind} expects {expected} hex digits, got {got}")]
+    /// The hex part has a length the kind does not allow.
+    WrongLength {
+        /// The text as given.
+        input: String,
+        /// `felica` or `typea`.
         kind: &'static str,
+        /// The allowed lengths in hex digits, e.g. `8, 14 or 20`.
         expected: &'static str,
+        /// The number of hex digits given.
         got: usize,
     },
     #[error("card id {input:?}: {found:?} is not a hex digit")]
-    NotHex { input: String, found: char },
+    /// The part after `:` holds a character that is not a hex digit.
+    NotHex {
+        /// The text as given.
+        input: String,
+        /// The first offending character.
+        found: char,
+    },
 }
 
 impl CardId {

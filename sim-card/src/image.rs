@@ -29,6 +29,7 @@ impl Aid {
     /// power-on (MF-level) state.
     pub const GP_ISD: &'static [u8] = &[0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00];
 
+    /// An AID from its bytes, e.g. `Aid::new(Aid::JPKI)`.
     pub fn new(bytes: &[u8]) -> Self {
         Aid(bytes.to_vec())
     }
@@ -80,6 +81,7 @@ impl CardImage {
     /// The ATR of the contact interface that OpenSC's `jpki` driver matches exactly.
     pub const DEFAULT_ATR: &'static [u8] = &[0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14];
 
+    /// The applet whose AID is exactly `aid` (no prefix match), if the card holds it.
     pub fn applet(&self, aid: &[u8]) -> Option<&AppletImage> {
         self.applets.iter().find(|a| a.aid.0 == aid)
     }
@@ -88,9 +90,11 @@ impl CardImage {
 /// One application DF and its files.
 #[derive(Clone, Debug)]
 pub struct AppletImage {
+    /// The DF name SELECT names it by (one of the [`Aid`] constants on a personalised card).
     pub aid: Aid,
     /// Human-readable name for traces (e.g. `JPKI-AP`).
     pub label: String,
+    /// The applet's EFs and IEFs, by FID.
     pub files: BTreeMap<FileId, FileImage>,
 }
 
@@ -114,9 +118,19 @@ impl AppletImage {
 #[derive(Clone, Debug)]
 pub enum FileImage {
     /// A transparent EF read with READ BINARY.
-    Binary { data: Vec<u8>, read: Access },
+    Binary {
+        /// The file's bytes, filler included (e.g. the 17 bytes of text AP EF 0001).
+        data: Vec<u8>,
+        /// Who may read it; otherwise READ answers `69 82`.
+        read: Access,
+    },
     /// A record EF (simple-TLV records) read with READ RECORD; record 1 is `records[0]`.
-    Records { records: Vec<Vec<u8>>, read: Access },
+    Records {
+        /// Each record's bytes, a simple-TLV object (docs/card-protocol.md §4.3).
+        records: Vec<Vec<u8>>,
+        /// Who may read it; otherwise READ RECORD answers `69 82`.
+        read: Access,
+    },
     /// A PIN (verification data) internal EF.
     Pin(PinImage),
     /// A private-key internal EF.

@@ -52,6 +52,7 @@ impl SignatureScheme {
         })
     }
 
+    /// The P1 byte that selects this scheme (`00`–`05`).
     pub fn p1(self) -> u8 {
         match self {
             SignatureScheme::Pkcs1Raw => 0x00,
@@ -67,12 +68,19 @@ impl SignatureScheme {
 /// Why a PKCS#8 document cannot become a card key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// The DER is not a PKCS#8 private key, or bytes follow it.
     #[error("not a PKCS#8 private key (or trailing bytes after it)")]
     NotPkcs8,
+    /// A PKCS#8 key of another algorithm (EC, Ed25519, ...).
     #[error("PKCS#8 key is not RSA")]
     NotRsa,
+    /// An RSA key of another size: the card's signatures are always 256 bytes.
     #[error("RSA key has {bits} bits; the card holds RSA-2048 keys")]
-    WrongSize { bits: u32 },
+    WrongSize {
+        /// The modulus size in bits.
+        bits: u32,
+    },
+    /// AWS-LC's `RSA_check_key` refused the key (its components do not match).
     #[error("RSA key fails the consistency check")]
     Inconsistent,
 }
@@ -82,7 +90,12 @@ pub enum KeyError {
 pub enum SignError {
     /// The input length does not fit the scheme (card answers `69 85`).
     #[error("{len}-byte input does not fit signature scheme {scheme:?}")]
-    InputLength { scheme: SignatureScheme, len: usize },
+    InputLength {
+        /// The scheme P1 selected.
+        scheme: SignatureScheme,
+        /// The input's length in bytes.
+        len: usize,
+    },
     /// AWS-LC reported a failure of the private-key operation (card answers `6F 00`).
     #[error("the RSA private-key operation failed")]
     Backend,

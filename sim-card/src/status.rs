@@ -124,10 +124,12 @@ impl StatusWord {
         StatusWord(((sw1 as u16) << 8) | sw2 as u16)
     }
 
+    /// SW1, the high byte (`63` of `63 C2`).
     pub const fn sw1(self) -> u8 {
         (self.0 >> 8) as u8
     }
 
+    /// SW2, the low byte (`C2` of `63 C2`).
     pub const fn sw2(self) -> u8 {
         self.0 as u8
     }
@@ -145,6 +147,7 @@ impl StatusWord {
         }
     }
 
+    /// Whether this is `90 00`; any other value, warnings included, is not a success.
     pub const fn is_success(self) -> bool {
         self.0 == 0x9000
     }

@@ -51,6 +51,7 @@ pub enum TestKey {
 }
 
 impl TestKey {
+    /// Every test key, in the order their seeds are numbered.
     pub const ALL: [TestKey; 5] = [
         TestKey::JpkiAuth,
         TestKey::JpkiSign,
@@ -109,10 +110,11 @@ pub mod files {
     pub fn auth_cert() -> Vec<u8> {
         super::der_like(0x062E, 0x0A)
     }
-    /// JPKI `0002` and `000B`: CA certificates, 1024 bytes each.
+    /// JPKI `0002`: the signature CA certificate, 1024 bytes (the same size as `000B`).
     pub fn sign_ca_cert() -> Vec<u8> {
         super::der_like(0x03FC, 0x02)
     }
+    /// JPKI `000B`: the authentication CA certificate, 1024 bytes.
     pub fn auth_ca_cert() -> Vec<u8> {
         super::der_like(0x03FC, 0x0B)
     }

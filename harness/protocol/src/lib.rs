@@ -31,7 +31,9 @@ pub enum AdapterError {
     /// `sh -c COMMAND` could not be started.
     #[error("cannot start the adapter `{command}`")]
     Spawn {
+        /// The adapter command as given to `--sut`.
         command: String,
+        /// Why the shell could not be started.
         #[source]
         source: std::io::Error,
     },
@@ -40,13 +42,17 @@ pub enum AdapterError {
     /// message. `stderr` is a process's last lines, `None` for an HTTP adapter.
     #[error("the adapter broke: {detail}{}", stderr_suffix(.stderr.as_deref()))]
     Broken {
+        /// What went wrong, for the report.
         detail: String,
+        /// The last lines the process wrote on stderr; `None` for an HTTP adapter.
         stderr: Option<String>,
     },
     /// The adapter answered with an `error` instead of a result.
     #[error("the adapter could not do it ({code:?}): {message}")]
     Refused {
+        /// The `error`'s code.
         code: wire::ErrorCode,
+        /// The `error`'s message.
         message: String,
     },
     /// The `result` does not have the shape the operation returns.

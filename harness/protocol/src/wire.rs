@@ -327,8 +327,11 @@ pub enum Incoming {
     Message(HarnessMessage),
     /// A request (its `id` is known) that cannot be performed as written: answer with `error`.
     Refused {
+        /// The request's `id`, for the `response`.
         id: u64,
+        /// [`ErrorCode::Unsupported`] for an unknown `op`, [`ErrorCode::BadRequest`] otherwise.
         code: ErrorCode,
+        /// What was wrong with the request, for the report.
         message: String,
     },
 }
@@ -369,6 +372,8 @@ impl HarnessMessage {
         to_line(self)
     }
 
+    /// Parses one line (trailing newline allowed) as a harness message; the adapter side uses
+    /// [`Incoming::from_line`] instead, to refuse unknown operations with an error reply.
     pub fn from_line(line: &str) -> Result<HarnessMessage, DecodeError> {
         Ok(serde_json::from_str(line)?)
     }
@@ -420,6 +425,7 @@ impl AdapterMessage {
         to_line(self)
     }
 
+    /// Parses one line (trailing newline allowed) as an adapter message.
     pub fn from_line(line: &str) -> Result<AdapterMessage, DecodeError> {
         Ok(serde_json::from_str(line)?)
     }
@@ -440,6 +446,7 @@ impl Operation {
 }
 
 impl Response {
+    /// A successful reply to request `id`.
     pub fn result(id: u64, result: serde_json::Value) -> Response {
         Response {
             id,
@@ -448,6 +455,7 @@ impl Response {
         }
     }
 
+    /// A failed reply to request `id`: `code` for the harness, `message` for people.
     pub fn error(id: u64, code: ErrorCode, message: impl Into<String>) -> Response {
         Response {
             id,
@@ -482,6 +490,7 @@ impl SdkResult {
 }
 
 impl WireData {
+    /// The wire form of what an SDK operation read or produced.
     pub fn of(data: &SdkData) -> WireData {
         match data.clone() {
             SdkData::Certificate(der) => WireData::Certificate { der },
@@ -498,6 +507,7 @@ impl WireData {
         }
     }
 
+    /// Back to the [`SdkData`] the wire form carries.
     pub fn into_data(self) -> SdkData {
         match self {
             WireData::Certificate { der } => SdkData::Certificate(der),

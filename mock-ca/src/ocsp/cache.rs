@@ -103,6 +103,7 @@ impl OcspCache {
         self.read().entries.len()
     }
 
+    /// Whether nothing is cached (a fresh window, or after [`OcspCache::clear`]).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -26,22 +26,33 @@ pub struct OcspRequest {
 pub enum OcspRequestError {
     /// The body (or the decoded GET path) is larger than [`MAX_REQUEST_LEN`].
     #[error("OCSP request of {len} bytes exceeds the {max}-byte limit")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// The size in bytes: of the DER, or of the GET path segment before decoding.
+        len: usize,
+        /// The limit: [`MAX_REQUEST_LEN`] for DER, four times that for a GET path segment.
+        max: usize,
+    },
 
     /// The GET path segment has a `%` not followed by two hex digits.
     #[error("bad percent-encoding at byte {position} of the GET path")]
-    PercentEncoding { position: usize },
+    PercentEncoding {
+        /// The byte offset of the `%` in the path segment.
+        position: usize,
+    },
 
     /// The GET path segment, once percent-decoded, is not standard base64.
     #[error("GET path is not base64: {reason} at character {position}")]
     Base64 {
+        /// `bad padding`, `truncated group` or `invalid character`.
         reason: &'static str,
+        /// Where in the decoded segment it went wrong (character offset).
         position: usize,
     },
 
     /// The bytes are not a DER `OCSPRequest` (RFC 6960 §4.1.1).
     #[error("not a DER OCSPRequest")]
     Der {
+        /// What the DER decoder reported.
         #[source]
         source: der::Error,
     },
@@ -52,26 +63,44 @@ pub enum OcspRequestError {
 
     /// A CertID hashes with an algorithm other than SHA-1 or SHA-256.
     #[error("CertID {index}: hash algorithm {oid} is not SHA-1 or SHA-256")]
-    UnsupportedHashAlgorithm { index: usize, oid: String },
+    UnsupportedHashAlgorithm {
+        /// The CertID's position in the requestList, from 0.
+        index: usize,
+        /// The algorithm OID, dotted.
+        oid: String,
+    },
 
     /// A CertID's hash AlgorithmIdentifier has parameters other than absent or NULL.
     #[error("CertID {index}: hash algorithm parameters must be absent or NULL")]
-    HashParameters { index: usize },
+    HashParameters {
+        /// The CertID's position in the requestList, from 0.
+        index: usize,
+    },
 
     /// An issuerNameHash or issuerKeyHash is not as long as its algorithm's digest.
     #[error("CertID {index}: {field} is {len} bytes, {algorithm} gives {expected}")]
     HashLength {
+        /// The CertID's position in the requestList, from 0.
         index: usize,
+        /// `issuerNameHash` or `issuerKeyHash`.
         field: &'static str,
+        /// The CertID's hash algorithm.
         algorithm: HashAlgorithm,
+        /// The hash's length in bytes.
         len: usize,
+        /// The algorithm's digest length (20 or 32).
         expected: usize,
     },
 
     /// A CertID's serialNumber is zero, negative or longer than 20 octets (RFC 5280 §4.1.2.2):
     /// no certificate of any CA here can have it.
     #[error("CertID {index}: serial number {hex} is not a positive integer of at most 20 bytes")]
-    InvalidSerial { index: usize, hex: String },
+    InvalidSerial {
+        /// The CertID's position in the requestList, from 0.
+        index: usize,
+        /// The serialNumber's content octets as hex.
+        hex: String,
+    },
 }
 
 impl OcspRequest {
@@ -191,6 +220,7 @@ pub struct CertId {
 }
 
 impl CertId {
+    /// The hash algorithm of the two issuer hashes.
     pub fn algorithm(&self) -> HashAlgorithm {
         self.algorithm
     }
@@ -205,6 +235,7 @@ impl CertId {
         &self.issuer_key_hash
     }
 
+    /// The serial number of the certificate asked about.
     pub fn serial(&self) -> &Serial {
         &self.serial
     }

@@ -86,26 +86,32 @@ impl ResponderCertificate {
         })
     }
 
+    /// The certificate, DER, as responses carry it in `certs`.
     pub fn der(&self) -> &[u8] {
         &self.der
     }
 
+    /// The certificate as PEM.
     pub fn pem(&self) -> String {
         pem_encode("CERTIFICATE", &self.der)
     }
 
+    /// The hierarchy whose CA issued it; it answers for that CA's certificates only.
     pub fn hierarchy(&self) -> Hierarchy {
         self.hierarchy
     }
 
+    /// Its serial number, derived from hierarchy, CA generation and notBefore.
     pub fn serial(&self) -> &Serial {
         &self.serial
     }
 
+    /// notBefore, whole seconds, UTC.
     pub fn not_before(&self) -> OffsetDateTime {
         self.not_before
     }
 
+    /// notAfter, whole seconds, UTC; never past the CA's.
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after
     }

@@ -28,7 +28,9 @@ pub enum CertStatus {
     /// [`RevocationReason::AffiliationChanged`] for a JPKI address change. As in the CRL,
     /// [`RevocationReason::Unspecified`] leaves revocationReason out, so both sources agree.
     Revoked {
+        /// revocationTime: the CRL entry's revocationDate, encoded in whole seconds, UTC.
         at: OffsetDateTime,
+        /// revocationReason.
         reason: RevocationReason,
     },
     /// This CA never issued the serial.
@@ -39,10 +41,15 @@ pub enum CertStatus {
 /// the CA key itself (no certificates sent; verifiers already hold the CA certificate).
 #[derive(Debug, Clone)]
 pub enum ResponderSigner {
+    /// A delegated responder (id-kp-OCSPSigning) certified by the CA: its certificate goes in
+    /// `certs` and `key` signs.
     Delegated {
+        /// The responder certificate the CA issued for `key`.
         certificate: ResponderCertificate,
+        /// The responder's key pair.
         key: KeyMaterial,
     },
+    /// The CA's own key signs; `certs` is left out.
     Ca,
 }
 
@@ -185,6 +192,7 @@ impl OcspResponder {
         Ok(responder)
     }
 
+    /// The hierarchy whose CA this responder answers for.
     pub fn hierarchy(&self) -> Hierarchy {
         self.hierarchy
     }

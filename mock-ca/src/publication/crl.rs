@@ -16,6 +16,7 @@ use crate::hierarchy::Hierarchy;
 /// Which CRL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CrlPartition {
+    /// The CA's full list, `{base}/crl/{sign|auth}.crl`.
     Full,
     /// A municipality by its 5-digit code.
     Municipality(String),

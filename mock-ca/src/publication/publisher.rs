@@ -70,6 +70,7 @@ impl Publisher {
         })
     }
 
+    /// The CA of `hierarchy` whose CRLs and OCSP answers this publisher signs.
     pub fn ca(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
         match hierarchy {
             Hierarchy::Sign => &self.sign_ca,
@@ -77,6 +78,7 @@ impl Publisher {
         }
     }
 
+    /// When CRLs are issued and OCSP windows turn (`realistic` or `instant`).
     pub fn cadence(&self) -> Cadence {
         self.cadence
     }

@@ -43,10 +43,14 @@ pub struct CardConfig {
 /// Why a card could not be built from an image.
 #[derive(Debug, thiserror::Error)]
 pub enum CardError {
+    /// A key EF of the image holds no usable private key (see [`KeyError`]).
     #[error("key EF {file} of applet {applet}: {source}")]
     Key {
+        /// The applet's label in the image, e.g. `JPKI-AP`.
         applet: String,
+        /// The key EF, e.g. `0017`.
         file: FileId,
+        /// Why the key was refused.
         #[source]
         source: KeyError,
     },
@@ -79,6 +83,7 @@ impl Card {
         Card::with_config(image, pins, CardConfig::default())
     }
 
+    /// Like [`Card::new`], with test knobs other than the defaults.
     pub fn with_config(
         image: Arc<CardImage>,
         pins: PinSnapshot,
@@ -148,6 +153,7 @@ impl Card {
         &self.image.atr
     }
 
+    /// Whether the card is powered; the next APDU to an unpowered card powers it on first.
     pub fn is_powered(&self) -> bool {
         self.powered
     }
@@ -181,10 +187,12 @@ impl Card {
         self.observer = Some(observer);
     }
 
+    /// The test knobs the card was built with.
     pub fn config(&self) -> &CardConfig {
         &self.config
     }
 
+    /// The image the card interprets, shared with other cards built from it.
     pub fn image(&self) -> &Arc<CardImage> {
         &self.image
     }

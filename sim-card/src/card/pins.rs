@@ -20,13 +20,16 @@ use crate::image::{Aid, CardImage, FileId, FileImage};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PinSnapshot {
+    /// Each PIN IEF's state, by applet and FID.
     pub pins: BTreeMap<PinRef, PinState>,
 }
 
 /// Which PIN: an applet and one of its IEFs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PinRef {
+    /// The applet's AID (DF name).
     pub aid: Aid,
+    /// The PIN IEF in that applet, e.g. `0018` for the JPKI auth PIN.
     pub file: FileId,
 }
 
@@ -52,8 +55,10 @@ pub trait PinObserver: Send {
 /// Why a PIN state change could not be persisted.
 #[derive(Debug, thiserror::Error)]
 pub enum PinPersistError {
+    /// An I/O error while writing the PIN state (a file-backed store).
     #[error("writing the PIN state failed")]
     Io(#[from] std::io::Error),
+    /// The state store (e.g. the world's database) refused or failed the update.
     #[error("the PIN state store rejected the update")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -61,11 +66,16 @@ pub enum PinPersistError {
 /// Why text is not a [`PinRef`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PinRefError {
+    /// No `/`, an AID that is empty or not hex, or a FID that is not 4 hex digits.
     #[error("PIN reference {input:?} is not `<AID hex>/<4-digit FID hex>`")]
-    Malformed { input: String },
+    Malformed {
+        /// The text as given.
+        input: String,
+    },
 }
 
 impl PinSnapshot {
+    /// The state of the PIN IEF `file` in the applet with AID `aid`, if the snapshot has it.
     pub fn get(&self, aid: &[u8], file: FileId) -> Option<&PinState> {
         self.pins.get(&PinRef {
             aid: Aid::new(aid),
@@ -73,6 +83,7 @@ impl PinSnapshot {
         })
     }
 
+    /// Sets the state of the PIN IEF `file` in the applet with AID `aid`, replacing any entry.
     pub fn insert(&mut self, aid: &[u8], file: FileId, state: PinState) {
         self.pins.insert(
             PinRef {
@@ -106,6 +117,7 @@ impl PinSnapshot {
 }
 
 impl PinState {
+    /// Whether no tries are left: VERIFY answers `69 84` (docs/card-protocol.md §6.2).
     pub fn is_blocked(&self) -> bool {
         self.remaining == 0
     }

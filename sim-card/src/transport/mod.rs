@@ -9,11 +9,15 @@ use std::sync::{Arc, Mutex};
 /// What a transport needs from a card: the contact interface's power and reset lines, the ATR,
 /// and APDU exchange. A response always ends in a status word.
 pub trait VirtualCard: Send {
+    /// The answer to reset, sent when vpcd asks for it (control code 4).
     fn atr(&self) -> Vec<u8>;
+    /// Cold start: nothing selected, nothing verified.
     fn power_on(&mut self);
+    /// Power loss, also what removing the card means: verified PINs are cleared.
     fn power_off(&mut self);
     /// Warm reset.
     fn reset(&mut self);
+    /// Exchanges one command APDU for its response (data, then SW1 SW2).
     fn transmit(&mut self, command: &[u8]) -> Vec<u8>;
 }
 

@@ -35,12 +35,17 @@ mod control {
 /// Why a vpcd connection ended. Each ends that connection only; the client reconnects.
 #[derive(Debug, thiserror::Error)]
 pub enum VpcdError {
+    /// vpcd closed the socket (pcscd stopped or the reader went away); not counted as a
+    /// protocol error.
     #[error("vpcd closed the connection")]
     Closed,
+    /// vpcd sent a frame of length 0.
     #[error("vpcd sent a zero-length frame, which the protocol never uses")]
     EmptyFrame,
+    /// The card produced no bytes for a request; sending that frame would hang the driver.
     #[error("the card answered with an empty frame, which would hang vpcd")]
     EmptyResponse,
+    /// Reading or writing the socket failed for another reason.
     #[error("vpcd I/O failed")]
     Io(#[from] io::Error),
 }
@@ -48,7 +53,10 @@ pub enum VpcdError {
 /// Reconnection backoff when vpcd (pcscd) is not listening yet or went away.
 #[derive(Debug, Clone)]
 pub struct Backoff {
+    /// The first wait before connecting again (default 50 ms); it doubles with every failed
+    /// attempt in a row.
     pub initial: Duration,
+    /// The longest wait between attempts (default 1 s).
     pub max: Duration,
 }
 
@@ -64,8 +72,11 @@ impl Default for Backoff {
 /// Statistics a running client exposes, for tests and the `up` status line.
 #[derive(Debug, Default)]
 pub struct VpcdStats {
+    /// Connections made to vpcd (card insertions), reconnections included.
     pub connections: std::sync::atomic::AtomicU64,
+    /// Command APDUs answered (control codes not counted).
     pub apdus: std::sync::atomic::AtomicU64,
+    /// Connections that ended on an error other than vpcd closing the socket.
     pub protocol_errors: std::sync::atomic::AtomicU64,
 }
 
@@ -111,10 +122,12 @@ impl VpcdClient {
         })
     }
 
+    /// The vpcd listener the card is attached to (its port names the reader slot).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// Counters of the running client, updated by its background thread.
     pub fn stats(&self) -> &VpcdStats {
         &self.stats
     }
