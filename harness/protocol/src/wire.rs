@@ -98,8 +98,14 @@ pub struct Request {
 
 /// The operations of both roles, by `op`. SDK operations carry the `card` to act on; PF
 /// operations after `enrol` name the `enrolment`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, strum::EnumDiscriminants)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(Op),
+    doc = "An operation's `op`, without its fields.",
+    derive(strum::EnumIter, strum::IntoStaticStr),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Operation {
     /// SDK: read a JPKI certificate, verifying the signature password first when given.
     ReadCertificate {
@@ -336,22 +342,11 @@ pub enum Incoming {
     },
 }
 
-/// Every `op` of [`Operation`], as on the wire.
-pub const OPS: [&str; 13] = [
-    "read_certificate",
-    "pin_status",
-    "verify_pin",
-    "change_pin",
-    "sign",
-    "read_basic_info",
-    "read_my_number",
-    "read_card_face",
-    "enrol",
-    "check_status",
-    "register_consent",
-    "latest_info",
-    "resolve_user",
-];
+/// Every `op` of [`Operation`], as on the wire (derived from the enum, so none is missing).
+pub static OPS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    use strum::IntoEnumIterator;
+    Op::iter().map(<&'static str>::from).collect()
+});
 
 /// A line that is not a message of this protocol.
 #[derive(Debug, thiserror::Error)]
@@ -709,7 +704,7 @@ mod tests {
 
     #[test]
     fn ops_lists_every_operation() {
-        for op in OPS {
+        for &op in OPS.iter() {
             let (_, code, message) =
                 refused(&format!(r#"{{"type":"request","id":1,"op":"{op}"}}"#));
             assert_eq!(code, ErrorCode::BadRequest, "{op}: {message}");

@@ -438,7 +438,7 @@ fn every_adapter_message_validates() {
 fn every_result_validates_against_its_op() {
     let protocol = Protocol::committed();
     let results = results();
-    for op in OPS {
+    for &op in OPS.iter() {
         assert!(
             results.iter().any(|(of, _)| *of == op),
             "no sample result of {op}"
