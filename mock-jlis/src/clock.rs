@@ -16,9 +16,13 @@ use time::OffsetDateTime;
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum ClockMode {
     /// Real time plus `offset_seconds`.
-    Following { offset_seconds: i64 },
+    Following {
+        /// Seconds ahead of the host clock (negative: behind); advancing adds to it.
+        offset_seconds: i64,
+    },
     /// Stopped at `at` until moved.
     Frozen {
+        /// The instant the clock shows (RFC 3339 in JSON).
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
@@ -27,13 +31,18 @@ pub enum ClockMode {
 /// Why a clock move was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClockError {
+    /// A `set` to an instant before now: the clock only moves forward (`409 clock_backwards`).
     #[error("the clock only moves forward: {requested} is before {now}")]
     Backwards {
+        /// The clock's time when the move was asked.
         now: OffsetDateTime,
+        /// The instant asked for.
         requested: OffsetDateTime,
     },
+    /// The text is not a duration in units `s m h d w` (`400 invalid_clock`).
     #[error("{0:?} is not a duration: expected a number and a unit, e.g. 15m, 2h, 1d, 90s")]
     BadDuration(String),
+    /// The move would leave the calendar `time` can represent (`400 invalid_clock`).
     #[error("moving the clock by {0:?} overflows the calendar")]
     Overflow(String),
 }
@@ -45,6 +54,7 @@ pub struct SimClock {
 }
 
 impl SimClock {
+    /// A clock in `mode`.
     pub fn new(mode: ClockMode) -> Self {
         SimClock {
             mode: Mutex::new(mode),
@@ -56,10 +66,12 @@ impl SimClock {
         Self::new(ClockMode::Following { offset_seconds: 0 })
     }
 
+    /// The simulated time, in UTC, to whole seconds.
     pub fn now(&self) -> OffsetDateTime {
         resolve(*self.lock(), OffsetDateTime::now_utc())
     }
 
+    /// How the clock runs now: what `GET /admin/v1/clock` shows and the store persists.
     pub fn mode(&self) -> ClockMode {
         *self.lock()
     }

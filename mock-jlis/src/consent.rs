@@ -54,24 +54,31 @@ const MAX_CHAIN: usize = 1_000;
 /// A consent submission: a document signed by the holder's signature key, and the certificate.
 #[derive(Debug, Clone)]
 pub struct ConsentGrant {
+    /// The consent document as signed; only its SHA-256 is kept.
     pub document: Vec<u8>,
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `document`.
     pub signature: Vec<u8>,
     /// The signature certificate (DER).
     pub certificate: Vec<u8>,
+    /// How long the consent lasts from now by the world clock ([`DEFAULT_CONSENT_VALIDITY`]
+    /// when the PF does not say); must be positive.
     pub valid_for: Duration,
 }
 
 /// A recorded consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Consent {
+    /// The consent's id in the store, increasing from 1.
     pub consent_id: i64,
     /// The signature certificate the document was signed with (hex).
     pub serial: String,
+    /// When it was registered, by the world clock (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub granted_at: OffsetDateTime,
+    /// When it stops being in force: `granted_at` plus the validity asked for (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// When it was first withdrawn (RFC 3339, UTC); `null` while it never was.
     #[serde(with = "time::serde::rfc3339::option")]
     pub withdrawn_at: Option<OffsetDateTime>,
     /// SHA-256 of the consent document (hex): the evidence kept instead of the document.
@@ -81,19 +88,27 @@ pub struct Consent {
 /// The latest basic-4-info of a consenting holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LatestInfo {
+    /// The signature certificate the PF enrolled and asked with (upper-case hex).
     pub enrolled_serial: String,
     /// The newest linked signature certificate; differs from `enrolled_serial` after an address
     /// change, a renewal or a re-issue.
     pub latest_serial: String,
+    /// `latest_serial != enrolled_serial`: the PF should store the new serial.
     pub changed: bool,
     /// Always `good`: any other status of the latest certificate is a refusal.
     pub status: &'static str,
+    /// The holder's name now (family and given name, U+3000 between).
     pub name: String,
+    /// Its reading in katakana.
     pub name_kana: String,
+    /// The holder's address now, as the signature certificate carries it.
     pub address: String,
+    /// The birth date, Gregorian (`YYYY-MM-DD`).
     #[serde(serialize_with = "crate::persona::iso_date::serialize")]
     pub birth_date: Date,
+    /// The JIS X 0303 digit (`"0"`, `"1"`, `"2"`, `"9"`).
     pub sex: Sex,
+    /// The world-clock instant the answer holds for (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub as_of: OffsetDateTime,
 }
@@ -101,30 +116,39 @@ pub struct LatestInfo {
 /// Linkage of one certificate as visible now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Linkage {
+    /// The certificate asked about (upper-case hex).
     pub serial: String,
+    /// `sign` or `auth`.
     pub hierarchy: &'static str,
     /// Serials of the same hierarchy, oldest first, including `serial`.
     pub chain: Vec<String>,
+    /// The last of `chain`: the newest certificate whose link is visible.
     pub latest: String,
     /// The other hierarchy's certificate of the same card generation (for an authentication
     /// certificate, the newest linked signature certificate); absent for holders without a
     /// signature certificate and while the link lags.
     pub counterpart: Option<String>,
-    /// Stable across moves, renewals and re-issues; absent until the certificate is linked.
+    /// Stable across moves, renewals and re-issues (see [`user_id`]); absent until the
+    /// certificate is linked.
     pub user_id: Option<String>,
 }
 
 /// A certificate's status as of now (the real-time view, not the CRL or OCSP cadence).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusView {
+    /// The certificate asked about (upper-case hex).
     pub serial: String,
+    /// `sign` or `auth`.
     pub hierarchy: &'static str,
     /// `good`, `revoked`, `expired` or `not_yet_issued`.
     pub status: &'static str,
+    /// When and why it was revoked; present only when `status` is `revoked`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// Start of validity (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_before: OffsetDateTime,
+    /// End of validity (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
 }
@@ -142,14 +166,19 @@ pub enum ServiceError {
     /// No certificate with this serial was issued in this hierarchy by this world.
     #[error("no {hierarchy} certificate {serial} was issued by this world")]
     UnknownCertificate {
+        /// The hierarchy asked about.
         hierarchy: Hierarchy,
+        /// The serial asked about.
         serial: Serial,
     },
     /// The consent certificate is revoked, expired or not yet valid now.
     #[error("certificate {serial} is {} as of {at}", .status.name())]
     CertificateNotGood {
+        /// The consent certificate's serial.
         serial: Serial,
+        /// Its status now.
         status: CertStatus,
+        /// Now, by the world clock.
         at: OffsetDateTime,
     },
     /// The consent document's signature does not verify with the certificate's public key.
@@ -160,29 +189,40 @@ pub enum ServiceError {
     InvalidValidity(Duration),
     /// No consent was ever given with this certificate or a predecessor.
     #[error("no consent covers certificate {serial}")]
-    NotConsented { serial: Serial },
+    NotConsented {
+        /// The serial asked with.
+        serial: Serial,
+    },
     /// The newest consent covering the certificate expired.
     #[error("the consent covering certificate {serial} expired at {expired_at}")]
     ConsentExpired {
+        /// The serial asked with.
         serial: Serial,
+        /// The consent's `expires_at`.
         expired_at: OffsetDateTime,
     },
     /// The newest consent covering the certificate was withdrawn.
     #[error("the consent covering certificate {serial} was withdrawn at {withdrawn_at}")]
     ConsentWithdrawn {
+        /// The serial asked with.
         serial: Serial,
+        /// When the consent was first withdrawn.
         withdrawn_at: OffsetDateTime,
     },
     /// The newest linked signature certificate is past its notAfter.
     #[error("the latest certificate {latest} expired at {not_after}")]
     LatestExpired {
+        /// The newest linked signature certificate.
         latest: Serial,
+        /// Its notAfter.
         not_after: OffsetDateTime,
     },
     /// The newest linked signature certificate is revoked (death, emigration, loss) or on hold.
     #[error("the latest certificate {latest} was revoked at {} ({:?})", .revocation.at, .revocation.reason)]
     LatestRevoked {
+        /// The newest linked signature certificate.
         latest: Serial,
+        /// When and why it was revoked.
         revocation: Revocation,
     },
     /// The newest known certificate has a successor whose linkage is not visible yet; asking
@@ -191,14 +231,22 @@ pub enum ServiceError {
         "the successor of certificate {last_known} is not linked yet (visible at {visible_at})"
     )]
     LatestUnknown {
+        /// The newest certificate whose link is visible.
         last_known: Serial,
+        /// When the successor's link becomes visible, by the world clock (the `Retry-After`).
         visible_at: OffsetDateTime,
     },
     /// There is no consent to withdraw for this certificate.
     #[error("no consent was given for certificate {serial}")]
-    NoConsentToWithdraw { serial: Serial },
+    NoConsentToWithdraw {
+        /// The serial asked with.
+        serial: Serial,
+    },
+    /// The SQLite store failed: a simulator fault (`503 world_unavailable`).
     #[error("state store failed")]
     Store(#[from] StoreError),
+    /// Stored state does not hold together (a consent row, the CA certificate, a certificate
+    /// without its card): a simulator fault (`503 world_unavailable`).
     #[error("stored consent state is unreadable: {0}")]
     CorruptState(String),
 }

@@ -39,19 +39,36 @@ use crate::world::{card_issue_instant, CardState, Life, PersonaError, WorldError
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    /// A move (転居, 転出入): the signature certificate is revoked `affiliation_changed` and
+    /// re-issued with the new address and municipality.
     AddressChange,
+    /// A new name (marriage, by default a new family name): as an address change.
     NameChange,
+    /// The birth date was recorded wrongly: as an address change; the PINs derived from the
+    /// birth date follow.
     BirthDateCorrection,
+    /// The sex was recorded wrongly: as an address change.
     SexCorrection,
+    /// The holder died: both certificates revoked `cessation_of_operation` (the ground is
+    /// unconfirmed, `docs/jpki-pki.md` §2); the card becomes deceased.
     Death,
+    /// The holder moved abroad (国外転出): both revoked `cessation_of_operation`.
     Emigration,
+    /// A loss or theft report: both revoked `key_compromise`.
     Loss,
+    /// A temporary suspension: both put on `certificate_hold`.
     Suspension,
+    /// A replacement card (after a loss, a suspension, or on request): the next generation,
+    /// the old certificates linked to the new ones and revoked `superseded` unless already
+    /// revoked.
     Reissue,
+    /// A renewal before expiry: the next generation, the old certificates revoked `superseded`
+    /// and linked to the new ones.
     Renewal,
 }
 
 impl EventKind {
+    /// The snake_case name the admin API, scenarios and the event log use.
     pub fn name(self) -> &'static str {
         match self {
             EventKind::AddressChange => "address_change",
@@ -82,7 +99,9 @@ impl EventKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventRequest {
+    /// The card the event happens to; it must be provisioned.
     pub card: CardId,
+    /// What happens.
     pub kind: EventKind,
     /// New persona values for basic-4-info changes (e.g. `{"address": ..., "municipality_code":
     /// ...}`); without them a plausible new value is derived.
@@ -96,26 +115,41 @@ pub struct EventRequest {
 /// What an event did.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventOutcome {
+    /// The event's id in the store's event log, increasing from 1.
     pub id: i64,
+    /// The card it happened to.
     pub card: CardId,
+    /// What happened.
     pub kind: EventKind,
+    /// When, by the world clock (RFC 3339, UTC); the revocation time of what it revoked.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The certificates this event revoked; ones revoked before keep their first revocation
+    /// and are not listed.
     pub revoked: Vec<RevokedCertificate>,
+    /// The certificates this event issued (a new signature certificate, or a new generation's).
     pub issued: Vec<IssuedSerial>,
+    /// The card's life after the event.
     pub life: Life,
 }
 
+/// A certificate an event revoked.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevokedCertificate {
+    /// `sign` or `auth`.
     pub hierarchy: &'static str,
+    /// Upper-case hex.
     pub serial: String,
+    /// The revocation reason recorded.
     pub reason: RevocationReason,
 }
 
+/// A certificate an event issued.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedSerial {
+    /// `sign` or `auth`.
     pub hierarchy: &'static str,
+    /// Upper-case hex.
     pub serial: String,
 }
 

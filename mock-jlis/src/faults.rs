@@ -58,7 +58,10 @@ pub enum FaultKind {
     /// HTTP 503 Service Unavailable.
     Unavailable,
     /// The answer comes after `millis` milliseconds.
-    Delay { millis: u64 },
+    Delay {
+        /// How long, in milliseconds.
+        millis: u64,
+    },
     /// HTTP 200 with bytes that are not the expected format.
     Garbage,
     /// The whole service is down (J-LIS maintenance): 503 with a machine-readable code.
@@ -130,6 +133,7 @@ impl FaultKind {
         }
     }
 
+    /// How long a `delay` fault holds the answer back; `None` for every other fault.
     pub fn delay(self) -> Option<Duration> {
         match self {
             FaultKind::Delay { millis } => Some(Duration::from_millis(millis)),
@@ -142,7 +146,9 @@ impl FaultKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
+    /// The endpoint group it applies to.
     pub endpoint: Endpoint,
+    /// What goes wrong there.
     pub fault: FaultKind,
     /// Applies to the next `count` requests, then disarms; absent = until cleared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,11 +158,16 @@ pub struct FaultRule {
 /// Why a fault rule was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FaultError {
+    /// A protocol fault aimed at another endpoint (an OCSP fault on `crl`, a CRL fault on
+    /// `ocsp`, either on `jlis`, `ca` or `bridge`).
     #[error("fault {fault:?} does not apply to endpoint {endpoint:?}")]
     NotApplicable {
+        /// The endpoint group the rule named.
         endpoint: Endpoint,
+        /// The fault it named.
         fault: FaultKind,
     },
+    /// `count: 0`: a rule that would never fire.
     #[error("a fault count must be at least 1")]
     ZeroCount,
 }
@@ -171,6 +182,8 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// Adds a rule after the armed ones (`POST /admin/v1/faults`); refused when the fault does
+    /// not apply to the endpoint or the count is zero.
     pub fn arm(&self, rule: FaultRule) -> Result<(), FaultError> {
         if !rule.fault.applies_to(rule.endpoint) {
             return Err(FaultError::NotApplicable {
@@ -187,10 +200,12 @@ impl Faults {
         Ok(())
     }
 
+    /// The armed rules, in the order they match, with the uses left.
     pub fn list(&self) -> Vec<FaultRule> {
         self.lock().clone()
     }
 
+    /// Disarms every rule (`DELETE /admin/v1/faults`).
     pub fn clear(&self) {
         let mut rules = self.lock();
         rules.clear();

@@ -17,13 +17,26 @@ pub struct MyNumber([u8; 12]);
 pub enum MyNumberError {
     /// The input does not have exactly 12 characters.
     #[error("a my number has 12 digits, got {got} characters")]
-    WrongLength { got: usize },
+    WrongLength {
+        /// The number of characters given.
+        got: usize,
+    },
     /// A character is not an ASCII digit. `position` counts from 1, left to right.
     #[error("character {position} of the my number is {found:?}, not a digit")]
-    NotDigit { position: usize, found: char },
+    NotDigit {
+        /// The character's position, from 1.
+        position: usize,
+        /// The character.
+        found: char,
+    },
     /// The twelfth digit is not the statutory check digit of the first eleven.
     #[error("check digit is {found}, but the first 11 digits require {expected}")]
-    CheckDigit { expected: u8, found: u8 },
+    CheckDigit {
+        /// The check digit the first eleven require.
+        expected: u8,
+        /// The twelfth digit given.
+        found: u8,
+    },
 }
 
 impl MyNumber {

@@ -21,29 +21,48 @@ use crate::persona::{
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonaOverrides {
+    /// [`Persona::name`]; the name's substitute flags follow unless given too.
     pub name: Option<String>,
+    /// [`Persona::name_kana`].
     pub name_kana: Option<String>,
+    /// [`Persona::name_romaji`].
     pub name_romaji: Option<String>,
+    /// [`Persona::name_substitute_flags`]: one `0`/`1` per character of the name.
     pub name_substitute_flags: Option<String>,
+    /// [`Persona::address`]; the address's substitute flags follow unless given too.
     pub address: Option<String>,
+    /// [`Persona::address_substitute_flags`]: one `0`/`1` per character of the address.
     pub address_substitute_flags: Option<String>,
+    /// [`Persona::prefecture`].
     pub prefecture: Option<String>,
+    /// [`Persona::prefecture_romaji`], as in the CRL distribution point.
     pub prefecture_romaji: Option<String>,
+    /// [`Persona::municipality`].
     pub municipality: Option<String>,
+    /// [`Persona::municipality_romaji`], as in the CRL distribution point.
     pub municipality_romaji: Option<String>,
     /// 5 digits. A tabulated code also supplies the prefecture and municipality names unless
     /// they are overridden; the address is not rewritten.
     pub municipality_code: Option<String>,
+    /// [`Persona::birth_date`] (`YYYY-MM-DD`); the expiry, the birth key and 照合番号B follow.
+    /// A holder under 15 at issuance gets no signature certificate.
     #[serde(default, with = "iso_date::option")]
     pub birth_date: Option<Date>,
+    /// [`Persona::sex`], as its digit (`"1"`).
     pub sex: Option<Sex>,
+    /// [`Persona::my_number`], 12 digits with a valid check digit; 照合番号A follows.
     pub my_number: Option<MyNumber>,
+    /// [`Persona::security_code`], 4 digits; 照合番号B follows.
     pub security_code: Option<String>,
+    /// [`Persona::card_serial`], 15 digits.
     pub card_serial: Option<String>,
+    /// [`Persona::card_issued_on`] (`YYYY-MM-DD`); the expiry follows.
     #[serde(default, with = "iso_date::option")]
     pub card_issued_on: Option<Date>,
+    /// [`Persona::card_expires_on`] (`YYYY-MM-DD`), after the issue date; 照合番号B follows.
     #[serde(default, with = "iso_date::option")]
     pub card_expires_on: Option<Date>,
+    /// PINs and passwords, each replacing its default or computed value.
     pub pins: Option<PinOverrides>,
 }
 
@@ -51,13 +70,21 @@ pub struct PersonaOverrides {
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PinOverrides {
+    /// [`crate::Pins::sign_password`]: 6–16 of `A-Z0-9`.
     pub sign_password: Option<String>,
+    /// [`crate::Pins::auth_pin`]: 4 digits.
     pub auth_pin: Option<String>,
+    /// [`crate::Pins::text_pin`]: 4 digits.
     pub text_pin: Option<String>,
+    /// [`crate::Pins::pin_a`] (照合番号A): 12 digits.
     pub pin_a: Option<String>,
+    /// [`crate::Pins::pin_b`] (照合番号B): 14 digits, e.g. with a Gregorian `YY` birth date.
     pub pin_b: Option<String>,
+    /// [`crate::Pins::birth_pin`] (生年月日 key): 6 digits.
     pub birth_pin: Option<String>,
+    /// [`crate::Pins::juki_pin`]: 4 digits.
     pub juki_pin: Option<String>,
+    /// [`crate::Pins::common_pin`]: 4 digits.
     pub common_pin: Option<String>,
 }
 
@@ -70,9 +97,12 @@ impl std::fmt::Debug for PinOverrides {
 /// Why an overrides file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The overrides file cannot be read.
     #[error("reading persona overrides {path}: {source}")]
     Read {
+        /// The file's path.
         path: String,
+        /// What reading it failed with.
         #[source]
         source: std::io::Error,
     },
@@ -80,9 +110,13 @@ pub enum LoadError {
     /// the field path when there is one (`pins.auth_pin: invalid type ...`).
     #[error("{origin}:{line}:{column}: {message}")]
     Parse {
+        /// Where the YAML came from: a file path, or what it is (`persona overrides`).
         origin: String,
+        /// The line, from 1 (0 when the parser gives no position).
         line: usize,
+        /// The column, from 1 (0 when the parser gives no position).
         column: usize,
+        /// The parser's message without its position.
         message: String,
     },
 }
@@ -93,27 +127,46 @@ pub enum OverrideError {
     /// A value does not have the field's format (no value echoed: it may be a PIN).
     #[error("persona override `{field}`: expected {expected}")]
     Format {
+        /// The field's path (`pins.auth_pin`).
         field: &'static str,
+        /// What the field takes (`4 digits`).
         expected: &'static str,
     },
     /// A substitute-flag string does not cover its text one flag per character.
     #[error("persona override `{field}`: {got} flags for {expected} characters")]
     FlagCount {
+        /// `name_substitute_flags` or `address_substitute_flags`.
         field: &'static str,
+        /// The number of characters of the text.
         expected: usize,
+        /// The number of flags given.
         got: usize,
     },
+    /// A birth date before 明治, which the era-year PINs (birth key, 照合番号B) cannot express.
     #[error("persona override `birth_date`: {source}")]
     BirthDate {
+        /// The date and why it does not fit.
         #[source]
         source: BeforeMeiji,
     },
+    /// The holder would be born after the card was issued.
     #[error("persona overrides: birth_date {birth_date} is after card_issued_on {issued_on}")]
-    BornAfterIssuance { birth_date: Date, issued_on: Date },
+    BornAfterIssuance {
+        /// The birth date after overrides.
+        birth_date: Date,
+        /// The issue date after overrides.
+        issued_on: Date,
+    },
+    /// The card would expire on or before its issue date.
     #[error(
         "persona overrides: card_expires_on {expires_on} is not after card_issued_on {issued_on}"
     )]
-    ExpiresBeforeIssuance { issued_on: Date, expires_on: Date },
+    ExpiresBeforeIssuance {
+        /// The issue date after overrides.
+        issued_on: Date,
+        /// The expiry date after overrides.
+        expires_on: Date,
+    },
 }
 
 impl PersonaOverrides {
@@ -135,6 +188,7 @@ impl PersonaOverrides {
         })
     }
 
+    /// Reads and parses the YAML file at `path`; errors name the file.
     pub fn from_yaml_file(path: &Path) -> Result<PersonaOverrides, LoadError> {
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
             path: path.display().to_string(),

@@ -70,18 +70,23 @@ pub struct Persona {
     /// 生年月日 (Gregorian).
     #[serde(with = "iso_date")]
     pub birth_date: Date,
+    /// 性別, the first identity pick.
     pub sex: Sex,
+    /// 個人番号: 11 drawn digits and the check digit (`docs/persona-derivation.md` §5).
     pub my_number: MyNumber,
     /// セキュリティコード printed on the card face: 4 digits.
     pub security_code: String,
     /// Card serial number, 15 digits, starting with `9` to mark a simulated card
     /// (共通カードAP `0001`, MF `0045`, JPKI token serial).
     pub card_serial: String,
+    /// The card's issue date: drawn from [`ISSUE_RANGE`], or the day of a renewal or re-issue;
+    /// a provisioned card's certificates are issued at 10:00 JST that day.
     #[serde(with = "iso_date")]
     pub card_issued_on: Date,
     /// The 10th birthday after issuance for holders 18 or older at issuance, else the 5th.
     #[serde(with = "iso_date")]
     pub card_expires_on: Date,
+    /// The holder's PINs and passwords (`docs/persona-derivation.md` §6).
     pub pins: Pins,
 }
 
@@ -147,10 +152,15 @@ impl fmt::Debug for Pins {
 /// A Japanese era (元号), for the era-year formats of the card and certificates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Era {
+    /// 明治, from 1868-01-25 (JPKI digit `1`).
     Meiji,
+    /// 大正, from 1912-07-30 (`2`).
     Taisho,
+    /// 昭和, from 1926-12-25 (`3`).
     Showa,
+    /// 平成, from 1989-01-08 (`4`).
     Heisei,
+    /// 令和, from 2019-05-01 (`5`).
     Reiwa,
 }
 
@@ -181,6 +191,7 @@ impl Era {
         }
     }
 
+    /// The era's name in kanji (`昭和`).
     pub fn kanji(self) -> &'static str {
         match self {
             Era::Meiji => "明治",
@@ -196,6 +207,7 @@ impl Era {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{date} is before the 明治 era (1868-01-25); era-year formats cannot express it")]
 pub struct BeforeMeiji {
+    /// The date that falls before 1868-01-25.
     pub date: Date,
 }
 

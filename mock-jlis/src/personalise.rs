@@ -32,10 +32,16 @@ pub const VERIFICATION_CODE_TRIES: u8 = 10;
 pub struct CardCredentials {
     /// 署名用電子証明書 (DER); `None` for holders under 15 at issuance.
     pub sign_cert_der: Option<Vec<u8>>,
+    /// The signature CA's certificate (DER), JPKI EF `0002`.
     pub sign_ca_der: Vec<u8>,
+    /// 利用者証明用電子証明書 (DER), JPKI EF `000A`.
     pub auth_cert_der: Vec<u8>,
+    /// The authentication CA's certificate (DER), JPKI EF `000B`.
     pub auth_ca_der: Vec<u8>,
+    /// The signature key (JPKI `001A`, behind the signature password); unusable without a
+    /// signature certificate.
     pub sign_key_pkcs8: Vec<u8>,
+    /// The authentication key (JPKI `0017`, behind the authentication PIN).
     pub auth_key_pkcs8: Vec<u8>,
     /// 券面事項入力補助AP key (`0013`); signs the integrity record.
     pub text_ap_key_pkcs8: Vec<u8>,
@@ -60,36 +66,55 @@ impl fmt::Debug for CardCredentials {
 /// Why a card could not be personalised.
 #[derive(Debug, thiserror::Error)]
 pub enum PersonaliseError {
+    /// A key of [`CardCredentials`] does not load as an RSA key pair.
     #[error("{key}: not an RSA private key in PKCS#8 DER: {source}")]
     KeyRejected {
+        /// The [`CardCredentials`] field (`sign_key_pkcs8`).
         key: &'static str,
+        /// Why aws-lc-rs refused it.
         #[source]
         source: aws_lc_rs::error::KeyRejected,
     },
+    /// A key does not load for the raw signature of the card face (its 96-byte DigestInfo is
+    /// padded as given, which aws-lc-rs cannot do).
     #[error("{key}: not an RSA private key in PKCS#8 DER: {source}")]
     RawKeyRejected {
+        /// The [`CardCredentials`] field.
         key: &'static str,
+        /// Why it was refused.
         #[source]
         source: sim_card::KeyError,
     },
     /// The card's `90`/`91` key encoding holds exactly a 256-byte modulus and exponent 65537.
     #[error("{key}: expected RSA-2048 with exponent 65537, got a {modulus_bytes}-byte modulus and exponent {exponent_hex}")]
     UnsupportedKey {
+        /// The [`CardCredentials`] field.
         key: &'static str,
+        /// The modulus length, in bytes.
         modulus_bytes: usize,
+        /// The public exponent, upper-case hex.
         exponent_hex: String,
     },
+    /// Signing a record or card-verifiable certificate (sha256WithRSAEncryption) with an AP
+    /// key failed.
     #[error("{key}: signing the {what} failed")]
     Signing {
+        /// The [`CardCredentials`] field.
         key: &'static str,
+        /// The record being signed.
         what: &'static str,
+        /// aws-lc-rs's error.
         #[source]
         source: aws_lc_rs::error::Unspecified,
     },
+    /// Signing the card face's 96-byte DigestInfo, padded as given, failed.
     #[error("{key}: signing the {what} failed: {source}")]
     RawSigning {
+        /// The [`CardCredentials`] field.
         key: &'static str,
+        /// The record being signed.
         what: &'static str,
+        /// The signing error.
         #[source]
         source: sim_card::SignError,
     },
@@ -97,23 +122,46 @@ pub enum PersonaliseError {
     #[error(
         "the holder is {age} at issuance, so the card {expectation}; the credentials disagree"
     )]
-    SignCertificateMismatch { age: i32, expectation: &'static str },
+    SignCertificateMismatch {
+        /// The holder's age at issuance, in completed years.
+        age: i32,
+        /// What the card should have (`has a signature certificate`).
+        expectation: &'static str,
+    },
+    /// A persona field the card stores in a fixed width does not have it (card serial 15
+    /// digits, municipality code 5, security code 4).
     #[error("persona field `{field}`: expected {expected}")]
     PersonaField {
+        /// The persona field.
         field: &'static str,
+        /// Its format.
         expected: &'static str,
     },
+    /// A file's content is longer than the file (a long name or address in text AP EF `0002`,
+    /// [`BASIC_INFO_FILE_SIZE`] bytes).
     #[error("{file}: {len} bytes of content exceed the {capacity}-byte file")]
     FileOverflow {
+        /// The file.
         file: &'static str,
+        /// The content's length, in bytes.
         len: usize,
+        /// The file's size, in bytes.
         capacity: usize,
     },
+    /// A TLV value, or an offset into a 券面 file, does not fit the 16 bits its length takes.
     #[error("TLV {tag}: a {len}-byte value exceeds the 65535 bytes its length can express")]
-    TlvTooLong { tag: String, len: usize },
+    TlvTooLong {
+        /// The tag, hex.
+        tag: String,
+        /// The value's length, in bytes.
+        len: usize,
+    },
+    /// Encoding an image (name, address, security code, my number) as PNG failed.
     #[error("rendering the {what} image: {source}")]
     Png {
+        /// The image.
         what: &'static str,
+        /// The encoder's error.
         #[source]
         source: png::EncodingError,
     },

@@ -20,18 +20,29 @@ use time::OffsetDateTime;
 /// One issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertRecord {
+    /// The certificate's serial; unique within its hierarchy.
     pub serial: Serial,
+    /// The CA that issued it: signature (署名用) or authentication (利用者証明用).
     pub hierarchy: Hierarchy,
+    /// The holder's card id; renewals and re-issues keep it.
     pub card: CardId,
+    /// The card generation it was issued for (1 for the first card, +1 per renewal).
     pub generation: u32,
     /// Re-issue count within the generation (0 = issued with the card).
     pub revision: u32,
     /// 5-digit municipality code of the holder at issuance (selects the CRL partition).
     pub municipality_code: String,
+    /// The prefecture of the CRL distribution point (`OU=Kanagawa-ken`).
     pub prefecture_romaji: String,
+    /// The municipality of the CRL distribution point (`CN=Yokohama-shi-Naka-ku CRLDP`).
     pub municipality_romaji: String,
+    /// Start of validity: when it was issued (10:00 JST on the card's issue day, or the time of
+    /// the life event that issued it).
     pub not_before: OffsetDateTime,
+    /// End of validity: 23:59:59 JST on the holder's 5th birthday after issuance, capped by the
+    /// card's expiry (`docs/jpki-pki.md` §1).
     pub not_after: OffsetDateTime,
+    /// Set once by a life event; `None` while it was never revoked (expiry is not a revocation).
     pub revocation: Option<Revocation>,
     /// The certificate that replaced this one (address change, renewal, re-issue).
     pub superseded_by: Option<Serial>,
@@ -40,8 +51,10 @@ pub struct CertRecord {
 /// When and why a certificate was revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Revocation {
+    /// When the life event revoked it, by the world clock (RFC 3339 in JSON).
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The revocation reason the event maps to (`docs/revocation.md`, life events).
     pub reason: RevocationReason,
 }
 
@@ -49,10 +62,14 @@ pub struct Revocation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum CertStatus {
+    /// Issued, not revoked by then, not past notAfter.
     Good,
+    /// Revoked at or before that instant; wins over expiry.
     Revoked {
+        /// When it was revoked (RFC 3339 in JSON).
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
+        /// Why.
         reason: RevocationReason,
     },
     /// Past notAfter; expiry needs no revocation entry.
@@ -107,6 +124,7 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Adds or replaces one record (after it was committed to the store).
     pub fn insert(&mut self, record: CertRecord) {
         self.version += 1;
         self.by_serial
@@ -133,10 +151,12 @@ impl Registry {
             .map(|r| (r.prefecture_romaji.clone(), r.municipality_romaji.clone()))
     }
 
+    /// The certificate with `serial` in `hierarchy`, if this world issued it.
     pub fn get(&self, hierarchy: Hierarchy, serial: &Serial) -> Option<&CertRecord> {
         self.by_serial.get(&(hierarchy, serial.clone()))
     }
 
+    /// The same, to record a revocation or a successor.
     pub fn get_mut(&mut self, hierarchy: Hierarchy, serial: &Serial) -> Option<&mut CertRecord> {
         self.by_serial.get_mut(&(hierarchy, serial.clone()))
     }

@@ -12,49 +12,70 @@ use crate::world::{CardState, Life};
 /// The JSON view of a card: `GET /admin/v1/cards/{card}` and `jpki-sim persona --json`.
 #[derive(Debug, Serialize)]
 pub struct CardView {
+    /// The canonical card id.
     pub card: CardId,
+    /// The current card generation (1 for the first card, +1 per renewal).
     pub generation: u32,
+    /// Whether the card is active, or why not (dead, emigrated, lost, suspended).
     pub life: Life,
+    /// The holder's persona now, PINs included (`docs/persona-derivation.md` §6).
     pub persona: Persona,
+    /// The certificates on the card now.
     pub certificates: CertificatesView,
     /// Every certificate the card ever had, oldest first.
     pub history: Vec<HistoryEntry>,
 }
 
+/// The two certificates a card holds now.
 #[derive(Debug, Serialize)]
 pub struct CertificatesView {
     /// Absent for holders under 15 at issuance, who get no signature certificate.
     pub sign: Option<CertificateView>,
+    /// The authentication certificate; every holder has one.
     pub auth: CertificateView,
 }
 
+/// One certificate on the card, with its status by the world clock.
 #[derive(Debug, Serialize)]
 pub struct CertificateView {
     /// Upper-case hex.
     pub serial: String,
     /// `good`, `revoked`, `expired` or `not_yet_issued`, as of the world's clock.
     pub status: &'static str,
+    /// When and why it was revoked; absent while it never was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// Start of validity (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_before: OffsetDateTime,
+    /// End of validity (RFC 3339, UTC): 14:59:59Z, i.e. 23:59:59 JST.
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
+    /// The certificate itself, PEM.
     pub pem: String,
 }
 
+/// A certificate the card had in any generation, as the registry knows it.
 #[derive(Debug, Serialize)]
 pub struct HistoryEntry {
+    /// `sign` or `auth`.
     pub hierarchy: &'static str,
+    /// Upper-case hex.
     pub serial: String,
+    /// The card generation it was issued for.
     pub generation: u32,
+    /// `good`, `revoked`, `expired` or `not_yet_issued`, as of the world's clock.
     pub status: &'static str,
+    /// When and why it was revoked; absent while it never was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation: Option<Revocation>,
+    /// The serial (upper-case hex) of the certificate that replaced it; absent for the newest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_by: Option<String>,
+    /// Start of validity (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_before: OffsetDateTime,
+    /// End of validity (RFC 3339, UTC).
     #[serde(with = "time::serde::rfc3339")]
     pub not_after: OffsetDateTime,
 }

@@ -19,26 +19,37 @@ const SCHEMA_VERSION: i64 = 2;
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The directory of `--state DIR` (or of the database file) cannot be created.
     #[error("cannot create state directory {path}")]
     CreateDir {
+        /// The directory.
         path: PathBuf,
+        /// What creating it failed with.
         #[source]
         source: std::io::Error,
     },
+    /// SQLite cannot open the file (not a database, no permission).
     #[error("cannot open state database {path}")]
     Open {
+        /// The database file (`:memory:` for an in-memory store).
         path: PathBuf,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// The file was written by a build with another schema; it is refused, never migrated.
     #[error(
         "state database {path} has schema version {found}, this build reads version {expected}"
     )]
     SchemaVersion {
+        /// The database file.
         path: PathBuf,
+        /// Its `user_version`.
         found: i64,
+        /// The version this build writes.
         expected: i64,
     },
+    /// A statement or transaction failed (disk full, a locked file, a corrupt page).
     #[error("state database query failed")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -46,7 +57,9 @@ pub enum StoreError {
 /// A provisioned card as recorded in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CardRecord {
+    /// The canonical card id.
     pub card: String,
+    /// The current card generation.
     pub generation: u32,
     /// Persona overrides as YAML text, if any were given.
     pub overrides: Option<String>,
@@ -61,18 +74,31 @@ pub struct CardRecord {
 /// A certificate row (see [`crate::registry::CertRecord`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRow {
+    /// The serial, upper-case hex.
     pub serial_hex: String,
+    /// `sign` or `auth`.
     pub hierarchy: String,
+    /// The holder's canonical card id.
     pub card: String,
+    /// The card generation it was issued for.
     pub generation: u32,
+    /// Re-issue count within the generation (0 = issued with the card).
     pub revision: u32,
+    /// 5-digit municipality code of the holder at issuance.
     pub municipality_code: String,
+    /// The prefecture of the CRL distribution point.
     pub prefecture_romaji: String,
+    /// The municipality of the CRL distribution point.
     pub municipality_romaji: String,
+    /// Start of validity, RFC 3339.
     pub not_before: String,
+    /// End of validity, RFC 3339.
     pub not_after: String,
+    /// When it was revoked, RFC 3339; `None` while it never was.
     pub revoked_at: Option<String>,
+    /// The revocation reason's snake_case name (`affiliation_changed`), with `revoked_at`.
     pub reason: Option<String>,
+    /// The serial (upper-case hex) of the certificate that replaced it.
     pub superseded_by: Option<String>,
     /// The certificate itself (DER), so a restart serves the very same bytes.
     pub der: Vec<u8>,
@@ -81,11 +107,15 @@ pub struct CertificateRow {
 /// Everything one life event changes, written in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct EventCommit {
+    /// The canonical card id.
     pub card: String,
+    /// The event's kind, snake_case (`address_change`).
     pub kind: String,
+    /// When it happened by the world clock, RFC 3339.
     pub at: String,
     /// The request as JSON, for the audit trail.
     pub body: String,
+    /// The card's row after the event.
     pub card_record: Option<CardRecord>,
     /// Certificates to insert or replace (new ones, and revoked or superseded old ones).
     pub certificates: Vec<CertificateRow>,
@@ -98,10 +128,13 @@ pub struct ConsentRow {
     pub id: i64,
     /// The signature certificate the consent document was signed with (upper-case hex).
     pub serial_hex: String,
+    /// The holder's canonical card id: consents are looked up by card, then by chain.
     pub card: String,
-    /// RFC 3339 instants.
+    /// When it was granted, RFC 3339.
     pub granted_at: String,
+    /// When it stops being in force, RFC 3339.
     pub expires_at: String,
+    /// When it was first withdrawn, RFC 3339; `None` while it never was.
     pub withdrawn_at: Option<String>,
     /// SHA-256 of the signed consent document (hex): the evidence, not the document itself.
     pub document_sha256: String,
@@ -155,6 +188,7 @@ impl Store {
         Self::init(conn, PathBuf::from(":memory:"))
     }
 
+    /// The database file (`:memory:` for an in-memory store).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -225,6 +259,7 @@ impl Store {
             .optional()?)
     }
 
+    /// Caches the PKCS#8 of the key derived from `seed` (the seed's 32 bytes).
     pub fn put_key(&self, seed: &[u8; 32], pkcs8: &[u8]) -> Result<(), StoreError> {
         self.lock().execute(
             "INSERT OR REPLACE INTO key_cache (seed, pkcs8) VALUES (?1, ?2)",
@@ -250,6 +285,7 @@ impl Store {
         Ok(())
     }
 
+    /// Every provisioned card, by card id.
     pub fn cards(&self) -> Result<Vec<CardRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
@@ -268,6 +304,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every certificate the world issued, with its DER.
     pub fn certificates(&self) -> Result<Vec<CertificateRow>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
@@ -333,6 +370,8 @@ impl Store {
             .optional()?)
     }
 
+    /// Persists the clock mode (JSON of [`crate::clock::ClockMode`]); the world does so before
+    /// the clock moves.
     pub fn put_clock(&self, mode_json: &str) -> Result<(), StoreError> {
         self.lock().execute(
             "INSERT INTO clock (id, mode) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET mode = excluded.mode",
@@ -353,6 +392,8 @@ impl Store {
             .optional()?)
     }
 
+    /// Persists the card's PIN state (JSON of `sim_card::PinSnapshot`) for one generation,
+    /// whenever the card OS reports its counters changed.
     pub fn put_pin_state(
         &self,
         card: &str,

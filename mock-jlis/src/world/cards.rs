@@ -20,14 +20,20 @@ use crate::store::Store;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Life {
+    /// In use: every life event applies.
     Active,
+    /// After a `death` event; nothing more applies.
     Deceased,
+    /// After an `emigration` event; nothing more applies.
     Emigrated,
+    /// After a `loss` event; only a `reissue` applies.
     Lost,
+    /// After a `suspension` event; only a `reissue` applies.
     Suspended,
 }
 
 impl Life {
+    /// The snake_case name the admin API and the store use.
     pub fn as_str(self) -> &'static str {
         match self {
             Life::Active => "active",
@@ -59,6 +65,7 @@ impl std::fmt::Display for Life {
 
 /// A card: its current state and its running card OS (shared with transports).
 pub struct ProvisionedCard {
+    /// The canonical card id.
     pub id: CardId,
     state: RwLock<CardState>,
     card: Arc<Mutex<Card>>,
@@ -67,10 +74,16 @@ pub struct ProvisionedCard {
 /// What a card currently is. Replaced as a whole by life events.
 #[derive(Debug, Clone)]
 pub struct CardState {
+    /// The holder's persona now: derived, overridden, then changed by life events.
     pub persona: Persona,
+    /// The signature certificate on the card; `None` for holders under 15 at issuance.
     pub sign: Option<IssuedCertificate>,
+    /// The authentication certificate on the card.
     pub auth: IssuedCertificate,
+    /// How many basic-4-info changes re-issued the signature certificate in this generation
+    /// (0 = the one issued with the card); part of its serial's derivation.
     pub sign_revision: u32,
+    /// Whether the card is active, or why not.
     pub life: Life,
     pub(crate) overrides: Option<String>,
 }

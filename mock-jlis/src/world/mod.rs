@@ -69,32 +69,62 @@ const CA_GENERATION: u32 = 1;
 /// Why a world operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorldError {
+    /// The card id names no provisioned card (`404 card_not_found`).
     #[error("no card {0} is provisioned")]
     UnknownCard(CardId),
+    /// Persona overrides do not parse or do not validate (`422 invalid_persona`).
     #[error("persona overrides are invalid")]
     Persona(#[from] PersonaError),
+    /// A CA could not issue or sign: a simulator fault (`503 world_unavailable`).
     #[error("certificate authority failed")]
     Ca(#[from] mock_ca::Error),
+    /// The persona and certificates could not be laid out as card files (`503`).
     #[error("personalisation failed")]
     Personalise(#[from] PersonaliseError),
+    /// The card OS refused the personalised image (`503`).
     #[error("the card image was rejected by the card OS")]
     Card(#[from] sim_card::CardError),
+    /// The SQLite store failed; nothing was changed (`503 world_unavailable`).
     #[error("state store failed")]
     Store(#[from] StoreError),
+    /// A stored row cannot be read back, or a publication failure with no variant of its own
+    /// (`503 world_unavailable`).
     #[error("stored state of {card} is unreadable: {what}")]
-    CorruptState { card: String, what: String },
+    CorruptState {
+        /// The card id, or what the state belongs to in parentheses (`(clock)`, `(crl)`).
+        card: String,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A life event met a card whose life does not allow it: every event needs an active card,
+    /// a re-issue also takes a lost or suspended one (`409 card_not_active`).
     #[error("{card} is {life}: a {event} event needs an active card")]
     NotActive {
+        /// The card.
         card: CardId,
+        /// What it is now.
         life: Life,
+        /// The event's kind, snake_case.
         event: &'static str,
     },
+    /// A basic-4-info change for a holder under 15 at issuance, who has no signature
+    /// certificate to revoke and re-issue (`409 no_signature_certificate`).
     #[error("{card} has no signature certificate (holder under 15 at issuance)")]
-    NoSignatureCertificate { card: CardId },
+    NoSignatureCertificate {
+        /// The card.
+        card: CardId,
+    },
+    /// A clock move that goes backwards (`409 clock_backwards`) or does not parse
+    /// (`400 invalid_clock`).
     #[error(transparent)]
     Clock(#[from] ClockError),
+    /// New persona overrides for a card a life event already changed (a basic-4-info change, a
+    /// renewal or re-issue, a life other than active): re-personalising would undo its history
+    /// (`409 card_has_history`).
     #[error("{0} already went through life events; persona overrides apply to fresh cards only")]
     HasHistory(CardId),
+    /// A CRL partition names a municipality code neither issued to nor tabulated
+    /// (`404 not_found`).
     #[error("no municipality with code {0:?} is known")]
     UnknownMunicipality(String),
 }
@@ -102,8 +132,10 @@ pub enum WorldError {
 /// Bad persona overrides, from a file or a request body.
 #[derive(Debug, thiserror::Error)]
 pub enum PersonaError {
+    /// The YAML (or JSON) does not parse, or names an unknown field.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A value parses but breaks a rule (`docs/persona-derivation.md` §7).
     #[error(transparent)]
     Invalid(#[from] OverrideError),
 }
@@ -113,16 +145,21 @@ pub enum PersonaError {
 pub struct WorldConfig {
     /// The public base URL written into certificates (CRL and OCSP locations).
     pub base_url: String,
+    /// When CRLs and OCSP publish revocations: `realistic` (daily CRL at 00:00 JST, 15-minute
+    /// OCSP windows) or `instant` (`docs/revocation.md`, cadences).
     pub cadence: Cadence,
     /// The clock to start from when the store has none (default: follow real time).
     pub clock: Option<ClockMode>,
     /// How long after issuance a certificate's linkage (old → new, sign ↔ auth) becomes visible
     /// to PFs; zero by default, about 90 minutes in the field (docs/jpki-pki.md §7).
     pub linkage_lag: std::time::Duration,
+    /// Who signs OCSP answers: a delegated responder certificate (default) or the CA key.
     pub ocsp_signer: OcspSigner,
 }
 
 impl WorldConfig {
+    /// The defaults behind `base_url`: realistic cadence, the clock following real time, no
+    /// linkage lag, delegated OCSP responders.
     pub fn new(base_url: impl Into<String>) -> Self {
         WorldConfig {
             base_url: base_url.into(),
@@ -211,18 +248,22 @@ impl World {
         Ok(world)
     }
 
+    /// The CA of `hierarchy`, to read its certificate (DER, PEM) or name.
     pub fn ca(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
         self.issuer.ca(hierarchy)
     }
 
+    /// The simulated clock; move it through [`World::set_clock`], which persists the move.
     pub fn clock(&self) -> &SimClock {
         &self.clock
     }
 
+    /// Now by the world clock: what every status, consent expiry and linkage lag is read at.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 
+    /// Who signs this world's OCSP answers.
     pub fn ocsp_signer(&self) -> OcspSigner {
         self.ocsp_signer
     }
@@ -251,10 +292,12 @@ impl World {
         &self.faults
     }
 
+    /// The CRL and OCSP cadence the world was opened with.
     pub fn cadence(&self) -> Cadence {
         self.publisher.cadence()
     }
 
+    /// How long after notBefore a certificate's links become visible (see [`WorldConfig`]).
     pub fn linkage_lag(&self) -> std::time::Duration {
         self.linkage_lag
     }
@@ -332,10 +375,12 @@ impl World {
         self.install(card, state, built.image)
     }
 
+    /// The provisioned card with this id, if any; provisioning is explicit.
     pub fn card(&self, card: &CardId) -> Option<Arc<ProvisionedCard>> {
         self.cards.get(card)
     }
 
+    /// Every provisioned card.
     pub fn cards(&self) -> Vec<Arc<ProvisionedCard>> {
         self.cards.all()
     }

@@ -42,32 +42,49 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
 /// A report read back: the suite it ran and its results.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The suite the run covered (its root, or the title `jpki-sim report` was given).
     pub suite: String,
+    /// One result per scenario and adapter, in the order of the run.
     pub results: Vec<ScenarioResult>,
 }
 
 /// Why a JSON report cannot be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The file cannot be read (missing, unreadable, not UTF-8).
     #[error("{}: cannot read: {source}", path.display())]
     Io {
+        /// The report's path.
         path: PathBuf,
+        /// What reading it failed with.
         #[source]
         source: std::io::Error,
     },
+    /// The text is not JSON, or not shaped as a report (`version`, `suite`, `results`).
     #[error("{}: not a jpki-sim JSON report: {source}", path.display())]
     Json {
+        /// The report's path.
         path: PathBuf,
+        /// What parsing it failed with.
         #[source]
         source: serde_json::Error,
     },
+    /// The report's `version` is outside 1 to [`VERSION`]: written by another jpki-sim.
     #[error("{}: report version {found}; this jpki-sim reads versions 1 to {VERSION}", path.display())]
-    Version { path: PathBuf, found: u32 },
+    Version {
+        /// The report's path.
+        path: PathBuf,
+        /// The version the report has.
+        found: u32,
+    },
     /// One result does not hold together; `index` is its position in `results`.
     #[error("{}: results[{index}]: {problem}", path.display())]
     Result {
+        /// The report's path.
         path: PathBuf,
+        /// The result's position in `results`, from 0.
         index: usize,
+        /// What is wrong with it: an unknown outcome, a detail that does not fit, a bad id.
         problem: String,
     },
 }

@@ -10,6 +10,8 @@ use crate::runner::ScenarioResult;
 /// Why reports cannot be merged.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// A report cannot be read back (unreadable, not JSON, an unknown version, a result that
+    /// does not hold together).
     #[error(transparent)]
     Read(#[from] json::ReadError),
     /// Two runs reported the same scenario for the same adapter name: the matrix would have
@@ -20,9 +22,13 @@ pub enum MergeError {
         second.display()
     )]
     Duplicate {
+        /// The scenario id, `<area>/<name>`.
         id: String,
+        /// The adapter name both runs gave.
         adapter: String,
+        /// The report read first.
         first: PathBuf,
+        /// The report that has it again.
         second: PathBuf,
     },
 }

@@ -14,16 +14,25 @@ use crate::runner::ScenarioResult;
 /// Counts by outcome, for summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Scenarios whose every step returned what it expects.
     pub passed: usize,
+    /// Scenarios a step of which returned something else.
     pub failed: usize,
+    /// Scenarios the adapter lacks features for; not failures.
     pub skipped: usize,
+    /// Scenarios a step of which had no answer within the step timeout; [`Tally::line`]
+    /// counts them as failed.
     pub hung: usize,
+    /// Scenarios the harness itself failed; they say nothing about the adapter.
     pub errors: usize,
+    /// Failures or hangs the adapter's expectations file lists.
     pub known_divergences: usize,
+    /// Passes the expectations file lists as divergences: stale entries.
     pub unexpected_passes: usize,
 }
 
 impl Tally {
+    /// Counts the outcomes of `results`, one per scenario and adapter.
     pub fn of(results: &[ScenarioResult]) -> Tally {
         use crate::runner::Outcome::*;
         let mut tally = Tally::default();

@@ -3,7 +3,7 @@
 //! that tools reading reports can check them.
 //!
 //! Draft 7, as the scenario and adapter protocol schemas. Trace entries are the runner's
-//! [`TraceEntry`], which does not derive `JsonSchema`; [`TraceEntrySchema`] describes it, and
+//! [`TraceEntry`], which does not derive `JsonSchema`; `TraceEntrySchema` describes it, and
 //! the tests prove it has the same shape.
 
 use schemars::generate::SchemaSettings;
