@@ -6,7 +6,6 @@ use mock_ca::crl::RevocationReason;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::verdict::RevocationReasonName;
 use crate::{HashAlgorithm, KeyKind, RejectReason, StatusChannel};
 
 /// Where the simulated J-LIS services are, and the trust anchors a PF starts from.
@@ -70,7 +69,6 @@ pub enum StatusOutcome {
     /// Revoked.
     Revoked {
         /// The CRL entry's or OCSP answer's reason; `null` or absent when it gave none.
-        #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
     },
     /// The status source does not know the certificate (an OCSP `unknown`).
@@ -135,7 +133,6 @@ pub enum LatestOutcome {
     /// The holder's newest certificate is revoked or on hold.
     LatestCertificateRevoked {
         /// Its revocation reason; `null` or absent when J-LIS gave none.
-        #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
     },
     /// No trustworthy answer (the service is down, or its answer does not verify).

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 /// Why a certificate was revoked: the RFC 5280 `CRLReason` values (7 is unused there).
 ///
 /// Serialised as snake_case names (`affiliation_changed`), so scenarios read like the JPKI
-/// grounds; [`RevocationReason::code`] is the number on the wire.
+/// grounds; `code()` gives the number on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationReason {
     /// 0: JPKI uses it for a certificate destroyed before delivery. Encoded by leaving the

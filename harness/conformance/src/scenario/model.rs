@@ -22,9 +22,7 @@ use vocab::{
     CertificateSlot, Feature, HashAlgorithm, KeyKind, PinKind, RejectReason, StatusChannel,
 };
 
-use super::schema::{
-    CadenceName, CardIdText, EndpointName, EventKindName, FaultKindSchema, RevocationReasonName,
-};
+use super::schema::{CadenceName, CardIdText, EndpointName, EventKindName, FaultKindSchema};
 
 /// A jpki-sim conformance scenario: cards, then ordered steps, each checked against `expect`.
 /// The id is the file's path under `scenarios/` without `.yaml` (`revocation/ocsp_after_move`).
@@ -326,7 +324,6 @@ pub struct EventStep {
     pub persona: Option<serde_json::Value>,
     /// Overrides the reason the event revokes with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<RevocationReasonName>")]
     pub reason: Option<RevocationReason>,
 }
 
@@ -429,7 +426,6 @@ pub enum StatusExpect {
     Revoked {
         /// The revocation reason the PF must report. Absent: any reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
     },
     /// The responder does not know the certificate.
@@ -463,7 +459,6 @@ pub enum LatestInfoExpect {
     LatestCertificateRevoked {
         /// The revocation reason the PF must report. Absent: any reason.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Option<RevocationReasonName>")]
         reason: Option<RevocationReason>,
     },
     /// J-LIS gave no usable answer and the PF says so.

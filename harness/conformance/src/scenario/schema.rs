@@ -87,35 +87,6 @@ pub(crate) enum EventKindName {
     Renewal,
 }
 
-/// `mock_ca::crl::RevocationReason` (RFC 5280 CRLReason names).
-// Values are only made by the tests: the schema needs the types.
-#[cfg_attr(not(test), allow(dead_code))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "RevocationReason")]
-pub(crate) enum RevocationReasonName {
-    /// 0: destroyed before delivery (or death, by choice).
-    Unspecified,
-    /// 1: key compromise, loss or theft.
-    KeyCompromise,
-    /// 2: the CA's key was compromised.
-    CaCompromise,
-    /// 3: basic-4-info change (move, name change...).
-    AffiliationChanged,
-    /// 4: renewed.
-    Superseded,
-    /// 5: death, emigration, the holder's request.
-    CessationOfOperation,
-    /// 6: suspension.
-    CertificateHold,
-    /// 8: delta CRLs only.
-    RemoveFromCrl,
-    /// 9: privilege withdrawn.
-    PrivilegeWithdrawn,
-    /// 10: attribute authority compromised.
-    AaCompromise,
-}
-
 /// `mock_jlis::faults::Endpoint`.
 // Values are only made by the tests: the schema needs the types.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -170,7 +141,6 @@ pub(crate) enum FaultKindSchema {
 
 #[cfg(test)]
 mod tests {
-    use mock_ca::crl::RevocationReason;
     use mock_jlis::events::EventKind;
     use mock_jlis::faults::{Endpoint, FaultKind};
     use mock_jlis::world::Cadence;
@@ -199,23 +169,6 @@ mod tests {
             EventKind::Suspension => M::Suspension,
             EventKind::Reissue => M::Reissue,
             EventKind::Renewal => M::Renewal,
-        }
-    }
-
-    fn reason(r: RevocationReason) -> RevocationReasonName {
-        use RevocationReason as R;
-        use RevocationReasonName as M;
-        match r {
-            R::Unspecified => M::Unspecified,
-            R::KeyCompromise => M::KeyCompromise,
-            R::CaCompromise => M::CaCompromise,
-            R::AffiliationChanged => M::AffiliationChanged,
-            R::Superseded => M::Superseded,
-            R::CessationOfOperation => M::CessationOfOperation,
-            R::CertificateHold => M::CertificateHold,
-            R::RemoveFromCrl => M::RemoveFromCrl,
-            R::PrivilegeWithdrawn => M::PrivilegeWithdrawn,
-            R::AaCompromise => M::AaCompromise,
         }
     }
 
@@ -281,8 +234,6 @@ mod tests {
             ],
             event,
         );
-        let reasons: Vec<_> = RevocationReason::ALL.into_iter().map(reason).collect();
-        same_names(&reasons, reason);
         use EndpointName as P;
         same_names(&[P::Crl, P::Ocsp, P::Jlis, P::Ca, P::Bridge], endpoint);
         use FaultKindSchema as F;
