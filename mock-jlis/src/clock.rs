@@ -11,6 +11,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// The latest instant the clock takes: 9000-01-01T00:00:00Z. Everything the world derives from
+/// "now" (a certificate's fifth-birthday expiry, tomorrow's CRL, the next OCSP window, consent
+/// expiry) must stay inside the calendar the date library and X.509 can write (up to the year
+/// 9999), and a clock set here can still run for centuries.
+pub const LATEST: OffsetDateTime = time::macros::datetime!(9000-01-01 00:00 UTC);
+
 /// How the clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
@@ -45,6 +51,15 @@ pub enum ClockError {
     /// The move would leave the calendar `time` can represent (`400 invalid_clock`).
     #[error("moving the clock by {0:?} overflows the calendar")]
     Overflow(String),
+    /// The move would take the clock past [`LATEST`], beyond which certificate validities, CRL
+    /// and OCSP schedules could no longer be computed.
+    #[error("the clock goes up to {latest}; {requested} is later")]
+    TooLate {
+        /// Where the move would take the clock.
+        requested: OffsetDateTime,
+        /// The latest instant the clock takes.
+        latest: OffsetDateTime,
+    },
 }
 
 /// The world's clock. Cheap to read.
@@ -80,6 +95,11 @@ impl SimClock {
     pub fn advanced(&self, by: Duration) -> Result<ClockMode, ClockError> {
         let by =
             time::Duration::try_from(by).map_err(|_| ClockError::Overflow(format!("{by:?}")))?;
+        let requested = self
+            .now()
+            .checked_add(by)
+            .ok_or_else(|| ClockError::Overflow(format!("{by}")))?;
+        within_range(requested)?;
         Ok(match *self.lock() {
             ClockMode::Following { offset_seconds } => ClockMode::Following {
                 offset_seconds: offset_seconds
@@ -100,9 +120,12 @@ impl SimClock {
         if at < now {
             return Err(ClockError::Backwards { now, requested: at });
         }
+        within_range(at)?;
         Ok(match *self.lock() {
+            // Whole seconds, rounded up: the clock reads whole seconds, so it then reads `at`
+            // (not the second before) until real time moves on.
             ClockMode::Following { .. } => ClockMode::Following {
-                offset_seconds: (at - OffsetDateTime::now_utc()).whole_seconds(),
+                offset_seconds: ceil_seconds(at - OffsetDateTime::now_utc()),
             },
             ClockMode::Frozen { .. } => ClockMode::Frozen { at },
         })
@@ -119,11 +142,37 @@ impl SimClock {
 }
 
 fn resolve(mode: ClockMode, real: OffsetDateTime) -> OffsetDateTime {
+    // A mode restored from an older state may point past LATEST: saturate instead of panicking,
+    // so such a world still answers (and its clock can be read and reported).
     let now = match mode {
-        ClockMode::Following { offset_seconds } => real + time::Duration::seconds(offset_seconds),
+        ClockMode::Following { offset_seconds } => real
+            .checked_add(time::Duration::seconds(offset_seconds))
+            .unwrap_or(LATEST),
         ClockMode::Frozen { at } => at,
     };
+    let now = now.min(LATEST);
     now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// `Err` when `at` is past [`LATEST`].
+fn within_range(at: OffsetDateTime) -> Result<(), ClockError> {
+    if at > LATEST {
+        return Err(ClockError::TooLate {
+            requested: at,
+            latest: LATEST,
+        });
+    }
+    Ok(())
+}
+
+/// `span` in whole seconds, rounded towards the future.
+fn ceil_seconds(span: time::Duration) -> i64 {
+    let whole = span.whole_seconds();
+    if span.subsec_nanoseconds() > 0 {
+        whole + 1
+    } else {
+        whole
+    }
 }
 
 /// Parses `90s`, `15m`, `2h`, `1d`, `1w` (and combinations like `1h30m`).

@@ -439,3 +439,83 @@ async fn unknown_municipality_partitions_and_overrides_after_events_are_client_e
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&got)["history"].as_array().unwrap().len(), 3);
 }
+
+/// No clock move can take the world past the calendar it computes in: the move is a 400 naming
+/// the limit, and the world keeps answering (frozen and following clocks alike).
+#[tokio::test]
+async fn the_clock_refuses_moves_past_its_latest_instant_and_keeps_serving() {
+    let following = {
+        let mut config = WorldConfig::new("http://127.0.0.1:8700");
+        config.clock = Some(mock_jlis::clock::ClockMode::Following { offset_seconds: 0 });
+        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("routes-keys.sqlite");
+        Arc::new(
+            World::open(
+                config,
+                Store::in_memory().unwrap(),
+                Some(Store::open_key_cache(&cache).unwrap()),
+            )
+            .unwrap(),
+        )
+    };
+    for world in [private_world(), following] {
+        for body in [
+            r#"{"advance":"9223372036854775807s"}"#,
+            r#"{"advance":"100000000000000s"}"#,
+            r#"{"advance":"18446744073709551615s"}"#,
+            r#"{"set":"9999-12-31T23:59:59Z"}"#,
+            r#"{"set":"9000-01-01T00:00:01Z"}"#,
+        ] {
+            let (status, got) = call_on(&world, "POST", "/admin/v1/clock", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(json(&got)["error"], "invalid_clock", "{body}");
+        }
+        let (status, got) = call_on(&world, "GET", "/admin/v1/clock", Body::empty()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(json(&got)["now"].as_str().unwrap().starts_with("202"));
+        let (status, _) = call_on(&world, "GET", "/crl/sign.crl", Body::empty()).await;
+        assert_eq!(status, StatusCode::OK);
+        // The latest instant itself is a valid place for the clock.
+        let (status, got) = call_on(
+            &world,
+            "POST",
+            "/admin/v1/clock",
+            r#"{"set":"9000-01-01T00:00:00Z"}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&got));
+        assert_eq!(json(&got)["now"], "9000-01-01T00:00:00Z");
+        let (status, _) = call_on(&world, "GET", "/admin/v1/clock", Body::empty()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
+
+/// A following clock set to an instant reads that instant, not the second before it.
+#[tokio::test]
+async fn a_following_clock_lands_where_it_is_set() {
+    let mut config = WorldConfig::new("http://127.0.0.1:8700");
+    config.clock = Some(mock_jlis::clock::ClockMode::Following { offset_seconds: 0 });
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("routes-keys.sqlite");
+    let world = Arc::new(
+        World::open(
+            config,
+            Store::in_memory().unwrap(),
+            Some(Store::open_key_cache(&cache).unwrap()),
+        )
+        .unwrap(),
+    );
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/clock",
+        r#"{"set":"2030-06-01T00:00:00Z"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // It reads the instant set (or the next second, if real time ticked over since): never the
+    // second before, as it did when the offset dropped the fraction.
+    let now = json(&got)["now"].as_str().unwrap().to_owned();
+    assert!(
+        ["2030-06-01T00:00:00Z", "2030-06-01T00:00:01Z"].contains(&now.as_str()),
+        "{now}"
+    );
+}

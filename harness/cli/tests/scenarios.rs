@@ -327,3 +327,11 @@ fn op_names_are_the_file_names() {
     }
     assert!(seen.len() >= 10, "the suite exercises the ops: {seen:?}");
 }
+
+#[test]
+fn the_clock_stays_within_the_worlds_calendar() {
+    let yaml = format!(
+        "{HEAD}clock: {{start: \"2026-11-02T01:00:00Z\"}}\nsteps:\n  - clock: {{set: \"9999-12-31T00:00:00Z\"}}\n"
+    );
+    insta::assert_snapshot!(errors(&yaml), @"scenarios/card/example.yaml:7:12: steps[0].clock: the clock goes up to 9000-01-01T00:00:00Z; 9999-12-31T00:00:00Z is later");
+}

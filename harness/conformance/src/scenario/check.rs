@@ -136,6 +136,14 @@ pub enum Problem {
     /// An advance that would take the clock past the last date the calendar can represent.
     #[error("moving the clock past the calendar's end")]
     ClockOverflow,
+    /// A start or a move past the latest instant the world's clock takes.
+    #[error("the clock goes up to {latest}; {requested} is later")]
+    ClockTooLate {
+        /// Where the scenario would put the clock (RFC 3339).
+        requested: String,
+        /// `mock_jlis::clock::LATEST` (RFC 3339).
+        latest: String,
+    },
     /// A fault armed on an endpoint it cannot apply to (`try_later` on the CRL, for instance).
     #[error("fault `{fault}` does not apply to endpoint `{endpoint}`")]
     FaultNotApplicable {
@@ -160,6 +168,9 @@ pub fn check(scenario: &Scenario) -> Vec<(Vec<Segment>, Problem)> {
         removed: BTreeSet::new(),
         now: scenario.clock.as_ref().map(|c| c.start),
     };
+    if let Some(start) = checker.now {
+        checker.within_range(start, vec![key("clock"), key("start")]);
+    }
     checker.cards();
     if scenario.steps.is_empty() {
         checker
@@ -389,7 +400,21 @@ impl<'s> Checker<'s> {
                 };
                 self.problems.push((at, problem));
             }
-            Some(requested) => self.now = Some(requested),
+            Some(requested) => {
+                self.within_range(requested, at);
+                self.now = Some(requested);
+            }
+        }
+    }
+
+    /// Records a problem when `at` is past the latest instant the world's clock takes.
+    fn within_range(&mut self, requested: time::OffsetDateTime, path: Vec<Segment>) {
+        if requested > mock_jlis::clock::LATEST {
+            let problem = Problem::ClockTooLate {
+                requested: rfc3339(requested),
+                latest: rfc3339(mock_jlis::clock::LATEST),
+            };
+            self.problems.push((path, problem));
         }
     }
 
