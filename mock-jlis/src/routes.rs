@@ -38,7 +38,40 @@ pub fn router(world: Arc<World>) -> Router {
             world.clone(),
             inject_faults,
         ))
+        .layer(axum::middleware::map_response(framework_errors_as_json))
         .with_state(world)
+}
+
+/// The HTTP layer's own refusals — no route (404), a method the path does not take (405), a body
+/// over the route's limit (413), a body that timed out (408) — in the `{"error", "message"}` shape
+/// every other error has, so a client parses one kind of error. The handlers' own JSON answers
+/// (a `404 card_not_found`, say) pass untouched; headers such as 405's `Allow` are kept.
+async fn framework_errors_as_json(response: Response) -> Response {
+    let (code, message) = match response.status() {
+        StatusCode::NOT_FOUND => ("no_route", "no such path"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "the path does not take this method")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload_too_large", "the body is over this route's limit")
+        }
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the body did not arrive in time"),
+        _ => return response,
+    };
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = ApiError::new(parts.status, code, message).into_response();
+    let (body_parts, body) = body.into_parts();
+    parts.headers.extend(body_parts.headers);
+    Response::from_parts(parts, body)
 }
 
 /// The `(method, path)` [`router`] serves itself, in axum's path syntax; the merged routers list

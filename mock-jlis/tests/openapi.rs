@@ -69,11 +69,17 @@ struct Answer {
 impl Answer {
     /// The router's own answer for a path or method it does not serve: no body at all (every
     /// handler's 404 is a JSON error).
+    /// The HTTP layer's answer for a path or method nothing routes (404 `no_route`, 405
+    /// `method_not_allowed`), not a handler's.
     fn is_unrouted(&self) -> bool {
+        let code = serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned));
         matches!(
-            self.status,
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        ) && self.body.is_empty()
+            (self.status, code.as_deref()),
+            (StatusCode::NOT_FOUND, Some("no_route"))
+                | (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+        )
     }
 }
 
@@ -463,7 +469,14 @@ async fn refusals_are_documented_with_their_status_and_code() {
             404,
             "not_found",
         ),
-        ("POST", "/ocsp", "/ocsp".into(), big.clone(), 413, ""),
+        (
+            "POST",
+            "/ocsp",
+            "/ocsp".into(),
+            big.clone(),
+            413,
+            "payload_too_large",
+        ),
         (
             "POST",
             "/admin/v1/cards",
@@ -495,7 +508,7 @@ async fn refusals_are_documented_with_their_status_and_code() {
             "/admin/v1/cards".into(),
             big.clone(),
             413,
-            "",
+            "payload_too_large",
         ),
         (
             "GET",

@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use mock_jlis::routes::router;
 use mock_jlis::store::Store;
@@ -518,4 +518,60 @@ async fn a_following_clock_lands_where_it_is_set() {
         ["2030-06-01T00:00:00Z", "2030-06-01T00:00:01Z"].contains(&now.as_str()),
         "{now}"
     );
+}
+
+/// The HTTP layer's refusals have the JSON shape of every other error (and 405 keeps `Allow`).
+#[tokio::test]
+async fn framework_refusals_are_json_errors() {
+    let world = private_world();
+    for (method, uri, body, status, code) in [
+        (
+            "DELETE",
+            "/healthz",
+            vec![],
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            "GET",
+            "/no/such/path",
+            vec![],
+            StatusCode::NOT_FOUND,
+            "no_route",
+        ),
+        (
+            "POST",
+            "/admin/v1/events",
+            vec![b' '; 2 << 20],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/ocsp",
+            vec![0x30; 2 << 20],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body))
+            .unwrap();
+        let response = router(world.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), status, "{method} {uri}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/json",
+            "{method} {uri}"
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(headers.contains_key(header::ALLOW));
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(json(&bytes)["error"], code, "{method} {uri}");
+        assert!(json(&bytes)["message"].is_string());
+    }
 }
