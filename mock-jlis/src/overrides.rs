@@ -389,6 +389,14 @@ fn set_text(
                 expected: "a non-empty text",
             });
         }
+        // The certificate's subject and the card's TLV files cannot carry control characters
+        // (NUL, line breaks, ...): refused here, naming the field, not deep in the CA.
+        if value.chars().any(char::is_control) {
+            return Err(OverrideError::Format {
+                field,
+                expected: "a text without control characters",
+            });
+        }
         slot.clone_from(value);
     }
     Ok(())

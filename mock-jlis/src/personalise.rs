@@ -139,7 +139,9 @@ pub enum PersonaliseError {
     },
     /// A file's content is longer than the file (a long name or address in text AP EF `0002`,
     /// [`BASIC_INFO_FILE_SIZE`] bytes).
-    #[error("{file}: {len} bytes of content exceed the {capacity}-byte file")]
+    #[error(
+        "{file}: {len} bytes of content exceed the {capacity}-byte file (shorten the name or the address)"
+    )]
     FileOverflow {
         /// The file.
         file: &'static str,

@@ -141,6 +141,10 @@ impl From<WorldError> for ApiError {
             WorldError::HasHistory(_) => {
                 ApiError::new(StatusCode::CONFLICT, "card_has_history", message)
             }
+            // Only overrides make a persona whose name and address outgrow the card's file.
+            WorldError::Personalise(crate::personalise::PersonaliseError::FileOverflow {
+                ..
+            }) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_persona", message),
             _ => {
                 tracing::error!(error = %message, "world operation failed");
                 ApiError::new(

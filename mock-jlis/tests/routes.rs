@@ -575,3 +575,44 @@ async fn framework_refusals_are_json_errors() {
         assert!(json(&bytes)["message"].is_string());
     }
 }
+
+/// Persona fields the card or the CA cannot carry are the client's mistake: a 422 that says
+/// which field or file, not a 503.
+#[tokio::test]
+async fn persona_fields_the_card_cannot_carry_are_refused_by_name() {
+    let world = private_world();
+    for (persona, names) in [
+        (
+            format!(r#"{{"name":"{}"}}"#, "山".repeat(300)),
+            "shorten the name or the address",
+        ),
+        (
+            r#"{"name":"a\u0000b"}"#.to_owned(),
+            "persona override `name`",
+        ),
+        (
+            r#"{"address":"line\nbreak"}"#.to_owned(),
+            "persona override `address`",
+        ),
+        (
+            format!(r#"{{"address":"{}"}}"#, "東".repeat(200)),
+            "512-byte file",
+        ),
+    ] {
+        let body = format!(r#"{{"card":"typea:04A1B2C3","persona":{persona}}}"#);
+        let (status, got) = call_on(&world, "POST", "/admin/v1/cards", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{persona}");
+        assert_eq!(json(&got)["error"], "invalid_persona", "{persona}");
+        let message = json(&got)["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(names), "{message}");
+    }
+    // The world took none of them: the card provisions as derived.
+    let (status, _) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        r#"{"card":"typea:04A1B2C3"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
