@@ -134,3 +134,56 @@ fn a_bad_persona_file_is_reported_with_file_line_and_field() {
     );
     assert!(stderr.contains("my_number"), "{stderr}");
 }
+
+/// With an admin token, the routes that change the world or act for a holder need it — the
+/// admin API, the APDU bridge, consents — and what the CA publishes stays open.
+#[test]
+fn the_admin_token_guards_the_bridge_and_consents_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+        "--admin-token",
+        "s3cret",
+    ]);
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("/cards/{CARD}/apdu"),
+            b"\x00\x84\x00\x00\x08".to_vec(),
+        ),
+        ("POST", "/jlis/v1/consents".to_owned(), b"{}".to_vec()),
+        ("GET", format!("/admin/v1/cards/{CARD}"), vec![]),
+    ] {
+        let (status, body) = http(method, &format!("{}{path}", up.url), &body);
+        assert_eq!(
+            status,
+            401,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(String::from_utf8_lossy(&body).contains("unauthorized"));
+    }
+    let (status, _) = http("GET", &format!("{}/crl/sign.crl", up.url), b"");
+    assert_eq!(status, 200);
+    up.stop();
+
+    // An empty token protects nothing: refused at start.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-vpcd",
+            "--admin-token",
+            "",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("admin token is empty"));
+}

@@ -32,6 +32,9 @@ pub enum ServerError {
         /// The address asked for.
         addr: SocketAddr,
     },
+    /// The admin token given is empty (or blank): it would protect nothing.
+    #[error("the admin token is empty: give a secret (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
+    EmptyToken,
 }
 
 /// Where the world keeps its state.
@@ -182,6 +185,12 @@ impl Server {
         if !addr.ip().is_loopback() && admin_token.is_none() {
             return Err(ServerError::TokenRequired { addr });
         }
+        if admin_token
+            .as_deref()
+            .is_some_and(|token| token.trim().is_empty())
+        {
+            return Err(ServerError::EmptyToken);
+        }
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Bind { addr, source })?;
@@ -246,22 +255,46 @@ impl Drop for Server {
 
 async fn require_admin_token(token: Option<Arc<String>>, request: Request, next: Next) -> Response {
     if let Some(token) = token {
-        if request.uri().path().starts_with("/admin/") {
+        if needs_token(request.method(), request.uri().path()) {
             let presented = request
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if presented != Some(token.as_str()) {
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !same_secret(presented.as_bytes(), token.as_bytes()) {
                 let body = serde_json::json!({
                     "error": "unauthorized",
-                    "message": "the admin API needs `Authorization: Bearer <token>`",
+                    "message": "this route needs `Authorization: Bearer <token>` (the admin token)",
                 });
                 return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
             }
         }
     }
     next.run(request).await
+}
+
+/// The routes that change the world or act for a card holder, which the admin token guards: the
+/// admin API, the APDU bridge (a VERIFY or a signature is the holder's act, and wrong PINs block
+/// the card for good), and registering or withdrawing consent. Reads of what the CA publishes
+/// (`/ca`, `/crl`, `/ocsp`) and J-LIS queries stay open, as the real services are.
+fn needs_token(method: &axum::http::Method, path: &str) -> bool {
+    path.starts_with("/admin/")
+        || path.starts_with("/cards/")
+        || (path.starts_with("/jlis/v1/consents") && method != axum::http::Method::GET)
+}
+
+/// Compares a presented token with the secret in time that depends on the length only, so the
+/// answer's timing does not reveal how much of a guess was right.
+fn same_secret(presented: &[u8], secret: &[u8]) -> bool {
+    if presented.len() != secret.len() {
+        return false;
+    }
+    let difference = presented
+        .iter()
+        .zip(secret)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
 }
 
 async fn observe(observer: HttpObserver, request: Request, next: Next) -> Response {
@@ -294,4 +327,40 @@ fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
         .ok()?
         .parse()
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn the_token_guards_what_changes_the_world_or_acts_for_a_holder() {
+        for (method, path) in [
+            (Method::GET, "/admin/v1/cards/felica:0123456789ABCDEF"),
+            (Method::POST, "/admin/v1/events"),
+            (Method::POST, "/cards/felica:0123456789ABCDEF/apdu"),
+            (Method::POST, "/jlis/v1/consents"),
+            (Method::DELETE, "/jlis/v1/consents/01"),
+        ] {
+            assert!(needs_token(&method, path), "{method} {path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/healthz"),
+            (Method::GET, "/crl/sign.crl"),
+            (Method::POST, "/ocsp"),
+            (Method::GET, "/ca/auth.pem"),
+            (Method::GET, "/jlis/v1/status/sign/01"),
+        ] {
+            assert!(!needs_token(&method, path), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn only_the_same_secret_passes() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cres", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
+    }
 }
