@@ -25,9 +25,50 @@ pub struct PersonaArgs {
 }
 
 pub fn run(args: PersonaArgs) -> anyhow::Result<ExitCode> {
+    let view = match &args.world.state {
+        Some(dir) => saved_view(&args, dir)?,
+        None => derived_view(&args)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    } else {
+        print!("{}", render_text(&view));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The card as a saved world has it, life events and all. A command that prints never writes:
+/// nothing is provisioned or re-personalised in `dir` (that is `jpki-sim up`'s, through the
+/// admin API and its event path).
+fn saved_view(args: &PersonaArgs, dir: &std::path::Path) -> anyhow::Result<CardView> {
+    anyhow::ensure!(
+        args.world.persona.is_none() && args.generation == 1,
+        "--persona and --generation derive a card afresh; with --state, persona shows the saved \
+         card as it is (drop --state to see a derivation)"
+    );
+    let state = StateConfig {
+        state_dir: Some(dir.to_owned()),
+        key_cache: args.world.key_cache.clone(),
+        cadence: Default::default(),
+        ocsp_signer: Default::default(),
+        linkage_lag: std::time::Duration::ZERO,
+    };
+    let world = state.open("http://127.0.0.1:8700")?;
+    let card = world.card(&args.card).with_context(|| {
+        format!(
+            "{} is not provisioned in {} (without --state, persona shows what it derives to)",
+            args.card,
+            dir.display()
+        )
+    })?;
+    Ok(world.view(&card))
+}
+
+/// What the card id derives to, in a world of its own in memory (keys from the key cache).
+fn derived_view(args: &PersonaArgs) -> anyhow::Result<CardView> {
     let overrides = args.world.persona_overrides()?;
     let state = StateConfig {
-        state_dir: args.world.state.clone(),
+        state_dir: None,
         key_cache: args.world.key_cache.clone(),
         cadence: Default::default(),
         ocsp_signer: Default::default(),
@@ -37,13 +78,7 @@ pub fn run(args: PersonaArgs) -> anyhow::Result<ExitCode> {
     let card = world
         .provision_generation(&args.card, args.generation, overrides.as_deref())
         .with_context(|| format!("cannot provision {}", args.card))?;
-    let view = world.view(&card);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&view)?);
-    } else {
-        print!("{}", render_text(&view));
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(world.view(&card))
 }
 
 fn render_text(view: &CardView) -> String {

@@ -187,3 +187,70 @@ fn the_admin_token_guards_the_bridge_and_consents_too() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("admin token is empty"));
 }
+
+/// `persona --state` shows the saved card as it is and writes nothing: a lost card stays lost.
+#[test]
+fn persona_with_state_reads_the_saved_card_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/admin/v1/events", up.url),
+        format!(r#"{{"card":"{CARD}","kind":"loss"}}"#).as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    up.stop();
+
+    let persona = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+            .args([
+                "persona",
+                CARD,
+                "--json",
+                "--state",
+                state.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = persona();
+    assert_ne!(first["life"], "active", "{first}");
+    assert_ne!(first["certificates"]["auth"]["status"], "good", "{first}");
+    // Reading twice, and then serving the world again, finds the card as the event left it.
+    assert_eq!(persona(), first);
+    let up = Up::start(&["--no-vpcd", "--state", state.to_str().unwrap()]);
+    let (status, body) = http("GET", &format!("{}/admin/v1/cards/{CARD}", up.url), b"");
+    assert_eq!(status, 200);
+    let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(served["life"], first["life"]);
+    assert_eq!(
+        served["certificates"]["auth"]["status"],
+        first["certificates"]["auth"]["status"]
+    );
+    up.stop();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args([
+            "persona",
+            "typea:01020304",
+            "--state",
+            state.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not provisioned in"));
+}
