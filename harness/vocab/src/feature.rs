@@ -87,10 +87,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_feature_is_listed_once_and_has_a_role() {
-        let all = Feature::all();
-        assert_eq!(all.len(), Feature::iter().count());
-        assert!(all.iter().any(|f| f.role() == Role::Sdk));
-        assert!(all.iter().any(|f| f.role() == Role::Pf));
+    fn card_features_belong_to_the_sdk_and_verifier_features_to_the_pf() {
+        assert_eq!(Feature::Pcsc.role(), Role::Sdk);
+        assert_eq!(Feature::CardRemoval.role(), Role::Sdk);
+        assert_eq!(Feature::Ocsp.role(), Role::Pf);
+        assert_eq!(Feature::WorldClock.role(), Role::Pf);
+        let sdk = Feature::all()
+            .into_iter()
+            .filter(|f| f.role() == Role::Sdk)
+            .count();
+        assert_eq!((sdk, Feature::all().len() - sdk), (6, 6));
     }
 }
