@@ -196,6 +196,43 @@ fn every_path_a_document_names_exists() {
     );
 }
 
+/// Relative Markdown links (`[text](card-protocol.md#4)`) of a line, without their anchors.
+fn relative_links(line: &str) -> Vec<&str> {
+    line.match_indices("](")
+        .filter_map(|(at, _)| {
+            let rest = &line[at + 2..];
+            let target = &rest[..rest.find(')')?];
+            let target = target.split('#').next().unwrap_or("");
+            let external = target.contains("://") || target.starts_with("mailto:");
+            (!target.is_empty() && !external && !target.contains(' ')).then_some(target)
+        })
+        .collect()
+}
+
+#[test]
+fn every_relative_link_of_a_document_resolves() {
+    let mut broken = Vec::new();
+    for path in files() {
+        if path.extension().is_none_or(|ext| ext != "md") {
+            continue;
+        }
+        let dir = path.parent().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            for target in relative_links(line) {
+                if !dir.join(target).exists() {
+                    broken.push(format!("{}:{}: ({target})", path.display(), number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links that lead nowhere:\n{}",
+        broken.join("\n")
+    );
+}
+
 #[test]
 fn citations_are_read_as_written() {
     assert_eq!(
@@ -212,6 +249,10 @@ fn citations_are_read_as_written() {
     );
     assert!(sections("card-protocol.md").contains("4.11"));
     assert!(!sections("card-protocol.md").contains("99"));
+    assert_eq!(
+        relative_links("[a](card-protocol.md#4), [b](https://x.org/y), [c](../README.md)"),
+        ["card-protocol.md", "../README.md"]
+    );
     assert_eq!(
         named_paths("see `harness/cli/src/run.rs:3` and `scenarios/<area>/` and `ls`"),
         ["harness/cli/src/run.rs"]
