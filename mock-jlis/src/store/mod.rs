@@ -153,7 +153,12 @@ impl Store {
             path: dir.to_owned(),
             source,
         })?;
-        Self::open(&dir.join("world.sqlite"))
+        let path = dir.join("world.sqlite");
+        owner_only(dir, &path).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Self::open(&path)
     }
 
     /// Opens (creating if needed) the database file at `path`.
@@ -165,6 +170,13 @@ impl Store {
     /// world schema, so a cache written by another version is reused, never refused: only the
     /// `key_cache` table is touched.
     pub fn open_key_cache(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The cache holds private keys: only its owner reads it. A directory that does not
+            // exist yet is left to `connect`'s error.
+            if dir.is_dir() {
+                let _ = owner_only_file(path);
+            }
+        }
         let conn = connect(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         enable_wal(&conn)?;
@@ -544,9 +556,68 @@ fn upsert_certificate(
     Ok(())
 }
 
+/// The state directory and its database readable by their owner only (0700, 0600): they hold
+/// every card's and CA's private key and the PINs. SQLite gives the `-wal` and `-shm` files the
+/// database's mode. Existing state is tightened too.
+fn owner_only(dir: &Path, database: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    owner_only_file(database)
+}
+
+/// Creates `file` empty if it is missing, and makes it 0600.
+fn owner_only_file(file: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(file)?;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The state holds private keys and PINs: the directory and every database file are its
+    /// owner's alone, also when the state existed with looser modes.
+    #[test]
+    #[cfg(unix)]
+    fn state_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("state");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        {
+            let store = Store::open_dir(&dir).unwrap();
+            store
+                .put_clock(r#"{"mode":"following","offset_seconds":0}"#)
+                .unwrap();
+            assert_eq!(mode(&dir), 0o700);
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+        let cache = parent.path().join("keys.sqlite");
+        Store::open_key_cache(&cache)
+            .unwrap()
+            .put_key(&[1; 32], b"pkcs8")
+            .unwrap();
+        assert_eq!(mode(&cache), 0o600);
+    }
 
     #[test]
     fn state_survives_reopening_the_directory() {
