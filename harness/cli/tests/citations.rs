@@ -11,26 +11,53 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The repository's tracked text files that can carry a citation.
+/// The repository's text files that can carry a citation: what git tracks, or, outside a git
+/// checkout (a source archive), every file under the root but `target/` and hidden folders.
 fn files() -> Vec<PathBuf> {
-    let output = Command::new("git")
+    let tracked = Command::new("git")
         .args(["ls-files"])
         .current_dir(root())
         .output()
-        .expect("git ls-files");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    let mut paths: Vec<PathBuf> = tracked.lines().map(|path| root().join(path)).collect();
+    if paths.is_empty() {
+        walk(&root(), &mut paths);
+    }
+    let paths: Vec<PathBuf> = paths
+        .into_iter()
         .filter(|path| {
+            let name = path.to_string_lossy();
             [".rs", ".md", ".py", ".sh", ".yaml", ".toml"]
                 .iter()
-                .any(|ext| path.ends_with(ext))
+                .any(|ext| name.ends_with(ext))
         })
         // This test names the outside notes it looks for.
-        .filter(|path| *path != "harness/cli/tests/citations.rs")
-        .map(|path| root().join(path))
+        .filter(|path| !path.ends_with("harness/cli/tests/citations.rs"))
         .filter(|path| path.exists())
-        .collect()
+        .collect();
+    assert!(
+        paths.len() > 100,
+        "found only {} files to check",
+        paths.len()
+    );
+    paths
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                walk(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
 }
 
 /// The section numbers (`4`, `4.11`) of a document's numbered headings, and of the numbered
