@@ -175,7 +175,6 @@ pub struct ResultRecord {
     /// Every APDU, PF call, world move and request to the world server up to the end (or the
     /// failing step), for every outcome other than `pass` and `skipped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<Vec<super::schema::TraceEntrySchema>>")]
     pub trace: Option<Vec<TraceEntry>>,
 }
 

@@ -10,7 +10,7 @@ use sim_card::{Apdu, StatusWord};
 use reference::channel::{CardChannel, ChannelError};
 
 /// One line of a trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceEntry {
     /// A step starts (0-based index, and what it is).
