@@ -14,9 +14,9 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 
-use crate::routes::error_chain;
+use crate::routes::{error_chain, ApiError};
 use crate::world::{ProvisionedCard, World, WorldError};
 
 /// The longest command APDU: extended case 4 with 65535 data bytes.
@@ -58,8 +58,7 @@ impl BridgeRefusal {
 
 impl IntoResponse for BridgeRefusal {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
-        (self.status, Json(body)).into_response()
+        ApiError::new(self.status, self.code, self.message).into_response()
     }
 }
 

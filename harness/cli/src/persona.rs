@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mock_jlis::world::CardView;
+use mock_jlis::world::{CardView, World};
 use sim_card::CardId;
 
 use super::{parse_card_id, WorldArgs};
@@ -46,14 +46,7 @@ fn saved_view(args: &PersonaArgs, dir: &std::path::Path) -> anyhow::Result<CardV
         "--persona and --generation derive a card afresh; with --state, persona shows the saved \
          card as it is (drop --state to see a derivation)"
     );
-    let state = StateConfig {
-        state_dir: Some(dir.to_owned()),
-        key_cache: args.world.key_cache.clone(),
-        cadence: Default::default(),
-        ocsp_signer: Default::default(),
-        linkage_lag: std::time::Duration::ZERO,
-    };
-    let world = state.open("http://127.0.0.1:8700")?;
+    let world = open_world(args, Some(dir))?;
     let card = world.card(&args.card).with_context(|| {
         format!(
             "{} is not provisioned in {} (without --state, persona shows what it derives to)",
@@ -67,18 +60,23 @@ fn saved_view(args: &PersonaArgs, dir: &std::path::Path) -> anyhow::Result<CardV
 /// What the card id derives to, in a world of its own in memory (keys from the key cache).
 fn derived_view(args: &PersonaArgs) -> anyhow::Result<CardView> {
     let overrides = args.world.persona_overrides()?;
+    let world = open_world(args, None)?;
+    let card = world
+        .provision_generation(&args.card, args.generation, overrides.as_deref())
+        .with_context(|| format!("cannot provision {}", args.card))?;
+    Ok(world.view(&card))
+}
+
+/// The saved world in `dir`, or a world of its own in memory.
+fn open_world(args: &PersonaArgs, dir: Option<&std::path::Path>) -> anyhow::Result<World> {
     let state = StateConfig {
-        state_dir: None,
+        state_dir: dir.map(ToOwned::to_owned),
         key_cache: args.world.key_cache.clone(),
         cadence: Default::default(),
         ocsp_signer: Default::default(),
         linkage_lag: std::time::Duration::ZERO,
     };
-    let world = state.open("http://127.0.0.1:8700")?;
-    let card = world
-        .provision_generation(&args.card, args.generation, overrides.as_deref())
-        .with_context(|| format!("cannot provision {}", args.card))?;
-    Ok(world.view(&card))
+    state.open("http://127.0.0.1:8700")
 }
 
 fn render_text(view: &CardView) -> String {
