@@ -568,16 +568,26 @@ fn owner_only(dir: &Path, database: &Path) -> std::io::Result<()> {
     owner_only_file(database)
 }
 
-/// Creates `file` empty if it is missing, and makes it 0600.
+/// Creates `file` empty and 0600 if it is missing, and makes an existing one 0600.
+///
+/// An existing file is never opened here: closing any descriptor of a file drops every POSIX
+/// lock this process holds on it, so opening and closing a database another connection of this
+/// process is using would let a second process write under that connection's feet (a key cache
+/// shared by parallel worlds was corrupted that way). `create_new` opens only a file it creates.
 fn owner_only_file(file: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
             .mode(0o600)
-            .open(file)?;
+            .open(file)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
     }
     #[cfg(not(unix))]
