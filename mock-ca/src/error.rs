@@ -230,4 +230,21 @@ pub enum Error {
         #[source]
         source: aws_lc_rs::error::KeyRejected,
     },
+    /// A structure to forge from could not be read or written back (it is not DER of what it
+    /// claims to be).
+    #[error("cannot forge from the {what}: not the DER expected")]
+    ForgeryInput {
+        /// What was being forged (`certificate`, `CRL`).
+        what: &'static str,
+        /// What the DER codec reported.
+        #[source]
+        source: der::Error,
+    },
+
+    /// aws-lc-rs refused a key or failed to sign while forging.
+    #[error("cannot sign the forged {what}")]
+    ForgerySignature {
+        /// What was being forged.
+        what: &'static str,
+    },
 }

@@ -22,6 +22,7 @@
 mod asn1;
 pub mod crl;
 mod error;
+pub mod forgery;
 mod hierarchy;
 mod holder;
 mod issuance;

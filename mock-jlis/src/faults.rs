@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use mock_ca::forgery::{CrlForgery, OcspForgery};
 use mock_ca::publication::{CrlFault, OcspFault};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,16 @@ pub enum FaultKind {
     YesterdaysCrl,
     /// CRL: a CRL whose nextUpdate has passed.
     ExpiredCrl,
+    /// OCSP: a forged answer, wrong in one way a client must check (mock-ca `forgery`).
+    ForgedOcsp {
+        /// Which forgery.
+        forgery: OcspForgery,
+    },
+    /// CRL: a forged CRL, wrong in one way a client must check (mock-ca `forgery`).
+    ForgedCrl {
+        /// Which forgery.
+        forgery: CrlForgery,
+    },
 }
 
 impl FaultKind {
@@ -96,6 +107,8 @@ impl FaultKind {
                 | FaultKind::NoNonce
                 | FaultKind::YesterdaysCrl
                 | FaultKind::ExpiredCrl
+                | FaultKind::ForgedOcsp { .. }
+                | FaultKind::ForgedCrl { .. }
         )
     }
 
@@ -106,8 +119,11 @@ impl FaultKind {
             | FaultKind::WrongKey
             | FaultKind::StaleThisUpdate
             | FaultKind::ForeignNonce
-            | FaultKind::NoNonce => endpoint == Endpoint::Ocsp,
-            FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl => endpoint == Endpoint::Crl,
+            | FaultKind::NoNonce
+            | FaultKind::ForgedOcsp { .. } => endpoint == Endpoint::Ocsp,
+            FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl | FaultKind::ForgedCrl { .. } => {
+                endpoint == Endpoint::Crl
+            }
             _ => true,
         }
     }
@@ -117,6 +133,7 @@ impl FaultKind {
         match self {
             FaultKind::YesterdaysCrl => Some(CrlFault::Yesterdays),
             FaultKind::ExpiredCrl => Some(CrlFault::Expired),
+            FaultKind::ForgedCrl { forgery } => Some(CrlFault::Forged(forgery)),
             _ => None,
         }
     }
@@ -129,6 +146,7 @@ impl FaultKind {
             FaultKind::StaleThisUpdate => Some(OcspFault::StaleThisUpdate),
             FaultKind::ForeignNonce => Some(OcspFault::ForeignNonce),
             FaultKind::NoNonce => Some(OcspFault::NoNonce),
+            FaultKind::ForgedOcsp { forgery } => Some(OcspFault::Forged(forgery)),
             _ => None,
         }
     }

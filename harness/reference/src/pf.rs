@@ -109,16 +109,19 @@ impl ReferencePf {
         via: StatusChannel,
     ) -> Result<Result<Status, String>, PlatformError> {
         let anchor = self.anchor(key)?;
+        let other = self.anchor(other_key(key))?;
         let now = match self.http.world_now() {
             Ok(now) => now,
             Err(err) => return Ok(Err(format!("no world time: {err}"))),
         };
         let status = match via {
-            StatusChannel::Ocsp => ocsp::check(&self.http, anchor, certificate, now, self.mutant)
-                .map_err(|err| format!("OCSP: {err}")),
+            StatusChannel::Ocsp => {
+                ocsp::check(&self.http, [anchor, other], certificate, now, self.mutant)
+                    .map_err(|err| format!("OCSP: {err}"))
+            }
             StatusChannel::Crl => crl::check(
                 &self.http,
-                anchor,
+                [anchor, other],
                 hierarchy(key),
                 certificate,
                 now,
@@ -180,14 +183,18 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<Option<(RejectReason, String)>, PlatformError> {
         let reject = |reason, detail: String| Ok(Some((reason, detail)));
+        let issued_by = |anchor: &Anchor| {
+            if is(self.mutant, Mutant::SkipsCertificateSignature) {
+                anchor.named_issuer_of(certificate)
+            } else {
+                anchor.issued(certificate)
+            }
+        };
         let mut key = request.key;
-        if let Err(err) = self.anchor(key)?.issued(certificate) {
-            let other = match key {
-                KeyKind::Sign => KeyKind::Auth,
-                KeyKind::Auth => KeyKind::Sign,
-            };
+        if let Err(err) = issued_by(self.anchor(key)?) {
+            let other = other_key(key);
             if is(self.mutant, Mutant::AcceptsEitherHierarchy)
-                && self.anchor(other)?.issued(certificate).is_ok()
+                && issued_by(self.anchor(other)?).is_ok()
             {
                 key = other;
             } else {
@@ -197,13 +204,37 @@ impl ReferencePf {
                 );
             }
         }
-        if !x509::valid_at(certificate, now) && !is(self.mutant, Mutant::AcceptsExpired) {
+        let valid = match self.mutant {
+            Some(Mutant::AcceptsExpired) => true,
+            Some(Mutant::IgnoresNotBefore) => x509::not_expired_at(certificate, now),
+            _ => x509::valid_at(certificate, now),
+        };
+        if !valid {
             let validity = &certificate.tbs_certificate.validity;
             return reject(
                 RejectReason::Expired,
                 format!(
                     "valid {} to {}, now {now}",
                     validity.not_before, validity.not_after
+                ),
+            );
+        }
+        if let Some(oid) = x509::unknown_critical_extension(certificate) {
+            if !is(self.mutant, Mutant::IgnoresUnknownCriticalExtension) {
+                return reject(
+                    RejectReason::Untrusted,
+                    format!("unknown critical extension {oid}"),
+                );
+            }
+        }
+        if !x509::key_usage_allows(certificate, request.key)
+            && !is(self.mutant, Mutant::IgnoresKeyUsage)
+        {
+            return reject(
+                RejectReason::Untrusted,
+                format!(
+                    "keyUsage does not allow {} signatures",
+                    hierarchy(request.key)
                 ),
             );
         }
@@ -409,6 +440,13 @@ impl Platform for ReferencePf {
         }
         let id = self.users.entry(user.clone()).or_insert(user).clone();
         Ok(UserOutcome::User { id })
+    }
+}
+
+fn other_key(key: KeyKind) -> KeyKind {
+    match key {
+        KeyKind::Sign => KeyKind::Auth,
+        KeyKind::Auth => KeyKind::Sign,
     }
 }
 

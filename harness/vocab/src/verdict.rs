@@ -31,7 +31,7 @@ pub enum RejectReason {
     Untrusted,
     /// The certificate is revoked.
     Revoked,
-    /// The certificate is expired.
+    /// The certificate is outside its validity period: expired, or not yet valid.
     Expired,
     /// The status could not be established (responder down, bad answer): failing closed.
     StatusUndetermined,

@@ -30,7 +30,7 @@
 mod cache;
 mod request;
 mod responder_cert;
-mod response;
+pub(crate) mod response;
 mod window;
 
 pub use cache::{OcspCache, DEFAULT_CACHE_CAPACITY};

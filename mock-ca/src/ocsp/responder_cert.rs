@@ -58,6 +58,22 @@ impl ResponderCertificate {
                 ca_not_after: ca.not_after(),
             });
         }
+        Self::issue_by(ca, ca.signer(), key, not_before, not_after, true)
+    }
+
+    /// Issues a responder certificate of `ca`'s hierarchy signed by `issuer` (which names `ca`
+    /// as issuer but may hold another key), with or without id-kp-OCSPSigning, for any validity:
+    /// the building block of forged responders too.
+    pub(crate) fn issue_by(
+        ca: &CertificateAuthority,
+        issuer: &rcgen::Issuer<'_, rcgen::KeyPair>,
+        key: &KeyMaterial,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+        ocsp_signing: bool,
+    ) -> Result<Self> {
+        let not_before = whole_seconds(not_before);
+        let not_after = whole_seconds(not_after);
         let hierarchy = ca.hierarchy();
         let subject_key = SubjectKey::from_spki_der(key.spki_der())?;
         let key_hash = subject_key.key_id();
@@ -68,9 +84,9 @@ impl ResponderCertificate {
         params.not_after = not_after;
         params.serial_number = Some(SerialNumber::from_slice(serial.as_bytes()));
         params.distinguished_name = subject(hierarchy).to_rcgen()?;
-        params.custom_extensions = extensions(ca.key_identifier(), &key_hash);
+        params.custom_extensions = extensions(ca.key_identifier(), &key_hash, ocsp_signing);
         let certificate = params
-            .signed_by(&subject_key, ca.signer())
+            .signed_by(&subject_key, issuer)
             .map_err(|source| Error::Certificate {
                 profile: "OCSP responder",
                 source,
@@ -119,6 +135,11 @@ impl ResponderCertificate {
     /// SHA-1 of the responder's subjectPublicKey bits: its SKI and its `byKey` responder ID.
     pub fn key_hash(&self) -> &[u8] {
         &self.key_hash
+    }
+
+    /// The subject Name DER: what a `byName` responder ID carries.
+    pub(crate) fn subject_der(&self) -> Vec<u8> {
+        subject(self.hierarchy).to_der()
     }
 
     /// The issuing CA's key identifier (this certificate's AKI).
@@ -172,16 +193,26 @@ fn responder_serial(
     Serial::from_bytes(&bytes)
 }
 
-fn extensions(issuer_key_id: &[u8], subject_key_id: &[u8]) -> Vec<CustomExtension> {
+fn extensions(
+    issuer_key_id: &[u8],
+    subject_key_id: &[u8],
+    ocsp_signing: bool,
+) -> Vec<CustomExtension> {
     const DIGITAL_SIGNATURE: u8 = 0x80;
     const NULL: [u8; 2] = [0x05, 0x00];
-    vec![
-        ext(oid::KEY_USAGE, true, asn1::named_bits(&[DIGITAL_SIGNATURE])),
-        ext(
+    let mut extensions = vec![ext(
+        oid::KEY_USAGE,
+        true,
+        asn1::named_bits(&[DIGITAL_SIGNATURE]),
+    )];
+    if ocsp_signing {
+        extensions.push(ext(
             oid::EXT_KEY_USAGE,
             false,
             asn1::sequence(&[asn1::oid(ocsp_oid::KP_OCSP_SIGNING)]),
-        ),
+        ));
+    }
+    extensions.extend([
         ext(ocsp_oid::OCSP_NOCHECK, false, NULL.to_vec()),
         ext(
             oid::AUTHORITY_KEY_IDENTIFIER,
@@ -193,7 +224,8 @@ fn extensions(issuer_key_id: &[u8], subject_key_id: &[u8]) -> Vec<CustomExtensio
             false,
             asn1::octet_string(subject_key_id),
         ),
-    ]
+    ]);
+    extensions
 }
 
 fn ext(oid: &[u64], critical: bool, value: Vec<u8>) -> CustomExtension {

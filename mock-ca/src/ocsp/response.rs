@@ -114,6 +114,8 @@ pub struct OcspResponder {
     key: RsaKeyPair,
     /// `[0] EXPLICIT SEQUENCE OF Certificate`, ready to append (delegated mode only).
     certs: Option<Vec<u8>>,
+    /// The signer's subject Name DER (the CA's, or the delegated responder's), for `byName`.
+    signer_name: Vec<u8>,
     rng: SystemRandom,
 }
 
@@ -134,8 +136,13 @@ impl OcspResponder {
             name: algorithm.digest(&name),
             key: algorithm.digest(public_key_bits),
         };
-        let (pkcs8, key_hash, certs) = match &signer {
-            ResponderSigner::Ca => (ca_key.serialized_der(), ca.key_identifier().to_vec(), None),
+        let (pkcs8, key_hash, certs, signer_name) = match &signer {
+            ResponderSigner::Ca => (
+                ca_key.serialized_der(),
+                ca.key_identifier().to_vec(),
+                None,
+                ca.name_der(),
+            ),
             ResponderSigner::Delegated { certificate, key } => {
                 if certificate.issuer_key_id() != ca.key_identifier() {
                     return Err(Error::OcspResponderMismatch {
@@ -154,6 +161,7 @@ impl OcspResponder {
                     key.pkcs8_der(),
                     certificate.key_hash().to_vec(),
                     Some(asn1::context_constructed(0, &sequence_of)),
+                    certificate.subject_der(),
                 )
             }
         };
@@ -176,6 +184,7 @@ impl OcspResponder {
             responder_id,
             key,
             certs,
+            signer_name,
             rng: SystemRandom::new(),
         })
     }
@@ -248,11 +257,17 @@ impl OcspResponder {
     }
 
     fn is_issuer_of(&self, id: &CertId) -> bool {
-        let hashes = match id.algorithm() {
+        let (name, key) = self.issuer_hashes(id.algorithm());
+        id.issuer_name_hash() == name && id.issuer_key_hash() == key
+    }
+
+    /// issuerNameHash and issuerKeyHash of this responder's CA under `algorithm`.
+    pub(crate) fn issuer_hashes(&self, algorithm: HashAlgorithm) -> (&[u8], &[u8]) {
+        let hashes = match algorithm {
             HashAlgorithm::Sha1 => &self.sha1,
             HashAlgorithm::Sha256 => &self.sha256,
         };
-        id.issuer_name_hash() == hashes.name && id.issuer_key_hash() == hashes.key
+        (&hashes.name, &hashes.key)
     }
 
     /// The successful response to an authoritative request; `None` when a time is outside
@@ -263,19 +278,61 @@ impl OcspResponder {
         status: &dyn Fn(&Serial) -> CertStatus,
         window: OcspWindow,
     ) -> Option<Vec<u8>> {
+        let mut singles = Vec::with_capacity(request.cert_ids().len());
+        for id in request.cert_ids() {
+            singles.push(single_response(id.der(), status(id.serial()), window)?);
+        }
+        let signer = self.signer();
+        signer.sign(&self.responder_id_by_key(), request, window, &singles)
+    }
+
+    /// The key, `certs` and randomness this responder signs with.
+    pub(crate) fn signer(&self) -> ResponseSigner<'_> {
+        ResponseSigner {
+            key: &self.key,
+            certs: self.certs.as_deref(),
+            rng: &self.rng,
+        }
+    }
+
+    /// `responderID` `byKey [2]`, as every genuine answer names its signer.
+    pub(crate) fn responder_id_by_key(&self) -> Vec<u8> {
+        asn1::context_constructed(2, &asn1::octet_string(&self.responder_id))
+    }
+
+    /// `responderID` `byName [1]`: the signer's subject, the other form RFC 6960 §4.2.2.3 allows.
+    pub(crate) fn responder_id_by_name(&self) -> Vec<u8> {
+        asn1::context_constructed(1, &self.signer_name)
+    }
+}
+
+/// What signs a BasicOCSPResponse: the key, the `certs` to send along, randomness.
+pub(crate) struct ResponseSigner<'a> {
+    pub(crate) key: &'a RsaKeyPair,
+    /// `[0] EXPLICIT SEQUENCE OF Certificate`, ready to append; `None` sends none.
+    pub(crate) certs: Option<&'a [u8]>,
+    pub(crate) rng: &'a SystemRandom,
+}
+
+impl ResponseSigner<'_> {
+    /// The whole `OCSPResponse` with `singles` (encoded SingleResponses), signed. producedAt
+    /// is the window start, or `window.now` when the request has a nonce, which is echoed.
+    pub(crate) fn sign(
+        &self,
+        responder_id: &[u8],
+        request: &OcspRequest,
+        window: OcspWindow,
+        singles: &[Vec<u8>],
+    ) -> Option<Vec<u8>> {
         let produced_at = match request.nonce() {
             Some(_) => window.now,
             None => window.this_update,
         };
-        let mut singles = Vec::with_capacity(request.cert_ids().len());
-        for id in request.cert_ids() {
-            singles.push(single_response(id, status(id.serial()), window)?);
-        }
         let mut tbs_parts = vec![
-            // version v1 is the DEFAULT and therefore omitted; responderID byKey [2].
-            asn1::context_constructed(2, &asn1::octet_string(&self.responder_id)),
+            // version v1 is the DEFAULT and therefore omitted.
+            responder_id.to_vec(),
             generalized_time(produced_at)?,
-            asn1::sequence(&singles),
+            asn1::sequence(singles),
         ];
         if let Some(nonce) = request.nonce() {
             let extension =
@@ -286,7 +343,7 @@ impl OcspResponder {
 
         let mut signature = vec![0; self.key.public_modulus_len()];
         self.key
-            .sign(&RSA_PKCS1_SHA256, &self.rng, &tbs, &mut signature)
+            .sign(&RSA_PKCS1_SHA256, self.rng, &tbs, &mut signature)
             .ok()?;
         let mut bits = Vec::with_capacity(signature.len() + 1);
         bits.push(0); // no unused bits
@@ -297,8 +354,8 @@ impl OcspResponder {
             asn1::sequence(&[asn1::oid(oid::SHA256_WITH_RSA), NULL.to_vec()]),
             asn1::tlv(BIT_STRING, &bits),
         ];
-        if let Some(certs) = &self.certs {
-            basic_parts.push(certs.clone());
+        if let Some(certs) = self.certs {
+            basic_parts.push(certs.to_vec());
         }
         let basic = asn1::sequence(&basic_parts);
         let response_bytes =
@@ -325,8 +382,13 @@ const ENUMERATED: u8 = 0x0A;
 const GENERALIZED_TIME: u8 = 0x18;
 const NULL: [u8; 2] = [0x05, 0x00];
 
-/// `SingleResponse { certID, certStatus, thisUpdate, nextUpdate [0] EXPLICIT OPTIONAL }`.
-fn single_response(id: &CertId, status: CertStatus, window: OcspWindow) -> Option<Vec<u8>> {
+/// `SingleResponse { certID, certStatus, thisUpdate, nextUpdate [0] EXPLICIT OPTIONAL }`, with
+/// `cert_id` the DER of the CertID.
+pub(crate) fn single_response(
+    cert_id: &[u8],
+    status: CertStatus,
+    window: OcspWindow,
+) -> Option<Vec<u8>> {
     let status = match status {
         CertStatus::Good => asn1::context_primitive(0, &[]),
         CertStatus::Unknown => asn1::context_primitive(2, &[]),
@@ -342,7 +404,7 @@ fn single_response(id: &CertId, status: CertStatus, window: OcspWindow) -> Optio
         }
     };
     let mut parts = vec![
-        id.der().to_vec(),
+        cert_id.to_vec(),
         status,
         generalized_time(window.this_update)?,
     ];
@@ -357,7 +419,7 @@ fn single_response(id: &CertId, status: CertStatus, window: OcspWindow) -> Optio
 
 /// GeneralizedTime `YYYYMMDDHHMMSSZ` (UTC, whole seconds, as RFC 5280 §4.1.2.5.2 requires);
 /// `None` outside years 0000..=9999.
-fn generalized_time(at: OffsetDateTime) -> Option<Vec<u8>> {
+pub(crate) fn generalized_time(at: OffsetDateTime) -> Option<Vec<u8>> {
     let at = whole_seconds(at);
     if !(0..=9999).contains(&at.year()) {
         return None;

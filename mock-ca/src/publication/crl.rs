@@ -11,6 +11,7 @@ use super::faults::CrlFault;
 use super::publisher::Publisher;
 use super::source::RevocationSource;
 use crate::crl::{build_crl, CrlRequest, CrlScope, RevokedEntry};
+use crate::forgery::{forge_crl, CrlForgery};
 use crate::hierarchy::Hierarchy;
 
 /// Which CRL.
@@ -49,9 +50,36 @@ impl Publisher {
         hierarchy: Hierarchy,
         partition: &CrlPartition,
     ) -> Result<Arc<Vec<u8>>, PublicationError> {
+        let fault = source.crl_fault();
+        let Some(CrlFault::Forged(forgery)) = fault else {
+            return self.crl_with(source, hierarchy, partition, fault);
+        };
+        if forgery == CrlForgery::OtherHierarchy {
+            let other = match hierarchy {
+                Hierarchy::Sign => Hierarchy::Auth,
+                Hierarchy::Auth => Hierarchy::Sign,
+            };
+            return self.crl_with(source, other, partition, None);
+        }
+        let genuine = self.crl_with(source, hierarchy, partition, None)?;
+        let impostor = source
+            .impostor_key()
+            .ok_or(PublicationError::NoImpostorKey)?;
+        let forged = forge_crl(&genuine, forgery, self.ca(hierarchy), &impostor, source.now())?;
+        Ok(Arc::new(forged))
+    }
+
+    /// The CRL with a date fault (or none) applied.
+    fn crl_with<S: RevocationSource>(
+        &self,
+        source: &S,
+        hierarchy: Hierarchy,
+        partition: &CrlPartition,
+        fault: Option<CrlFault>,
+    ) -> Result<Arc<Vec<u8>>, PublicationError> {
         let now = source.now();
         let (mut this_update, mut next_update, mut number) = self.crl_schedule(hierarchy, now);
-        match source.crl_fault() {
+        match fault {
             Some(CrlFault::Yesterdays) => {
                 this_update -= Duration::DAY;
                 next_update -= Duration::DAY;
@@ -62,7 +90,7 @@ impl Publisher {
                 next_update = this_update + Duration::DAY;
                 number = number.saturating_sub(2).max(1);
             }
-            None => {}
+            Some(CrlFault::Forged(_)) | None => {}
         }
         // The version, the cache lookup and the entries come from one view, so a CRL is never
         // cached under a version it does not reflect.

@@ -1,6 +1,8 @@
 //! Protocol faults the publisher itself applies. Transport faults (resets, 503s, delays) belong
 //! to whoever serves the routes; these need the CRL or OCSP encoder.
 
+use crate::forgery::{CrlForgery, OcspForgery};
+
 /// A CRL that is wrong on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -9,6 +11,8 @@ pub enum CrlFault {
     Yesterdays,
     /// Issued two days ago and never refreshed: nextUpdate lies a day in the past.
     Expired,
+    /// A forged CRL (see [`crate::forgery`]).
+    Forged(CrlForgery),
 }
 
 /// An OCSP answer that is wrong on purpose.
@@ -25,4 +29,6 @@ pub enum OcspFault {
     ForeignNonce,
     /// A validly signed response without the nonce the request carried.
     NoNonce,
+    /// A forged answer (see [`crate::forgery`]).
+    Forged(OcspForgery),
 }

@@ -8,6 +8,8 @@ use super::faults::OcspFault;
 use super::publisher::Publisher;
 use super::schedule::Cadence;
 use super::source::RevocationSource;
+use crate::forgery::{forge_ocsp, OcspForgeryContext};
+use crate::hierarchy::Hierarchy;
 use crate::ocsp::{CertStatus, OcspErrorStatus, OcspRequest, OcspResponder, OcspResponse};
 use crate::serial::Serial;
 
@@ -84,6 +86,34 @@ impl Publisher {
         let status = |serial: &Serial| -> CertStatus {
             source.read(|data| data.status(hierarchy, serial, as_of))
         };
+        if let Some(OcspFault::Forged(forgery)) = fault {
+            let other = match hierarchy {
+                Hierarchy::Sign => Hierarchy::Auth,
+                Hierarchy::Auth => Hierarchy::Sign,
+            };
+            let forged = source.impostor_key().map(|impostor| {
+                let context = OcspForgeryContext {
+                    ca: self.ca(hierarchy),
+                    responder,
+                    other_ca: self.ca(other),
+                    other_responder: match other {
+                        Hierarchy::Sign => &self.sign_responder,
+                        Hierarchy::Auth => &self.auth_responder,
+                    },
+                    impostor: &impostor,
+                    now,
+                };
+                forge_ocsp(forgery, &context, request, &status, window)
+            });
+            return match forged {
+                Some(Ok(der)) => der.into(),
+                Some(Err(err)) => {
+                    tracing::warn!(error = %err, ?forgery, "forging an OCSP answer failed");
+                    OcspResponse::error(OcspErrorStatus::InternalError).into()
+                }
+                None => OcspResponse::error(OcspErrorStatus::InternalError).into(),
+            };
+        }
         if fault == Some(OcspFault::WrongKey) {
             let impostor = source
                 .impostor_key()

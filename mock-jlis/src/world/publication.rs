@@ -36,3 +36,28 @@ impl RevocationSource for World {
             .key_of(KeySeed::for_authority(u32::MAX, CaKeyRole::OcspResponder))
     }
 }
+
+impl World {
+    /// `forgery` of `genuine`, a certificate of `hierarchy` this world issued, as of the world's
+    /// time: what an attacker (or a careless CA) presents at enrolment.
+    pub fn forge_certificate(
+        &self,
+        hierarchy: mock_ca::Hierarchy,
+        genuine: &[u8],
+        forgery: mock_ca::forgery::CertificateForgery,
+    ) -> Result<Vec<u8>, super::WorldError> {
+        let impostor = self
+            .impostor_key()
+            .ok_or_else(|| super::WorldError::CorruptState {
+                card: "(impostor key)".to_owned(),
+                what: "the key cache cannot derive the impostor key".to_owned(),
+            })?;
+        Ok(mock_ca::forgery::forge_certificate(
+            genuine,
+            forgery,
+            self.ca(hierarchy),
+            &impostor,
+            self.clock.now(),
+        )?)
+    }
+}

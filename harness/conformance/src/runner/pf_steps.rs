@@ -29,6 +29,7 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
             name,
             present_as,
             tamper,
+            forgery,
             expect,
         } => {
             let name = name
@@ -43,6 +44,12 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                 holder_signs(run, *card, signer, &data, pin).map_err(|actual| {
                     Mismatch::new(words(expect), format!("the card did not sign: {actual}"))
                 })?;
+            let certificate = match forgery {
+                None => certificate,
+                Some(forgery) => forged(run, signer, &certificate, *forgery).map_err(|err| {
+                    Mismatch::new(words(expect), format!("the world could not forge: {err}"))
+                })?,
+            };
             let mut data = data;
             if *tamper {
                 // One flipped bit: the signature no longer covers the data presented.
@@ -175,6 +182,23 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
             verdict(pass, expect, &outcome)
         }
     }
+}
+
+/// `forgery` of the holder's genuine certificate of `key`.
+fn forged(
+    run: &ScenarioRun<'_>,
+    key: KeyKind,
+    genuine: &[u8],
+    forgery: mock_ca::forgery::CertificateForgery,
+) -> Result<Vec<u8>, String> {
+    let hierarchy = match key {
+        KeyKind::Sign => mock_ca::Hierarchy::Sign,
+        KeyKind::Auth => mock_ca::Hierarchy::Auth,
+    };
+    run.world
+        .world
+        .forge_certificate(hierarchy, genuine, forgery)
+        .map_err(|err| vocab::error_chain(&err))
 }
 
 /// The holder's card reads its certificate and signs `data` (SHA-256) with `key`, with `pin`

@@ -274,6 +274,11 @@ pub enum PfStep {
         /// signature no longer matches. Default false.
         #[serde(default, skip_serializing_if = "is_false")]
         tamper: bool,
+        /// A forgery presented instead of the card's genuine certificate, made from it: same
+        /// serial, subject and key, so the card's signature verifies and the status services
+        /// vouch for the serial, and wrong in exactly one way (docs/conformance.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        forgery: Option<mock_ca::forgery::CertificateForgery>,
         /// What the PF must answer: `accepted`, or `{rejected: {reason: ...}}`.
         expect: EnrolExpect,
     },

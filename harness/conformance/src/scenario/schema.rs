@@ -137,6 +137,10 @@ pub(crate) enum FaultKindSchema {
     YesterdaysCrl,
     /// CRL: a CRL whose nextUpdate has passed.
     ExpiredCrl,
+    /// OCSP: a forged answer, wrong in exactly one way a PF must check (docs/conformance.md).
+    ForgedOcsp { forgery: mock_ca::forgery::OcspForgery },
+    /// CRL: a forged CRL, wrong in exactly one way a PF must check (docs/conformance.md).
+    ForgedCrl { forgery: mock_ca::forgery::CrlForgery },
 }
 
 #[cfg(test)]
@@ -197,6 +201,8 @@ mod tests {
             FaultKind::NoNonce => M::NoNonce,
             FaultKind::YesterdaysCrl => M::YesterdaysCrl,
             FaultKind::ExpiredCrl => M::ExpiredCrl,
+            FaultKind::ForgedOcsp { forgery } => M::ForgedOcsp { forgery },
+            FaultKind::ForgedCrl { forgery } => M::ForgedCrl { forgery },
         }
     }
 

@@ -1,11 +1,15 @@
-//! CRL checks: the full CRL of the hierarchy, believed only if the CA signed it and it is current
-//! by the world clock (thisUpdate ≤ now < nextUpdate).
+//! CRL checks (RFC 5280 §6.3): the full CRL of the hierarchy, believed only if the CA signed it,
+//! it is current by the world clock (thisUpdate ≤ now < nextUpdate), its scope covers the
+//! certificate, and it has no critical extension this PF does not understand.
 
 use der::{Decode, Encode};
 use mock_ca::crl::RevocationReason;
 use time::OffsetDateTime;
 use x509_cert::crl::CertificateList;
-use x509_cert::ext::pkix::CrlReason;
+use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
+use x509_cert::ext::pkix::name::DistributionPointName;
+use x509_cert::ext::pkix::{CrlDistributionPoints, CrlReason};
+use x509_cert::ext::Extension;
 use x509_cert::Certificate;
 
 use super::http::{Http, HttpError};
@@ -15,6 +19,10 @@ use super::Status;
 
 const REASON_CODE: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.21");
+const ISSUING_DISTRIBUTION_POINT: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.28");
+const CRL_DISTRIBUTION_POINTS: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.31");
 
 /// Why no CRL could be believed.
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +47,15 @@ pub enum CrlError {
     },
     #[error("the CRL has a critical extension this PF does not understand")]
     Critical,
+    #[error("the CRL is a partition that does not cover the certificate")]
+    NotCovering,
 }
 
-/// Looks `certificate` up on `GET /crl/{hierarchy}.crl`.
+/// Looks `certificate` up on `GET /crl/{hierarchy}.crl`. `anchors` are the certificate's CA
+/// and the other JPKI CA (trusted only by mutants).
 pub fn check(
     http: &Http,
-    ca: &Anchor,
+    [ca, other]: [&Anchor; 2],
     hierarchy: &str,
     certificate: &Certificate,
     now: OffsetDateTime,
@@ -60,35 +71,63 @@ pub fn check(
     }
     let crl = CertificateList::from_der(&reply.body).map_err(CrlError::Garbage)?;
     let tbs = &crl.tbs_cert_list;
-    if tbs.issuer.to_der().map_err(CrlError::Garbage)? != ca.subject_der {
-        return Err(CrlError::Signer(x509::X509Error::Issuer {
-            expected: ca.name().to_string(),
-        }));
-    }
-    x509::verify(
-        ca.public_key(),
-        &crl.signature_algorithm.oid,
-        &tbs.to_der().map_err(CrlError::Garbage)?,
-        crl.signature.raw_bytes(),
-    )
-    .map_err(CrlError::Signer)?;
-    let this_update = x509::to_time(&tbs.this_update);
-    let next_update = x509::to_time(tbs.next_update.as_ref().ok_or(CrlError::NoNextUpdate)?);
-    let current = if is(mutant, Mutant::AcceptsStaleCrl) {
-        this_update <= now
-    } else {
-        this_update <= now && now < next_update
+    let signed_by = |anchor: &Anchor| -> Result<(), CrlError> {
+        if tbs.issuer.to_der().map_err(CrlError::Garbage)? != anchor.subject_der {
+            return Err(CrlError::Signer(x509::X509Error::Issuer {
+                expected: anchor.name().to_string(),
+            }));
+        }
+        if is(mutant, Mutant::SkipsCrlSignature) {
+            return Ok(());
+        }
+        x509::verify(
+            anchor.public_key(),
+            &crl.signature_algorithm.oid,
+            &tbs.to_der().map_err(CrlError::Garbage)?,
+            crl.signature.raw_bytes(),
+        )
+        .map_err(CrlError::Signer)
     };
-    if !current {
+    match signed_by(ca) {
+        Err(_) if is(mutant, Mutant::AcceptsOtherHierarchyCrl) && signed_by(other).is_ok() => {}
+        signed => signed?,
+    }
+    let this_update = x509::to_time(&tbs.this_update);
+    let next_update = match &tbs.next_update {
+        Some(next) => x509::to_time(next),
+        None if is(mutant, Mutant::AcceptsCrlWithoutNextUpdate) => now + time::Duration::DAY,
+        None => return Err(CrlError::NoNextUpdate),
+    };
+    let issued = this_update <= now || is(mutant, Mutant::AcceptsFutureCrl);
+    let unexpired = now < next_update || is(mutant, Mutant::AcceptsStaleCrl);
+    if !(issued && unexpired) {
         return Err(CrlError::Stale {
             this_update,
             next_update,
             now,
         });
     }
-    // A critical extension (a partition's issuingDistributionPoint, a delta indicator) changes
-    // what the list covers; not understanding it means not knowing what absence means.
-    if tbs.crl_extensions.iter().flatten().any(|ext| ext.critical) {
+    if !is(mutant, Mutant::IgnoresCriticalCrlExtension) {
+        for extension in tbs.crl_extensions.iter().flatten() {
+            if extension.extn_id == ISSUING_DISTRIBUTION_POINT {
+                // A partition lists only the certificates of its distribution point: absence
+                // from it says nothing of a certificate elsewhere.
+                if !is(mutant, Mutant::IgnoresCrlScope) && !covers(extension, certificate) {
+                    return Err(CrlError::NotCovering);
+                }
+            } else if extension.critical {
+                return Err(CrlError::Critical);
+            }
+        }
+    }
+    // §5.3: a critical entry extension this PF cannot process makes the whole CRL unusable.
+    let unknown_entry_extension = tbs
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .flat_map(|entry| entry.crl_entry_extensions.iter().flatten())
+        .any(|ext| ext.critical && ext.extn_id != REASON_CODE);
+    if unknown_entry_extension && !is(mutant, Mutant::IgnoresCriticalEntryExtension) {
         return Err(CrlError::Critical);
     }
     let serial = &certificate.tbs_certificate.serial_number;
@@ -101,12 +140,6 @@ pub fn check(
         return Ok(Status::Good);
     };
     let extensions = entry.crl_entry_extensions.iter().flatten();
-    if extensions
-        .clone()
-        .any(|ext| ext.critical && ext.extn_id != REASON_CODE)
-    {
-        return Err(CrlError::Critical);
-    }
     let reason = match extensions.clone().find(|ext| ext.extn_id == REASON_CODE) {
         // RFC 5280 §5.3.1: an absent reason is unspecified.
         None => Some(RevocationReason::Unspecified),
@@ -115,4 +148,38 @@ pub fn check(
             .and_then(|reason| RevocationReason::from_code(reason as u8)),
     };
     Ok(Status::Revoked(reason))
+}
+
+/// Whether the issuingDistributionPoint `extension` covers `certificate` (RFC 5280 §6.3.3 (b)):
+/// a scope this PF reads (no onlySomeReasons, not indirect, not CA certificates only, not
+/// attribute certificates only) whose distribution point is one the certificate names. An
+/// unreadable extension covers nothing.
+fn covers(extension: &Extension, certificate: &Certificate) -> bool {
+    let Ok(idp) = IssuingDistributionPoint::from_der(extension.extn_value.as_bytes()) else {
+        return false;
+    };
+    if idp.only_some_reasons.is_some()
+        || idp.indirect_crl
+        || idp.only_contains_ca_certs
+        || idp.only_contains_attribute_certs
+    {
+        return false;
+    }
+    let Some(DistributionPointName::FullName(scope)) = idp.distribution_point else {
+        // No distribution point: the CRL covers every certificate the CA issued.
+        return idp.distribution_point.is_none();
+    };
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|ext| ext.extn_id == CRL_DISTRIBUTION_POINTS)
+        .filter_map(|ext| CrlDistributionPoints::from_der(ext.extn_value.as_bytes()).ok())
+        .flat_map(|points| points.0)
+        .filter_map(|point| match point.distribution_point {
+            Some(DistributionPointName::FullName(names)) => Some(names),
+            _ => None,
+        })
+        .any(|names| names.iter().any(|name| scope.contains(name)))
 }

@@ -14,7 +14,7 @@ pub enum Mutant {
     AcceptsStaleCrl,
     /// Believes an OCSP response without checking who signed it.
     SkipsOcspSignature,
-    /// Believes an OCSP response whose thisUpdate/nextUpdate put it outside the current window.
+    /// Believes an OCSP response whose nextUpdate has passed.
     AcceptsStaleOcsp,
     /// Gives up on the first OCSP `tryLater` instead of asking once more.
     NoTryLaterRetry,
@@ -36,6 +36,54 @@ pub enum Mutant {
     /// Sends an OCSP nonce but never compares the answer's with it, so a replayed or misrouted
     /// response is believed.
     IgnoresNonce,
+    /// Trusts a certificate whose issuer name is the CA's without checking the CA's signature
+    /// on it.
+    SkipsCertificateSignature,
+    /// Enrols a certificate with a critical extension it does not know.
+    IgnoresUnknownCriticalExtension,
+    /// Checks that a certificate has not expired, never that it is already valid.
+    IgnoresNotBefore,
+    /// Enrols a certificate whose keyUsage does not allow the signature it is used for.
+    IgnoresKeyUsage,
+    /// Takes the first SingleResponse of an OCSP answer, whatever certificate it is about.
+    FirstSingleResponse,
+    /// Matches an OCSP answer to the question by issuer only, not by serial number.
+    IgnoresCertIdSerial,
+    /// Matches an OCSP answer's CertID without its issuerNameHash.
+    IgnoresIssuerNameHash,
+    /// Matches an OCSP answer's CertID without its issuerKeyHash.
+    IgnoresIssuerKeyHash,
+    /// Matches an OCSP answer's CertID hashes without its hash algorithm.
+    IgnoresCertIdAlgorithm,
+    /// Believes an OCSP answer whose thisUpdate lies in the future.
+    AcceptsFutureOcsp,
+    /// Believes an OCSP answer without nextUpdate (RFC 5019 §4 says reject it).
+    AcceptsMissingNextUpdate,
+    /// Verifies an OCSP answer with whatever responder certificate it embeds, without
+    /// checking that the CA issued it.
+    TrustsEmbeddedResponder,
+    /// Accepts a delegated OCSP responder without id-kp-OCSPSigning.
+    SkipsResponderEku,
+    /// Accepts a delegated OCSP responder whose certificate has expired.
+    SkipsResponderValidity,
+    /// Accepts an OCSP responder certified by either JPKI CA for either CA's certificates.
+    AcceptsOtherHierarchyResponder,
+    /// Knows OCSP responders by key hash only, not by name (RFC 6960 allows both).
+    OnlyByKeyResponder,
+    /// Believes a CRL issued and signed by either JPKI CA.
+    AcceptsOtherHierarchyCrl,
+    /// Believes a CRL whose issuer name is the CA's without checking its signature.
+    SkipsCrlSignature,
+    /// Uses a CRL whatever critical extensions it carries, a partition's scope among them.
+    IgnoresCriticalCrlExtension,
+    /// Takes a partition CRL (issuingDistributionPoint) for the full list.
+    IgnoresCrlScope,
+    /// Uses a CRL entry whatever critical entry extensions it carries.
+    IgnoresCriticalEntryExtension,
+    /// Believes a CRL without nextUpdate.
+    AcceptsCrlWithoutNextUpdate,
+    /// Believes a CRL whose thisUpdate lies in the future.
+    AcceptsFutureCrl,
 }
 
 /// A name that is not a mutant's.
@@ -50,7 +98,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 13] = [
+    pub const ALL: [Mutant; 36] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -64,6 +112,29 @@ impl Mutant {
         Mutant::AcceptsEitherHierarchy,
         Mutant::FailsOpen,
         Mutant::IgnoresNonce,
+        Mutant::SkipsCertificateSignature,
+        Mutant::IgnoresUnknownCriticalExtension,
+        Mutant::IgnoresNotBefore,
+        Mutant::IgnoresKeyUsage,
+        Mutant::FirstSingleResponse,
+        Mutant::IgnoresCertIdSerial,
+        Mutant::IgnoresIssuerNameHash,
+        Mutant::IgnoresIssuerKeyHash,
+        Mutant::IgnoresCertIdAlgorithm,
+        Mutant::AcceptsFutureOcsp,
+        Mutant::AcceptsMissingNextUpdate,
+        Mutant::TrustsEmbeddedResponder,
+        Mutant::SkipsResponderEku,
+        Mutant::SkipsResponderValidity,
+        Mutant::AcceptsOtherHierarchyResponder,
+        Mutant::OnlyByKeyResponder,
+        Mutant::AcceptsOtherHierarchyCrl,
+        Mutant::SkipsCrlSignature,
+        Mutant::IgnoresCriticalCrlExtension,
+        Mutant::IgnoresCrlScope,
+        Mutant::IgnoresCriticalEntryExtension,
+        Mutant::AcceptsCrlWithoutNextUpdate,
+        Mutant::AcceptsFutureCrl,
     ];
 
     /// The kebab-case name.
@@ -82,6 +153,29 @@ impl Mutant {
             Mutant::AcceptsEitherHierarchy => "accepts-either-hierarchy",
             Mutant::FailsOpen => "fails-open",
             Mutant::IgnoresNonce => "ignores-nonce",
+            Mutant::SkipsCertificateSignature => "skips-certificate-signature",
+            Mutant::IgnoresUnknownCriticalExtension => "ignores-unknown-critical-extension",
+            Mutant::IgnoresNotBefore => "ignores-not-before",
+            Mutant::IgnoresKeyUsage => "ignores-key-usage",
+            Mutant::FirstSingleResponse => "first-single-response",
+            Mutant::IgnoresCertIdSerial => "ignores-cert-id-serial",
+            Mutant::IgnoresIssuerNameHash => "ignores-issuer-name-hash",
+            Mutant::IgnoresIssuerKeyHash => "ignores-issuer-key-hash",
+            Mutant::IgnoresCertIdAlgorithm => "ignores-cert-id-algorithm",
+            Mutant::AcceptsFutureOcsp => "accepts-future-ocsp",
+            Mutant::AcceptsMissingNextUpdate => "accepts-missing-next-update",
+            Mutant::TrustsEmbeddedResponder => "trusts-embedded-responder",
+            Mutant::SkipsResponderEku => "skips-responder-eku",
+            Mutant::SkipsResponderValidity => "skips-responder-validity",
+            Mutant::AcceptsOtherHierarchyResponder => "accepts-other-hierarchy-responder",
+            Mutant::OnlyByKeyResponder => "only-by-key-responder",
+            Mutant::AcceptsOtherHierarchyCrl => "accepts-other-hierarchy-crl",
+            Mutant::SkipsCrlSignature => "skips-crl-signature",
+            Mutant::IgnoresCriticalCrlExtension => "ignores-critical-crl-extension",
+            Mutant::IgnoresCrlScope => "ignores-crl-scope",
+            Mutant::IgnoresCriticalEntryExtension => "ignores-critical-entry-extension",
+            Mutant::AcceptsCrlWithoutNextUpdate => "accepts-crl-without-next-update",
+            Mutant::AcceptsFutureCrl => "accepts-future-crl",
         }
     }
 }

@@ -54,6 +54,8 @@ pub enum OcspError {
     NonceMismatch { sent: String, echoed: String },
     #[error("no answer for the certificate asked about")]
     NoAnswer,
+    #[error("the answer has no nextUpdate (RFC 5019 §4: not to be relied on)")]
+    NoNextUpdate,
     #[error(
         "stale or future answer: thisUpdate {this_update}, nextUpdate {next_update:?}, now {now}"
     )]
@@ -64,19 +66,20 @@ pub enum OcspError {
     },
 }
 
-/// Asks `POST /ocsp` about `certificate`, retrying once on `tryLater`.
+/// Asks `POST /ocsp` about `certificate`, retrying once on `tryLater`. `anchors` are the
+/// certificate's CA and the other JPKI CA (trusted only by mutants).
 pub fn check(
     http: &Http,
-    ca: &Anchor,
+    anchors: [&Anchor; 2],
     certificate: &Certificate,
     now: OffsetDateTime,
     mutant: Option<Mutant>,
 ) -> Result<Status, OcspError> {
-    match ask(http, ca, certificate, now, mutant) {
+    match ask(http, anchors, certificate, now, mutant) {
         Err(OcspError::Unsuccessful(OcspResponseStatus::TryLater))
             if !is(mutant, Mutant::NoTryLaterRetry) =>
         {
-            ask(http, ca, certificate, now, mutant)
+            ask(http, anchors, certificate, now, mutant)
         }
         other => other,
     }
@@ -84,11 +87,12 @@ pub fn check(
 
 fn ask(
     http: &Http,
-    ca: &Anchor,
+    anchors: [&Anchor; 2],
     certificate: &Certificate,
     now: OffsetDateTime,
     mutant: Option<Mutant>,
 ) -> Result<Status, OcspError> {
+    let ca = anchors[0];
     let cert_id = CertId {
         hash_algorithm: AlgorithmIdentifierOwned {
             oid: SHA1,
@@ -137,7 +141,7 @@ fn ask(
     let basic =
         BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(OcspError::Garbage)?;
     if !is(mutant, Mutant::SkipsOcspSignature) {
-        verify_signer(&basic, ca, now)?;
+        verify_signer(&basic, anchors, now, mutant)?;
     }
     let echoed = basic
         .tbs_response_data
@@ -149,15 +153,14 @@ fn ask(
     if !is(mutant, Mutant::IgnoresNonce) {
         check_nonce(&nonce_value, echoed)?;
     }
-    let single = basic
-        .tbs_response_data
-        .responses
-        .iter()
-        .find(|single| same_cert_id(&single.cert_id, &cert_id))
-        .ok_or(OcspError::NoAnswer)?;
-    if !is(mutant, Mutant::AcceptsStaleOcsp) {
-        fresh(single, now)?;
+    let mut responses = basic.tbs_response_data.responses.iter();
+    let single = if is(mutant, Mutant::FirstSingleResponse) {
+        responses.next()
+    } else {
+        responses.find(|single| same_cert_id(&single.cert_id, &cert_id, mutant))
     }
+    .ok_or(OcspError::NoAnswer)?;
+    fresh(single, now, mutant)?;
     Ok(match &single.cert_status {
         CertStatus::Good(_) => Status::Good,
         CertStatus::Unknown(_) => Status::Unknown,
@@ -170,16 +173,27 @@ fn ask(
 }
 
 /// Finds the key that signed the response, the CA's or a delegated responder's, and checks it.
+/// A delegated responder must be certified by the CA itself (`anchors[0]`), carry
+/// id-kp-OCSPSigning and be valid now (RFC 6960 §4.2.2.2).
 fn verify_signer(
     basic: &BasicOcspResponse,
-    ca: &Anchor,
+    [ca, other]: [&Anchor; 2],
     now: OffsetDateTime,
+    mutant: Option<Mutant>,
 ) -> Result<(), OcspError> {
     let named =
         |certificate: &Certificate, key_hash: &[u8]| match &basic.tbs_response_data.responder_id {
             ResponderId::ByKey(hash) => hash.as_bytes() == key_hash,
+            ResponderId::ByName(_) if is(mutant, Mutant::OnlyByKeyResponder) => false,
             ResponderId::ByName(name) => *name == certificate.tbs_certificate.subject,
         };
+    let certified = |candidate: &Certificate| match mutant {
+        Some(Mutant::TrustsEmbeddedResponder) => true,
+        Some(Mutant::AcceptsOtherHierarchyResponder) => {
+            ca.issued_remembered(candidate).is_ok() || other.issued(candidate).is_ok()
+        }
+        _ => ca.issued_remembered(candidate).is_ok(),
+    };
     let key = if named(&ca.certificate, &ca.key_hash) {
         ca.public_key()
     } else {
@@ -189,9 +203,10 @@ fn verify_signer(
             .flatten()
             .find(|candidate| {
                 named(candidate, &x509::key_hash(candidate))
-                    && ca.issued_remembered(candidate).is_ok()
-                    && x509::ocsp_signing(candidate)
-                    && x509::valid_at(candidate, now)
+                    && certified(candidate)
+                    && (x509::ocsp_signing(candidate) || is(mutant, Mutant::SkipsResponderEku))
+                    && (x509::valid_at(candidate, now)
+                        || is(mutant, Mutant::SkipsResponderValidity))
             })
             .map(x509::public_key)
             .ok_or(OcspError::Signer)?
@@ -223,20 +238,34 @@ fn check_nonce(sent: &[u8], echoed: Option<&[u8]>) -> Result<(), OcspError> {
     }
 }
 
-fn same_cert_id(got: &CertId, asked: &CertId) -> bool {
-    got.hash_algorithm.oid == asked.hash_algorithm.oid
-        && got.issuer_name_hash == asked.issuer_name_hash
-        && got.issuer_key_hash == asked.issuer_key_hash
-        && got.serial_number == asked.serial_number
+/// Whether an answer's CertID is the one asked (RFC 6960 §4.2.2.3 (1)): every part of it.
+fn same_cert_id(got: &CertId, asked: &CertId, mutant: Option<Mutant>) -> bool {
+    (is(mutant, Mutant::IgnoresCertIdAlgorithm)
+        || got.hash_algorithm.oid == asked.hash_algorithm.oid)
+        && (is(mutant, Mutant::IgnoresIssuerNameHash)
+            || got.issuer_name_hash == asked.issuer_name_hash)
+        && (is(mutant, Mutant::IgnoresIssuerKeyHash)
+            || got.issuer_key_hash == asked.issuer_key_hash)
+        && (is(mutant, Mutant::IgnoresCertIdSerial) || got.serial_number == asked.serial_number)
 }
 
-fn fresh(single: &SingleResponse, now: OffsetDateTime) -> Result<(), OcspError> {
+/// thisUpdate not after now, nextUpdate present and not passed, each with [`SKEW`] of
+/// tolerance (RFC 5019 §4).
+fn fresh(
+    single: &SingleResponse,
+    now: OffsetDateTime,
+    mutant: Option<Mutant>,
+) -> Result<(), OcspError> {
     let this_update = x509::unix(single.this_update.0.to_unix_duration());
     let next_update = single
         .next_update
         .map(|next| x509::unix(next.0.to_unix_duration()));
-    let too_new = this_update > now + SKEW;
-    let too_old = next_update.is_some_and(|next| next + SKEW < now);
+    if next_update.is_none() && !is(mutant, Mutant::AcceptsMissingNextUpdate) {
+        return Err(OcspError::NoNextUpdate);
+    }
+    let too_new = this_update > now + SKEW && !is(mutant, Mutant::AcceptsFutureOcsp);
+    let too_old = next_update.is_some_and(|next| next + SKEW < now)
+        && !is(mutant, Mutant::AcceptsStaleOcsp);
     if too_new || too_old {
         return Err(OcspError::Stale {
             this_update,

@@ -18,6 +18,21 @@ const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+/// The extensions this PF understands, and may therefore see marked critical: the RFC 5280
+/// ones a JPKI end-entity certificate carries, plus basicConstraints.
+const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
+    KEY_USAGE,
+    EXTENDED_KEY_USAGE,
+    ObjectIdentifier::new_unwrap("2.5.29.14"), // subjectKeyIdentifier
+    ObjectIdentifier::new_unwrap("2.5.29.17"), // subjectAltName
+    ObjectIdentifier::new_unwrap("2.5.29.18"), // issuerAltName
+    ObjectIdentifier::new_unwrap("2.5.29.19"), // basicConstraints
+    ObjectIdentifier::new_unwrap("2.5.29.31"), // cRLDistributionPoints
+    ObjectIdentifier::new_unwrap("2.5.29.32"), // certificatePolicies
+    ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1"), // authorityInfoAccess
+];
 const KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
 
 /// Why a certificate or signature does not check out.
@@ -85,17 +100,60 @@ impl Anchor {
 
     /// Checks that `certificate` names this CA as issuer and carries its signature.
     pub fn issued(&self, certificate: &Certificate) -> Result<(), X509Error> {
-        if certificate.tbs_certificate.issuer.to_der()? != self.subject_der {
-            return Err(X509Error::Issuer {
-                expected: self.name().to_string(),
-            });
-        }
+        self.named_issuer_of(certificate)?;
         verify(
             self.public_key(),
             &certificate.signature_algorithm.oid,
             &certificate.tbs_certificate.to_der()?,
             certificate.signature.raw_bytes(),
         )
+    }
+}
+
+impl Anchor {
+    /// Checks only that `certificate` names this CA as issuer: half of [`Anchor::issued`].
+    pub fn named_issuer_of(&self, certificate: &Certificate) -> Result<(), X509Error> {
+        if certificate.tbs_certificate.issuer.to_der()? != self.subject_der {
+            return Err(X509Error::Issuer {
+                expected: self.name().to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The first critical extension of `certificate` this PF does not understand (RFC 5280 §4.2:
+/// such a certificate must be rejected).
+pub fn unknown_critical_extension(certificate: &Certificate) -> Option<ObjectIdentifier> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.critical && !UNDERSTOOD_EXTENSIONS.contains(&extension.extn_id))
+        .map(|extension| extension.extn_id)
+}
+
+/// Whether the keyUsage of `certificate` allows the signatures `key` makes (RFC 5280
+/// §4.2.1.3): digitalSignature for authentication, nonRepudiation (contentCommitment) for
+/// document signatures. No keyUsage allows any use; an unreadable one allows none.
+pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let Some(extension) = certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id == KEY_USAGE)
+    else {
+        return true;
+    };
+    let Ok(usage) = KeyUsage::from_der(extension.extn_value.as_bytes()) else {
+        return false;
+    };
+    match key {
+        vocab::KeyKind::Auth => usage.0.contains(KeyUsages::DigitalSignature),
+        vocab::KeyKind::Sign => usage.0.contains(KeyUsages::NonRepudiation),
     }
 }
 
@@ -162,7 +220,12 @@ pub fn unix(duration: std::time::Duration) -> OffsetDateTime {
 /// Whether `now` is within notBefore..=notAfter.
 pub fn valid_at(certificate: &Certificate, now: OffsetDateTime) -> bool {
     let validity = &certificate.tbs_certificate.validity;
-    to_time(&validity.not_before) <= now && now <= to_time(&validity.not_after)
+    to_time(&validity.not_before) <= now && not_expired_at(certificate, now)
+}
+
+/// Whether `now` is at or before notAfter (half of [`valid_at`]).
+pub fn not_expired_at(certificate: &Certificate, now: OffsetDateTime) -> bool {
+    now <= to_time(&certificate.tbs_certificate.validity.not_after)
 }
 
 /// Whether the certificate's extended key usage includes id-kp-OCSPSigning.
