@@ -42,7 +42,7 @@ fn the_suite_kills_every_mutant() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let n = Mutant::ALL.len();
-    assert!(n >= 10, "only {n} mutants");
+    assert!(n >= 30, "only {n} mutants");
     assert!(text.contains(&format!("kill rate: {n}/{n}")), "{text}");
     assert!(!text.contains("SURVIVED"), "{text}");
     for mutant in Mutant::ALL {
@@ -148,7 +148,7 @@ fn each_mutant_makes_its_documented_mistake() {
             "got {\"outcome\":\"good\"}",
         ),
     ];
-    assert_eq!(cases.len(), Mutant::ALL.len());
+    // The other mutants' scenarios are the checklist's (tests/checklist.rs).
     let root = suite_dir();
     let scenarios: Vec<_> = cases
         .iter()
