@@ -9,10 +9,10 @@ use time::{Duration, OffsetDateTime};
 use x509_cert::Certificate;
 
 use super::{der_error, unknown_critical_extension, x509_time, Resigner};
+use crate::asn1;
 use crate::error::Result;
 use crate::hierarchy::CertificateAuthority;
 use crate::keys::KeyMaterial;
-use crate::asn1;
 
 const WHAT: &str = "certificate";
 const KEY_USAGE: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.15");
@@ -69,14 +69,18 @@ pub fn forge_certificate(
             let value = asn1::named_bits(&[KEY_ENCIPHERMENT]);
             for extension in tbs.extensions.iter_mut().flatten() {
                 if extension.extn_id == KEY_USAGE {
-                    extension.extn_value = OctetString::new(value.clone()).map_err(der_error(WHAT))?;
+                    extension.extn_value =
+                        OctetString::new(value.clone()).map_err(der_error(WHAT))?;
                 }
             }
             Some(Resigner::of_ca(ca, WHAT)?)
         }
     };
     if let Some(signer) = signer {
-        let tbs_der = certificate.tbs_certificate.to_der().map_err(der_error(WHAT))?;
+        let tbs_der = certificate
+            .tbs_certificate
+            .to_der()
+            .map_err(der_error(WHAT))?;
         certificate.signature = signer.sign(&tbs_der, WHAT)?;
     }
     certificate.to_der().map_err(der_error(WHAT))

@@ -72,9 +72,7 @@ pub(crate) fn der_error(what: &'static str) -> impl Fn(der::Error) -> Error {
 }
 
 /// A critical extension with [`UNKNOWN_EXTENSION_OID`] and a NULL value.
-pub(crate) fn unknown_critical_extension(
-    what: &'static str,
-) -> Result<x509_cert::ext::Extension> {
+pub(crate) fn unknown_critical_extension(what: &'static str) -> Result<x509_cert::ext::Extension> {
     use der::asn1::OctetString;
     Ok(x509_cert::ext::Extension {
         extn_id: UNKNOWN_EXTENSION_OID,

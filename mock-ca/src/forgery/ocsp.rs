@@ -16,8 +16,7 @@ use crate::keys::{signing_key, KeyMaterial, SubjectKey};
 use crate::names;
 use crate::ocsp::response::{single_response, ResponseSigner};
 use crate::ocsp::{
-    CertId, CertStatus, HashAlgorithm, OcspRequest, OcspResponder, OcspWindow,
-    ResponderCertificate,
+    CertId, CertStatus, HashAlgorithm, OcspRequest, OcspResponder, OcspWindow, ResponderCertificate,
 };
 use crate::serial::Serial;
 
@@ -105,7 +104,13 @@ pub fn forge_ocsp(
         let (other_name, other_key) = cx.other_responder.issuer_hashes(id.algorithm());
         match forgery {
             OcspForgery::OtherSerial => {
-                singles.push(good(&cert_id_der(id, None, None, None, Some(&flipped(id)?)))?);
+                singles.push(good(&cert_id_der(
+                    id,
+                    None,
+                    None,
+                    None,
+                    Some(&flipped(id)?),
+                ))?);
             }
             OcspForgery::OtherIssuerNameHash => {
                 singles.push(good(&cert_id_der(id, None, Some(other_name), None, None))?);
@@ -121,7 +126,13 @@ pub fn forge_ocsp(
                 singles.push(good(&cert_id_der(id, Some(relabelled), None, None, None))?);
             }
             OcspForgery::GoodForAnotherFirst => {
-                singles.push(good(&cert_id_der(id, None, None, None, Some(&flipped(id)?)))?);
+                singles.push(good(&cert_id_der(
+                    id,
+                    None,
+                    None,
+                    None,
+                    Some(&flipped(id)?),
+                ))?);
                 singles.push(truthful(id, status, window)?);
             }
             OcspForgery::ResponderByName => singles.push(truthful(id, status, window)?),
@@ -132,22 +143,44 @@ pub fn forge_ocsp(
     let signed = match forgery {
         OcspForgery::ResponderNotIssuedByCa => {
             let attacker = attacker_ca(cx.ca, cx.impostor)?;
-            forged_responder(cx, &attacker, cx.ca, (cx.ca.not_before(), cx.ca.not_after()), true)?
-                .sign(&rng, request, window, &singles)
+            forged_responder(
+                cx,
+                &attacker,
+                cx.ca,
+                (cx.ca.not_before(), cx.ca.not_after()),
+                true,
+            )?
+            .sign(&rng, request, window, &singles)
         }
-        OcspForgery::ResponderWithoutOcspSigning => {
-            forged_responder(cx, cx.ca.signer(), cx.ca, (cx.ca.not_before(), cx.ca.not_after()), false)?
-                .sign(&rng, request, window, &singles)
-        }
+        OcspForgery::ResponderWithoutOcspSigning => forged_responder(
+            cx,
+            cx.ca.signer(),
+            cx.ca,
+            (cx.ca.not_before(), cx.ca.not_after()),
+            false,
+        )?
+        .sign(&rng, request, window, &singles),
         OcspForgery::ResponderExpired => {
             let not_after = (cx.now - Duration::DAY).max(cx.ca.not_before() + Duration::SECOND);
-            forged_responder(cx, cx.ca.signer(), cx.ca, (cx.ca.not_before(), not_after), true)?
-                .sign(&rng, request, window, &singles)
+            forged_responder(
+                cx,
+                cx.ca.signer(),
+                cx.ca,
+                (cx.ca.not_before(), not_after),
+                true,
+            )?
+            .sign(&rng, request, window, &singles)
         }
         OcspForgery::ResponderOfOtherHierarchy => {
             let other = cx.other_ca;
-            forged_responder(cx, other.signer(), other, (other.not_before(), other.not_after()), true)?
-                .sign(&rng, request, window, &singles)
+            forged_responder(
+                cx,
+                other.signer(),
+                other,
+                (other.not_before(), other.not_after()),
+                true,
+            )?
+            .sign(&rng, request, window, &singles)
         }
         OcspForgery::ResponderByName => cx.responder.signer().sign(
             &cx.responder.responder_id_by_name(),
@@ -217,11 +250,17 @@ fn cert_id_der(
 }
 
 /// An issuer that names `ca` (subject and key identifier) but signs with `impostor`.
-fn attacker_ca(ca: &CertificateAuthority, impostor: &KeyMaterial) -> Result<Issuer<'static, rcgen::KeyPair>> {
+fn attacker_ca(
+    ca: &CertificateAuthority,
+    impostor: &KeyMaterial,
+) -> Result<Issuer<'static, rcgen::KeyPair>> {
     let mut params = CertificateParams::default();
     params.distinguished_name = names::ca_name(ca.hierarchy()).to_rcgen()?;
     params.key_identifier_method = KeyIdMethod::PreSpecified(ca.key_identifier().to_vec());
-    Ok(Issuer::new(params, signing_key(impostor.pkcs8_der(), "attacker CA")?))
+    Ok(Issuer::new(
+        params,
+        signing_key(impostor.pkcs8_der(), "attacker CA")?,
+    ))
 }
 
 /// A responder certificate for the impostor key, issued by `issuer` in the name of `named`,

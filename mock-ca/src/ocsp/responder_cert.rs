@@ -85,12 +85,13 @@ impl ResponderCertificate {
         params.serial_number = Some(SerialNumber::from_slice(serial.as_bytes()));
         params.distinguished_name = subject(hierarchy).to_rcgen()?;
         params.custom_extensions = extensions(ca.key_identifier(), &key_hash, ocsp_signing);
-        let certificate = params
-            .signed_by(&subject_key, issuer)
-            .map_err(|source| Error::Certificate {
-                profile: "OCSP responder",
-                source,
-            })?;
+        let certificate =
+            params
+                .signed_by(&subject_key, issuer)
+                .map_err(|source| Error::Certificate {
+                    profile: "OCSP responder",
+                    source,
+                })?;
         Ok(ResponderCertificate {
             der: certificate.der().to_vec(),
             hierarchy,

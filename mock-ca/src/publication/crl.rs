@@ -65,7 +65,13 @@ impl Publisher {
         let impostor = source
             .impostor_key()
             .ok_or(PublicationError::NoImpostorKey)?;
-        let forged = forge_crl(&genuine, forgery, self.ca(hierarchy), &impostor, source.now())?;
+        let forged = forge_crl(
+            &genuine,
+            forgery,
+            self.ca(hierarchy),
+            &impostor,
+            source.now(),
+        )?;
         Ok(Arc::new(forged))
     }
 

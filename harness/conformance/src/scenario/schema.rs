@@ -138,9 +138,13 @@ pub(crate) enum FaultKindSchema {
     /// CRL: a CRL whose nextUpdate has passed.
     ExpiredCrl,
     /// OCSP: a forged answer, wrong in exactly one way a PF must check (docs/conformance.md).
-    ForgedOcsp { forgery: mock_ca::forgery::OcspForgery },
+    ForgedOcsp {
+        forgery: mock_ca::forgery::OcspForgery,
+    },
     /// CRL: a forged CRL, wrong in exactly one way a PF must check (docs/conformance.md).
-    ForgedCrl { forgery: mock_ca::forgery::CrlForgery },
+    ForgedCrl {
+        forgery: mock_ca::forgery::CrlForgery,
+    },
 }
 
 #[cfg(test)]

@@ -264,8 +264,8 @@ fn fresh(
         return Err(OcspError::NoNextUpdate);
     }
     let too_new = this_update > now + SKEW && !is(mutant, Mutant::AcceptsFutureOcsp);
-    let too_old = next_update.is_some_and(|next| next + SKEW < now)
-        && !is(mutant, Mutant::AcceptsStaleOcsp);
+    let too_old =
+        next_update.is_some_and(|next| next + SKEW < now) && !is(mutant, Mutant::AcceptsStaleOcsp);
     if too_new || too_old {
         return Err(OcspError::Stale {
             this_update,
