@@ -43,7 +43,7 @@ pub(crate) struct Resigner {
 impl Resigner {
     /// The CA's own key: a forgery the CA "mis-issued", validly signed.
     pub(crate) fn of_ca(ca: &CertificateAuthority, what: &'static str) -> Result<Self> {
-        Self::of_pkcs8(&ca.signer().key().serialized_der(), what)
+        Self::of_pkcs8(ca.signer().key().serialized_der(), what)
     }
 
     /// A key nobody certified.
