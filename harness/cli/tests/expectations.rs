@@ -1,5 +1,6 @@
 //! `jpki-sim run --expectations FILE` end to end: a listed failure is a known divergence (exit
-//! 0), a listed pass is unexpected (exit 1), a stale entry stops a whole-suite run (exit 2), and
+//! 0), a listed pass is unexpected (exit 1), a stale entry (one matching no scenario, or only
+//! scenarios the system under test takes no part in) stops a whole-suite run (exit 2), and
 //! the adapter's name reaches the reports; `jpki-sim report` merges runs into one matrix.
 
 use std::path::{Path, PathBuf};
@@ -172,6 +173,50 @@ fn an_entry_matching_no_scenario_of_the_suite_stops_the_run_but_not_a_subset() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(
         has_line(&out, "0 passed, 0 failed, 0 skipped, 1 known divergence"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// With a PF under test, the SDK-only scenarios of [`suite`] ask it nothing: an entry for one
+/// is stale against the whole suite (it could only ever come out not exercised), and with a
+/// single file it is left alone and the scenario is `not_exercised`, not a divergence.
+#[test]
+fn an_entry_for_a_scenario_the_adapter_takes_no_part_in_stops_the_run_but_not_a_subset() {
+    let suite = suite();
+    let work = tempfile::tempdir().unwrap();
+    let file = expectations(
+        work.path(),
+        "adapter: acme\ndivergences:\n  - scenario: bad/fine\n    reason: no PIN support\n",
+    );
+    let sut = format!("pf={} adapter ref-pf", env!("CARGO_BIN_EXE_jpki-sim"));
+    let args = ["--sut", &sut, "--expectations", file.to_str().unwrap()];
+    let out = run(&[suite.path()], &args);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let error = format!(
+        "error: {}:3:5: divergences: \"bad/fine\" matches only scenarios without a step \
+         for the PF under test: the adapter takes no part in them, so it cannot diverge there; \
+         remove the entry",
+        file.display()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.lines().any(|l| l == error), "{}", show(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("passed"));
+
+    let one = suite.path().join("bad/fine.yaml");
+    let out = run(&[&one], &args);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        has_line(&out, "0 passed, 0 failed, 0 skipped, 1 not exercised"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        has_line(
+            &out,
+            "not_exercised bad/fine  not exercised: the PF under test answered none of \
+             its steps"
+        ),
         "{}",
         show(&out)
     );

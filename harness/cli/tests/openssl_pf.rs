@@ -1,6 +1,7 @@
 //! The OpenSSL command-line PF (`harness/adapters/openssl_pf.py`) against the whole suite, with
 //! its expectations file: the run is as expected, every listed divergence shows up as one,
-//! exactly the scenarios needing features it lacks are skipped, and everything else passes.
+//! exactly the scenarios needing features it lacks are skipped, exactly those without a `pf`
+//! step (the reference SDK plays them all) are not exercised, and everything else passes.
 //! A silently skipped or broken adapter changes those counts and fails the test.
 
 use std::collections::BTreeSet;
@@ -101,6 +102,20 @@ fn the_openssl_pf_passes_the_suite_but_for_its_known_divergences() {
         .map(|s| s.id.to_string())
         .collect();
     assert!(listed.is_disjoint(&skipped));
+    // Scenarios without a PF step ask the adapter nothing: not exercised, never a pass.
+    let not_exercised: BTreeSet<String> = suite
+        .iter()
+        .filter(|s| !skipped.contains(&s.id.to_string()))
+        .filter(|s| {
+            !s.scenario
+                .steps
+                .iter()
+                .any(|step| matches!(step, conformance::scenario::model::Step::Pf(_)))
+        })
+        .map(|s| s.id.to_string())
+        .collect();
+    assert!(listed.is_disjoint(&not_exercised));
+    assert!(not_exercised.iter().any(|id| id.starts_with("card/")));
 
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("openssl-pf.json");
@@ -122,10 +137,11 @@ fn the_openssl_pf_passes_the_suite_but_for_its_known_divergences() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    let passed = suite.len() - skipped.len() - listed.len();
+    let passed = suite.len() - skipped.len() - not_exercised.len() - listed.len();
     let summary = format!(
-        "{passed} passed, 0 failed, {} skipped, {} known divergences",
+        "{passed} passed, 0 failed, {} skipped, {} not exercised, {} known divergences",
         skipped.len(),
+        not_exercised.len(),
         listed.len()
     );
     assert!(
@@ -148,6 +164,8 @@ fn the_openssl_pf_passes_the_suite_but_for_its_known_divergences() {
     };
     assert_eq!(with("known_divergence"), listed, "{shown}");
     assert_eq!(with("skipped"), skipped, "{shown}");
+    assert_eq!(with("not_exercised"), not_exercised, "{shown}");
+    assert_eq!(with("pass").len(), passed, "{shown}");
     assert!(report["results"]
         .as_array()
         .unwrap()

@@ -1,9 +1,10 @@
 //! Third-party SDKs under test through the real PC/SC stack: `jpki-sim run --pcsc` over the
 //! whole suite with OpenSC's tools (`harness/adapters/opensc.py`) and jpki-cli
 //! (`harness/adapters/jpki_cli.py`) playing the SDK, each judged by its expectations file. The
-//! run must be as expected, every listed divergence must show up as one, and exactly the
-//! scenarios needing SDK features the adapter lacks are skipped; an adapter that broke, skipped
-//! silently or stopped diverging changes those and fails the test.
+//! run must be as expected, every listed divergence must show up as one, exactly the
+//! scenarios needing SDK features the adapter lacks are skipped, and exactly those without an
+//! `sdk` step (the reference PF plays them all) are not exercised; an adapter that broke,
+//! skipped silently or stopped diverging changes those and fails the test.
 //!
 //! The readers are leased by the `jpki-sim run` child itself (the same per-reader locks the
 //! other PC/SC tests take), so this test holds none. Skips without pcscd unless
@@ -131,6 +132,15 @@ impl Adapter {
                 .iter()
                 .any(|step| matches!(step, conformance::scenario::model::Step::Sdk(_)))
         }));
+        // Scenarios without an SDK step ask the adapter nothing: not exercised, never a pass.
+        let not_exercised: BTreeSet<String> = ids(suite.iter().filter(|s| {
+            let id = s.id.to_string();
+            !skipped.contains(&id) && !in_readers.contains(&id)
+        }));
+        assert!(
+            listed.is_disjoint(&not_exercised),
+            "a listed scenario has no SDK step"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
@@ -153,10 +163,11 @@ impl Adapter {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(out.status.code(), Some(0), "{shown}");
-        let passed = suite.len() - skipped.len() - listed.len();
+        let passed = suite.len() - skipped.len() - not_exercised.len() - listed.len();
         let summary = format!(
-            "{passed} passed, 0 failed, {} skipped, {} known divergences",
+            "{passed} passed, 0 failed, {} skipped, {} not exercised, {} known divergences",
             skipped.len(),
+            not_exercised.len(),
             listed.len()
         );
         assert!(
@@ -178,6 +189,8 @@ impl Adapter {
         };
         assert_eq!(with("known_divergence"), listed, "{shown}");
         assert_eq!(with("skipped"), skipped, "{shown}");
+        assert_eq!(with("not_exercised"), not_exercised, "{shown}");
+        assert_eq!(with("pass").len(), passed, "{shown}");
         // Each divergence happened with the cards in PC/SC readers, not over the bridge.
         for result in results
             .iter()

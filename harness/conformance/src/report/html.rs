@@ -1,5 +1,6 @@
 //! A self-contained HTML page: the conformance matrix, scenarios down and adapters across, the
-//! outcome in each cell (colour and name). A failure, hang, known divergence or unexpected pass
+//! outcome in each cell (colour and name; a scenario the system under test took no part in
+//! shows `not exercised`, never a pass). A failure, hang, known divergence or unexpected pass
 //! opens to its step, expected against actual, the divergence's reason, and the trace. No
 //! scripts, no external files: it is attached to CI runs and opened offline.
 
@@ -13,6 +14,7 @@ use crate::scenario::ScenarioId;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em}\
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;text-align:left}\
 .pass{background:#e6f4e6}.fail,.hang{background:#fbe3e3}.skipped{background:#f2f2f2}.error{background:#fff1d6}\
+.not_exercised{background:#fff;color:#777}\
 .known_divergence{background:#fdf5c9}.unexpected_pass{background:#ead9f5}\
 summary{cursor:pointer}dt{font-weight:bold}dd{margin:0 0 .3em 1em}\
 pre{font-size:.85em;white-space:pre-wrap}";
@@ -84,6 +86,7 @@ fn counts(tally: &Tally) -> String {
         (tally.failed, "failed", "failed"),
         (tally.hung, "hung", "hung"),
         (tally.skipped, "skipped", "skipped"),
+        (tally.not_exercised, "not exercised", "not exercised"),
         (
             tally.known_divergences,
             "known divergence",
@@ -112,10 +115,17 @@ fn cell(result: &ScenarioResult) -> String {
     let label = label(&result.outcome);
     match &result.outcome {
         Outcome::Pass => format!("<td class=\"{class}\">{label}</td>"),
-        Outcome::Skipped { .. } => format!(
-            "<td class=\"{class}\">{label}<br><small>{}</small></td>",
-            escape(&result.summary())
-        ),
+        Outcome::Skipped { .. } | Outcome::NotExercised { .. } => {
+            let summary = result.summary();
+            // `not exercised: the PF under test ...` under the label `not exercised`.
+            let why = summary
+                .strip_prefix("not exercised: ")
+                .unwrap_or(summary.as_str());
+            format!(
+                "<td class=\"{class}\">{label}<br><small>{}</small></td>",
+                escape(why)
+            )
+        }
         outcome => {
             let step = match outcome {
                 Outcome::KnownDivergence { actual, .. } => failing_step(actual),
@@ -137,6 +147,7 @@ fn label(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::KnownDivergence { .. } => "known divergence",
         Outcome::UnexpectedPass { .. } => "unexpected pass",
+        Outcome::NotExercised { .. } => "not exercised",
         other => other.name(),
     }
 }
@@ -159,7 +170,7 @@ fn explain(result: &ScenarioResult, outcome: &Outcome, html: &mut String) {
         ))
     };
     match outcome {
-        Outcome::Pass | Outcome::Skipped { .. } => {}
+        Outcome::Pass | Outcome::Skipped { .. } | Outcome::NotExercised { .. } => {}
         Outcome::Fail {
             step,
             position,

@@ -4,7 +4,9 @@
 //!
 //! Version 2 added the `known_divergence` and `unexpected_pass` outcomes, `description`, and
 //! the trace of every outcome other than `pass` and `skipped` (version 1 had it only for
-//! unexpected ones).
+//! unexpected ones). Version 3 added the `not_exercised` outcome: a scenario that passed
+//! without the system under test answering any of its steps, which versions 1 and 2 reported
+//! as `pass`.
 //!
 //! [`ReportFile`] and the records below are the format: [`render`] writes them and [`parse`]
 //! reads them, and their JSON Schema ([`super::schema`]) is committed as
@@ -19,10 +21,10 @@ use serde_json::Value;
 
 use crate::runner::{Listing, Outcome, ScenarioResult, TraceEntry};
 use crate::scenario::{Importance, Position, ScenarioId};
-use vocab::Feature;
+use vocab::{Feature, Role};
 
 /// The format's version, a top-level field of every report.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Renders `results` of the suite named `suite`, pretty-printed.
 pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
@@ -138,8 +140,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Report, ReadError> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "jpki-sim JSON report")]
 pub struct ReportFile<R = ResultRecord> {
-    /// The format's version: 2 (version 1 lacked the `known_divergence` and `unexpected_pass`
-    /// outcomes and `description`, and had traces of unexpected outcomes only).
+    /// The format's version: 3. Version 2 lacked the `not_exercised` outcome (it reported
+    /// such scenarios as `pass`); version 1 also lacked the `known_divergence` and
+    /// `unexpected_pass` outcomes and `description`, and had traces of unexpected outcomes
+    /// only.
     #[schemars(range(min = 1, max = VERSION))]
     pub version: u32,
     /// The suite the run covered (its root, or the title `jpki-sim report` was given).
@@ -166,14 +170,14 @@ pub struct ResultRecord {
     /// How the scenario ended, and what it says about it.
     #[serde(flatten)]
     pub outcome: OutcomeRecord,
-    /// Whether the outcome is an expected one (`pass`, `skipped`, `known_divergence`); always
-    /// written, recomputed from the outcome when read.
+    /// Whether the outcome is an expected one (`pass`, `skipped`, `not_exercised`,
+    /// `known_divergence`); always written, recomputed from the outcome when read.
     #[serde(default)]
     pub expected: bool,
     /// How long the scenario took, in milliseconds.
     pub duration_ms: u64,
     /// Every APDU, PF call, world move and request to the world server up to the end (or the
-    /// failing step), for every outcome other than `pass` and `skipped`.
+    /// failing step), for every outcome other than `pass`, `skipped` and `not_exercised`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceEntry>>,
 }
@@ -188,6 +192,9 @@ pub enum OutcomeRecord {
     Fail(FailDetail),
     /// The adapter lacks features the scenario needs; not a failure.
     Skipped(SkippedDetail),
+    /// Every step returned what it expects, but the system under test answered none of them
+    /// (the bundled reference played them all): neither a pass nor a failure.
+    NotExercised(NotExercisedDetail),
     /// A step had no answer within the step timeout.
     Hang(HangDetail),
     /// The harness itself failed; says nothing about the adapter.
@@ -208,6 +215,8 @@ pub enum ActualRecord {
     Fail(FailDetail),
     /// A skip.
     Skipped(SkippedDetail),
+    /// A scenario not exercised.
+    NotExercised(NotExercisedDetail),
     /// A hang.
     Hang(HangDetail),
     /// A harness error.
@@ -238,6 +247,13 @@ pub struct FailDetail {
 pub struct SkippedDetail {
     /// The features missing.
     pub missing: Vec<Feature>,
+}
+
+/// Who was under test in a scenario not exercised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NotExercisedDetail {
+    /// The roles systems under test played (`sdk`, `pf`), none of which answered a step.
+    pub under_test: Vec<Role>,
 }
 
 /// The step that had no answer in time.
@@ -292,10 +308,11 @@ pub struct ListedAt {
 }
 
 /// The outcomes by name, as in [`OutcomeRecord`].
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 8] = [
     "pass",
     "fail",
     "skipped",
+    "not_exercised",
     "hang",
     "error",
     "known_divergence",
@@ -305,7 +322,10 @@ const OUTCOMES: [&str; 7] = [
 impl ResultRecord {
     /// The record of a result.
     pub fn of(result: &ScenarioResult) -> ResultRecord {
-        let traced = !matches!(result.outcome, Outcome::Pass | Outcome::Skipped { .. });
+        let traced = !matches!(
+            result.outcome,
+            Outcome::Pass | Outcome::Skipped { .. } | Outcome::NotExercised { .. }
+        );
         ResultRecord {
             id: result.id.to_string(),
             file: result.path.display().to_string(),
@@ -332,8 +352,8 @@ impl ResultRecord {
         let detail = value.get("detail").cloned().unwrap_or(Value::Null);
         serde_json::from_value(value).map_err(|err| match name {
             Some(name) if !OUTCOMES.contains(&name.as_str()) => format!(
-                "unknown outcome {name:?}: expected pass, fail, skipped, hang, error, \
-                 known_divergence or unexpected_pass"
+                "unknown outcome {name:?}: expected pass, fail, skipped, not_exercised, hang, \
+                 error, known_divergence or unexpected_pass"
             ),
             Some(name) => {
                 let outcome = serde_json::json!({ "outcome": name, "detail": detail });
@@ -382,6 +402,11 @@ impl OutcomeRecord {
             Outcome::Skipped { missing } => OutcomeRecord::Skipped(SkippedDetail {
                 missing: missing.clone(),
             }),
+            Outcome::NotExercised { under_test } => {
+                OutcomeRecord::NotExercised(NotExercisedDetail {
+                    under_test: under_test.clone(),
+                })
+            }
             Outcome::Hang {
                 step,
                 position,
@@ -421,6 +446,9 @@ impl OutcomeRecord {
                 actual: d.actual,
             },
             OutcomeRecord::Skipped(d) => Outcome::Skipped { missing: d.missing },
+            OutcomeRecord::NotExercised(d) => Outcome::NotExercised {
+                under_test: d.under_test,
+            },
             OutcomeRecord::Hang(d) => Outcome::Hang {
                 step: d.step,
                 position: position(d.line, d.column),
@@ -448,6 +476,7 @@ impl From<OutcomeRecord> for ActualRecord {
             OutcomeRecord::Pass => ActualRecord::Pass,
             OutcomeRecord::Fail(d) => ActualRecord::Fail(d),
             OutcomeRecord::Skipped(d) => ActualRecord::Skipped(d),
+            OutcomeRecord::NotExercised(d) => ActualRecord::NotExercised(d),
             OutcomeRecord::Hang(d) => ActualRecord::Hang(d),
             OutcomeRecord::Error(d) => ActualRecord::Error(d),
             OutcomeRecord::KnownDivergence(d) => ActualRecord::KnownDivergence(Box::new(d)),
@@ -462,6 +491,7 @@ impl From<ActualRecord> for OutcomeRecord {
             ActualRecord::Pass => OutcomeRecord::Pass,
             ActualRecord::Fail(d) => OutcomeRecord::Fail(d),
             ActualRecord::Skipped(d) => OutcomeRecord::Skipped(d),
+            ActualRecord::NotExercised(d) => OutcomeRecord::NotExercised(d),
             ActualRecord::Hang(d) => OutcomeRecord::Hang(d),
             ActualRecord::Error(d) => OutcomeRecord::Error(d),
             ActualRecord::KnownDivergence(d) => OutcomeRecord::KnownDivergence(*d),
@@ -521,7 +551,10 @@ mod tests {
             assert_eq!(read.adapter, written.adapter);
             assert_eq!(read.path, written.path);
             assert_eq!(read.duration, written.duration);
-            if !matches!(written.outcome, Outcome::Pass | Outcome::Skipped { .. }) {
+            if !matches!(
+                written.outcome,
+                Outcome::Pass | Outcome::Skipped { .. } | Outcome::NotExercised { .. }
+            ) {
                 assert_eq!(read.trace, written.trace, "{}", written.id);
             }
         }
@@ -532,7 +565,7 @@ mod tests {
         let error = |text: &str| parse(text, Path::new("r.json")).unwrap_err().to_string();
         assert_eq!(
             error(r#"{"version":9,"suite":"s","results":[]}"#),
-            "r.json: report version 9; this jpki-sim reads versions 1 to 2"
+            "r.json: report version 9; this jpki-sim reads versions 1 to 3"
         );
         assert!(error("[1]").starts_with("r.json: not a jpki-sim JSON report: "));
         let result = |outcome: &str, detail: &str| {
@@ -549,8 +582,8 @@ mod tests {
         );
         assert_eq!(
             error(&result("great", "{}")),
-            "r.json: results[0]: unknown outcome \"great\": expected pass, fail, skipped, hang, \
-             error, known_divergence or unexpected_pass"
+            "r.json: results[0]: unknown outcome \"great\": expected pass, fail, skipped, \
+             not_exercised, hang, error, known_divergence or unexpected_pass"
         );
     }
 

@@ -7,7 +7,9 @@
 //! passed, it would count towards the pass rate that dashboards show and its note would be
 //! buried in the output few people open; reported as skipped, it fails no build, is counted
 //! apart, and GitLab, Jenkins and GitHub reporters all show the message next to it. An
-//! unexpected pass is a `<failure>`: the expectations file must lose the entry.
+//! unexpected pass is a `<failure>`: the expectations file must lose the entry. A scenario the
+//! system under test took no part in (`not_exercised`) is a `<skipped>` test case too, its
+//! message saying so: crediting it as passed would count what was never tried.
 
 use std::fmt::Write as _;
 
@@ -50,7 +52,7 @@ fn testsuite(xml: &mut String, name: &str, results: &[ScenarioResult]) {
         results.len(),
         tally.failed + tally.hung + tally.unexpected_passes,
         tally.errors,
-        tally.skipped + tally.known_divergences,
+        tally.skipped + tally.not_exercised + tally.known_divergences,
     );
     for result in results {
         let _ = write!(
@@ -64,7 +66,7 @@ fn testsuite(xml: &mut String, name: &str, results: &[ScenarioResult]) {
         );
         match &result.outcome {
             Outcome::Pass => xml.push_str("/>\n"),
-            Outcome::Skipped { .. } => {
+            Outcome::Skipped { .. } | Outcome::NotExercised { .. } => {
                 let _ = writeln!(
                     xml,
                     ">\n      <skipped message=\"{}\"/>\n    </testcase>",

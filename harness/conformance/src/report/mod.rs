@@ -20,6 +20,9 @@ pub struct Tally {
     pub failed: usize,
     /// Scenarios the adapter lacks features for; not failures.
     pub skipped: usize,
+    /// Scenarios that passed without the system under test answering any step: neither
+    /// passes nor failures.
+    pub not_exercised: usize,
     /// Scenarios a step of which had no answer within the step timeout; [`Tally::line`]
     /// counts them as failed.
     pub hung: usize,
@@ -41,6 +44,7 @@ impl Tally {
                 Pass => tally.passed += 1,
                 Fail { .. } => tally.failed += 1,
                 Skipped { .. } => tally.skipped += 1,
+                NotExercised { .. } => tally.not_exercised += 1,
                 Hang { .. } => tally.hung += 1,
                 Error { .. } => tally.errors += 1,
                 KnownDivergence { .. } => tally.known_divergences += 1,
@@ -50,8 +54,9 @@ impl Tally {
         tally
     }
 
-    /// `N passed, N failed, N skipped`, then known divergences and unexpected passes when
-    /// there are any: the line scripts read, unchanged for runs without expectations.
+    /// `N passed, N failed, N skipped`, then scenarios not exercised, known divergences and
+    /// unexpected passes when there are any: the line scripts read, unchanged for runs of the
+    /// reference without expectations.
     pub fn line(&self) -> String {
         let mut line = format!(
             "{} passed, {} failed, {} skipped",
@@ -61,6 +66,9 @@ impl Tally {
         );
         let plural =
             |n: usize, one: &str, many: &str| format!(", {n} {}", if n == 1 { one } else { many });
+        if self.not_exercised > 0 {
+            line += &plural(self.not_exercised, "not exercised", "not exercised");
+        }
         if self.known_divergences > 0 {
             line += &plural(
                 self.known_divergences,
@@ -87,7 +95,7 @@ pub(crate) fn sample_results() -> Vec<ScenarioResult> {
 
     use crate::runner::{Outcome, TraceEntry};
     use crate::scenario::{Importance, Position, ScenarioId};
-    use vocab::Feature;
+    use vocab::{Feature, Role};
 
     let result =
         |area: &str, name: &str, outcome: Outcome, trace: Vec<TraceEntry>| ScenarioResult {
@@ -197,6 +205,14 @@ pub(crate) fn sample_results() -> Vec<ScenarioResult> {
                 listing: listing("no text AP", 7),
             },
             trace[..1].to_vec(),
+        ),
+        result(
+            "card",
+            "pin_status_empty_query",
+            Outcome::NotExercised {
+                under_test: vec![Role::Pf],
+            },
+            Vec::new(),
         ),
     ]
 }

@@ -88,7 +88,7 @@ mod tests {
         let (schema, validator) = committed();
         assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
         let report = snapshot();
-        assert_eq!(report["results"].as_array().map(Vec::len), Some(7));
+        assert_eq!(report["results"].as_array().map(Vec::len), Some(8));
         let errors = problems(&validator, &report);
         assert!(errors.is_empty(), "{}", errors.join("\n"));
         // And a merge of several adapters' results.
@@ -116,7 +116,7 @@ mod tests {
         };
         let cases = [
             ("no version", edit("", "version", None)),
-            ("version 3", edit("", "version", Some(json!(3)))),
+            ("version 4", edit("", "version", Some(json!(4)))),
             ("no results", edit("", "results", None)),
             ("a result without id", edit("/results/0", "id", None)),
             ("a bad id", edit("/results/0", "id", Some(json!("Card/x")))),
@@ -136,6 +136,14 @@ mod tests {
             (
                 "a known divergence without its actual outcome",
                 edit("/results/5/detail/actual", "outcome", None),
+            ),
+            (
+                "a scenario not exercised without its roles under test",
+                edit("/results/7/detail", "under_test", None),
+            ),
+            (
+                "an unknown role under test",
+                edit("/results/7/detail", "under_test", Some(json!(["card"]))),
             ),
             (
                 "an unknown trace kind",

@@ -12,16 +12,21 @@
 //! ```
 //!
 //! A scenario matched by several entries takes the first. Skipped scenarios need no entry and
-//! harness errors are never divergences.
+//! harness errors are never divergences. Nor is a scenario the system under test took no part
+//! in ([`Outcome::NotExercised`]): there is nothing of the adapter's to diverge, so entries do
+//! not apply to it, and against a whole suite an entry covering only such scenarios is stale
+//! ([`Expectations::not_exercised`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::credit::roles_asked;
 use super::outcome::{Listing, Outcome, ScenarioResult};
 use crate::scenario::locate::{key, locate, Segment};
-use crate::scenario::{Position, ScenarioId};
+use crate::scenario::{LoadedScenario, Position, ScenarioId};
+use vocab::Role;
 
 /// An adapter's expectations file, loaded.
 #[derive(Debug, Clone)]
@@ -115,6 +120,19 @@ pub enum Problem {
     Unmatched {
         /// The entry's `scenario`.
         pattern: String,
+    },
+    /// Checked against the whole suite only: every scenario the entry matches is one the system
+    /// under test takes no part in (it has no step of the role under test), so the adapter
+    /// cannot diverge there.
+    #[error(
+        "{pattern:?} matches only scenarios without a step for the {roles} under test: the \
+         adapter takes no part in them, so it cannot diverge there; remove the entry"
+    )]
+    NotExercised {
+        /// The entry's `scenario`.
+        pattern: String,
+        /// The roles under test, `SDK`, `PF` or `SDK or PF`.
+        roles: String,
     },
 }
 
@@ -237,8 +255,53 @@ impl Expectations {
             .collect()
     }
 
+    /// Every entry all of whose scenarios among `scenarios` have no step of a role in
+    /// `under_test`: entries about scenarios the system under test takes no part in, which
+    /// would only ever come out [`Outcome::NotExercised`]. Only meaningful when `scenarios` is
+    /// the whole suite (a glob may cover other scenarios in it); nothing when `under_test` is
+    /// empty.
+    pub fn not_exercised(
+        &self,
+        scenarios: &[LoadedScenario],
+        under_test: &[Role],
+    ) -> Vec<ExpectationsError> {
+        if under_test.is_empty() {
+            return Vec::new();
+        }
+        let roles = under_test
+            .iter()
+            .map(|role| <&str>::from(*role).to_uppercase())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        self.divergences
+            .iter()
+            .filter(|d| {
+                let mut matched = scenarios
+                    .iter()
+                    .filter(|s| glob_matches(&d.scenario, &s.id.to_string()))
+                    .peekable();
+                matched.peek().is_some()
+                    && matched.all(|s| {
+                        !roles_asked(&s.scenario)
+                            .iter()
+                            .any(|role| under_test.contains(role))
+                    })
+            })
+            .map(|d| ExpectationsError::Invalid {
+                path: self.path.clone(),
+                at: d.position,
+                key: "divergences".to_owned(),
+                problem: Problem::NotExercised {
+                    pattern: d.scenario.clone(),
+                    roles: roles.clone(),
+                },
+            })
+            .collect()
+    }
+
     /// `result` as the expectations see it: a listed failure or hang becomes a known
-    /// divergence, a listed pass an unexpected pass; anything else is unchanged.
+    /// divergence, a listed pass an unexpected pass; anything else (a skip, a scenario not
+    /// exercised, a harness error) is unchanged.
     pub fn apply(&self, mut result: ScenarioResult) -> ScenarioResult {
         let Some(divergence) = self.divergence(&result.id) else {
             return result;
@@ -414,6 +477,65 @@ divergences:
         };
         let applied = expectations.apply(result("faults/ocsp_down", error.clone()));
         assert_eq!(applied.outcome, error);
+    }
+
+    #[test]
+    fn a_listed_scenario_not_exercised_stays_not_exercised() {
+        let expectations = Expectations::parse(FILE, Path::new("acme.yaml")).unwrap();
+        let not_exercised = Outcome::NotExercised {
+            under_test: vec![vocab::Role::Pf],
+        };
+        let applied = expectations.apply(result("card/text_pin_lockout", not_exercised.clone()));
+        assert_eq!(applied.outcome, not_exercised);
+        assert!(applied.outcome.is_expected());
+        assert_eq!(
+            applied.summary(),
+            "not exercised: the PF under test answered none of its steps"
+        );
+    }
+
+    fn loaded(id_text: &str, steps: &str) -> LoadedScenario {
+        let yaml = format!(
+            "description: d\nimportance: low\ncards: [{{id: 'felica:0123456789ABCDEF'}}]\n\
+             steps:\n{steps}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (area, name) = id_text.split_once('/').unwrap();
+        std::fs::create_dir(dir.path().join(area)).unwrap();
+        let file = dir.path().join(area).join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        crate::scenario::load_file(&file, dir.path()).unwrap()
+    }
+
+    #[test]
+    fn entries_covering_only_scenarios_without_a_step_of_the_role_under_test_are_stale() {
+        let sdk_only = "  - sdk: {op: pin_status, pin: auth, expect: {retries_left: 3}}\n";
+        let pf_too = "  - pf: {op: enrol, card: 0, key: auth, expect: accepted}\n";
+        let suite = [
+            loaded("card/text_pin_lockout", sdk_only),
+            loaded("faults/ocsp_down", sdk_only),
+            loaded("faults/ocsp_stale", pf_too),
+        ];
+        let expectations = Expectations::parse(FILE, Path::new("acme.yaml")).unwrap();
+        let errors = |roles: &[vocab::Role]| -> Vec<String> {
+            expectations
+                .not_exercised(&suite, roles)
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        // `card/text_pin_lockout` has SDK steps only; `faults/ocsp_*` has one with a PF step.
+        assert_eq!(
+            errors(&[vocab::Role::Pf]),
+            [
+                "acme.yaml:4:5: divergences: \"card/text_pin_lockout\" matches only scenarios \
+                 without a step for the PF under test: the adapter takes no part in them, so it \
+                 cannot diverge there; remove the entry"
+            ]
+        );
+        assert!(errors(&[vocab::Role::Sdk]).is_empty());
+        assert!(errors(&[vocab::Role::Sdk, vocab::Role::Pf]).is_empty());
+        assert!(errors(&[]).is_empty());
     }
 
     #[test]

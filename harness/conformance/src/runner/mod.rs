@@ -1,7 +1,8 @@
 //! The conformance runner: each scenario in a fresh in-process world, its SDK steps through the
 //! reference SDK (or an SDK adapter process), its PF steps through a [`Platform`] (or a PF
 //! adapter process, `adapter_protocol`), its world moves applied directly; one
-//! [`ScenarioResult`] per scenario, with a trace.
+//! [`ScenarioResult`] per scenario, with a trace. A scenario that passed without a system under
+//! test answering any of its steps is [`Outcome::NotExercised`] ([`credit`]).
 //!
 //! Scenarios run in parallel, one worker per core. Each runs on its own thread, watched: a step
 //! that takes longer than [`RunConfig::step_timeout`] ends the scenario as a hang instead of
@@ -9,6 +10,7 @@
 
 pub mod bridge;
 pub mod check;
+pub mod credit;
 pub mod expectations;
 pub mod moves;
 pub mod outcome;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::trace::TraceEntry;
 use crate::scenario::{Importance, Position, ScenarioId};
-use vocab::Feature;
+use vocab::{Feature, Role};
 
 /// The result of one scenario against one adapter.
 #[derive(Debug, Clone)]
@@ -49,6 +49,13 @@ pub enum Outcome {
     Skipped {
         /// The features the adapter lacks.
         missing: Vec<Feature>,
+    },
+    /// Every step returned what it expects, but the system under test answered none of them:
+    /// the bundled reference played every step it was asked (the other role's steps, world
+    /// moves), so the scenario says nothing about it. Neither a pass nor a failure.
+    NotExercised {
+        /// The roles played by systems under test (`--sut`), none of which answered a step.
+        under_test: Vec<Role>,
     },
     /// Step `step` did not finish within the per-step timeout; the adapter is stuck.
     Hang {
@@ -98,6 +105,7 @@ impl Outcome {
             Outcome::Pass => "pass",
             Outcome::Fail { .. } => "fail",
             Outcome::Skipped { .. } => "skipped",
+            Outcome::NotExercised { .. } => "not_exercised",
             Outcome::Hang { .. } => "hang",
             Outcome::Error { .. } => "error",
             Outcome::KnownDivergence { .. } => "known_divergence",
@@ -105,12 +113,16 @@ impl Outcome {
         }
     }
 
-    /// Whether this outcome needs no one's attention: a pass, a skip for a missing feature, or
-    /// a divergence the adapter's expectations file lists.
+    /// Whether this outcome needs no one's attention: a pass, a skip for a missing feature, a
+    /// scenario the system under test took no part in, or a divergence the adapter's
+    /// expectations file lists.
     pub fn is_expected(&self) -> bool {
         matches!(
             self,
-            Outcome::Pass | Outcome::Skipped { .. } | Outcome::KnownDivergence { .. }
+            Outcome::Pass
+                | Outcome::Skipped { .. }
+                | Outcome::NotExercised { .. }
+                | Outcome::KnownDivergence { .. }
         )
     }
 }
@@ -151,6 +163,14 @@ fn describe(path: &std::path::Path, outcome: &Outcome) -> String {
                 .map(|f| f.name())
                 .collect::<Vec<_>>()
                 .join(", ")
+        ),
+        Outcome::NotExercised { under_test } => format!(
+            "not exercised: the {} under test answered none of its steps",
+            under_test
+                .iter()
+                .map(|role| <&str>::from(*role).to_uppercase())
+                .collect::<Vec<_>>()
+                .join(" and ")
         ),
         Outcome::Hang {
             step,

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::check::StepFailure;
+use super::credit::{credit, Answered, AnsweringPlatform};
 use super::readers::Readers;
 use super::sdk_steps::Answer;
 use super::trace::{Trace, TraceEntry, TracingChannel};
@@ -44,6 +45,8 @@ pub struct ScenarioRun<'a> {
     pub remote_sdk: Option<(RemoteSdk, Vec<CardHandle>)>,
     /// Serves the APDU bridge while a remote SDK runs.
     pub bridge: Option<Bridge>,
+    /// Whether a system under test (the SDK or PF adapter) has answered a step yet.
+    pub answered: Answered,
     /// The cards in PC/SC readers, when readers are configured and the scenario has `sdk`
     /// steps. Last, so that it is dropped (cards out, readers handed back) after the adapters
     /// have said bye.
@@ -122,9 +125,15 @@ pub fn run_scenario(
     if !missing.is_empty() {
         return Outcome::Skipped { missing };
     }
+    let answered = Answered::default();
     let platform = adapters
         .pf
-        .map(|adapter| Box::new(RemotePlatform::new(adapter)) as Box<dyn Platform>)
+        .map(|adapter| {
+            Box::new(AnsweringPlatform::new(
+                RemotePlatform::new(adapter),
+                answered.clone(),
+            )) as Box<dyn Platform>
+        })
         .unwrap_or_else(|| (config.platform)(world.pf_environment()));
     let mut run = ScenarioRun {
         loaded,
@@ -136,6 +145,7 @@ pub fn run_scenario(
             .sdk
             .map(|adapter| (RemoteSdk::new(adapter), adapters.cards)),
         bridge: adapters.bridge,
+        answered,
         readers: adapters.readers,
     };
     for (index, step) in loaded.scenario.steps.iter().enumerate() {
@@ -162,7 +172,7 @@ pub fn run_scenario(
         }
     }
     progress.finish();
-    Outcome::Pass
+    credit(config.under_test(), &run.answered)
 }
 
 impl ScenarioRun<'_> {
@@ -202,11 +212,13 @@ impl ScenarioRun<'_> {
     /// Performs an SDK operation on card `index`, through the SDK adapter when there is one.
     pub fn perform(&mut self, index: usize, operation: &Operation) -> Result<Answer, RunError> {
         if let Some((sdk, _)) = self.remote_sdk.as_mut() {
-            return Ok(match sdk.perform(operation.clone()) {
+            let answer = match sdk.perform(operation.clone()) {
                 Ok(Some(outcome)) => Answer::Outcome(outcome),
                 Ok(None) => Answer::NoCard,
-                Err(err) => Answer::Broken(error_chain(&err)),
-            });
+                Err(err) => return Ok(Answer::Broken(error_chain(&err))),
+            };
+            self.answered.note();
+            return Ok(answer);
         }
         // The reference SDK in process goes through the reader when its card is in one.
         if let Some(channel) = self
