@@ -432,13 +432,17 @@ impl World {
             })
     }
 
-    /// thisUpdate, nextUpdate and cRLNumber of the CRL current at `now`.
+    /// thisUpdate, nextUpdate and cRLNumber of the CRL of `hierarchy` current at `now`, over the
+    /// registry as it is now (on the instant cadence the number counts the revocations made by
+    /// `now`; see `docs/revocation.md`, cRLNumber).
     pub fn crl_schedule(
         &self,
         hierarchy: Hierarchy,
         now: OffsetDateTime,
     ) -> (OffsetDateTime, OffsetDateTime, u64) {
-        self.publisher.crl_schedule(hierarchy, now)
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let issue = self.publisher.crl_issue(hierarchy, now, &*registry);
+        (issue.this_update, issue.next_update, issue.number)
     }
 
     /// Answers an OCSP request (DER) as of now on the world's cadence, honouring OCSP faults.
