@@ -10,8 +10,8 @@
 //! A revocation is published by a channel once that channel's data instant (the CRL's
 //! thisUpdate, the OCSP window's start) is later than it: a revocation made exactly at the
 //! instant waits for the next issue or window. [`Cadence::Instant`] publishes at once, including
-//! what happened in the current second. [`AsOf`] says which revocations a publication holds;
-//! the `schedule` module documents the rule and how cRLNumbers are chosen.
+//! what happened in the current second. [`AsOf`] says which revocations a publication holds, and
+//! [`Cadence::crl_issue`] how cRLNumbers are chosen so that one number never names two lists.
 
 mod crl;
 mod error;

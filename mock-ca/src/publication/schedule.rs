@@ -76,7 +76,7 @@ pub struct CrlIssue {
     pub this_update: OffsetDateTime,
     /// nextUpdate: one day later.
     pub next_update: OffsetDateTime,
-    /// cRLNumber (see the module documentation).
+    /// cRLNumber (see [`Cadence::crl_issue`]).
     pub number: u64,
     /// What it lists: the certificates revoked per this and not expired at its instant
     /// (thisUpdate).
