@@ -77,7 +77,9 @@ pub struct CrlRequest {
     pub this_update: OffsetDateTime,
     /// nextUpdate: must be later than `this_update`; JPKI publishes daily.
     pub next_update: OffsetDateTime,
-    /// cRLNumber: must increase with every CRL of the same CA and scope.
+    /// cRLNumber: must increase with every CRL of the same CA and scope, and never be given to
+    /// two different lists of that scope (RFC 5280 §5.2.3; the publication cadences choose it
+    /// so, see [`crate::publication::Cadence::crl_issue`]).
     pub crl_number: u64,
     /// The full list, or one municipality's partition.
     pub scope: CrlScope,

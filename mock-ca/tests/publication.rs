@@ -9,7 +9,7 @@ use der::{Decode, Encode};
 use mock_ca::crl::{RevocationReason, RevokedEntry};
 use mock_ca::ocsp::{CertStatus, OcspErrorStatus, OcspResponse};
 use mock_ca::publication::{
-    Cadence, CrlFault, CrlPartition, OcspFault, OcspSigner, PublicationError, Publisher,
+    AsOf, Cadence, CrlFault, CrlPartition, OcspFault, OcspSigner, PublicationError, Publisher,
     RevocationData, RevocationSource,
 };
 use mock_ca::{CaKeyRole, CertificateAuthority, Hierarchy, KeyMaterial, KeySeed, Serial};
@@ -38,19 +38,26 @@ impl RevocationData for Registry {
     fn revoked(
         &self,
         _hierarchy: Hierarchy,
-        at: OffsetDateTime,
+        as_of: AsOf,
         _municipality: Option<&str>,
     ) -> Vec<RevokedEntry> {
         self.revoked
             .iter()
-            .filter(|e| e.revoked_at <= at)
+            .filter(|e| as_of.includes(e.revoked_at))
             .cloned()
             .collect()
     }
 
-    fn status(&self, _hierarchy: Hierarchy, serial: &Serial, as_of: OffsetDateTime) -> CertStatus {
+    fn revocations(&self, _hierarchy: Hierarchy, as_of: AsOf) -> u64 {
+        self.revoked
+            .iter()
+            .filter(|e| as_of.includes(e.revoked_at))
+            .count() as u64
+    }
+
+    fn status(&self, _hierarchy: Hierarchy, serial: &Serial, as_of: AsOf) -> CertStatus {
         match self.revoked.iter().find(|e| &e.serial == serial) {
-            Some(e) if e.revoked_at <= as_of => CertStatus::Revoked {
+            Some(e) if as_of.includes(e.revoked_at) => CertStatus::Revoked {
                 at: e.revoked_at,
                 reason: e.reason,
             },
@@ -311,4 +318,237 @@ fn instant_cadence_publishes_at_once() {
         single_status(&publisher.ocsp(&source, &ocsp_request(&serial(1)))),
         x509_ocsp::CertStatus::Revoked(_)
     ));
+}
+
+/// The cRLNumber of a CRL.
+fn crl_number(der: &[u8]) -> u64 {
+    let list = x509_cert::crl::CertificateList::from_der(der).unwrap();
+    let extension = list
+        .tbs_cert_list
+        .crl_extensions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|e| e.extn_id == der::oid::ObjectIdentifier::new_unwrap("2.5.29.20"))
+        .expect("a cRLNumber");
+    let number = der::asn1::Uint::from_der(extension.extn_value.as_bytes()).unwrap();
+    number
+        .as_bytes()
+        .iter()
+        .fold(0u64, |n, b| (n << 8) | u64::from(*b))
+}
+
+/// Revokes `serial` at `at` in the source's registry (a new registry version).
+fn revoke(source: &Source, serial: Serial, at: OffsetDateTime) {
+    let mut registry = source.registry.lock().unwrap();
+    registry.version += 1;
+    registry.issued.push(serial.clone());
+    registry.revoked.push(RevokedEntry {
+        serial,
+        revoked_at: at,
+        reason: RevocationReason::KeyCompromise,
+    });
+}
+
+#[test]
+fn a_revocation_at_the_daily_issue_instant_is_listed_from_the_next_issue() {
+    let issued = datetime!(2026-07-01 15:00 UTC);
+    let source = source(issued);
+    let publisher = publisher(Cadence::Realistic);
+    let full = CrlPartition::Full;
+    let before = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+    revoke(&source, serial(2), issued);
+    let after = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+    assert_eq!(crl_number(&before), crl_number(&after));
+    assert_eq!(
+        before, after,
+        "the CRL issued at 15:00Z does not change at 15:00Z"
+    );
+    assert_eq!(crl_contents(&after).2, vec![serial(1).as_bytes().to_vec()]);
+
+    *source.now.lock().unwrap() = issued + time::Duration::DAY;
+    let next = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+    assert_eq!(crl_number(&next), crl_number(&after) + 1);
+    assert_eq!(crl_contents(&next).2.len(), 2);
+}
+
+#[test]
+fn instant_crls_get_a_new_number_for_a_revocation_in_the_same_second() {
+    let now = datetime!(2026-07-01 10:07:30 UTC);
+    let source = source(now);
+    let publisher = publisher(Cadence::Instant);
+    let partition = CrlPartition::Municipality("13113".into());
+    let before = publisher.crl(&source, Hierarchy::Auth, &partition).unwrap();
+    let again = publisher.crl(&source, Hierarchy::Auth, &partition).unwrap();
+    assert_eq!(before, again);
+    revoke(&source, serial(2), now);
+    let after = publisher.crl(&source, Hierarchy::Auth, &partition).unwrap();
+    assert_eq!(
+        crl_contents(&before).0,
+        crl_contents(&after).0,
+        "same thisUpdate"
+    );
+    assert_eq!(
+        crl_contents(&after).2.len(),
+        crl_contents(&before).2.len() + 1
+    );
+    assert_eq!(crl_number(&after), crl_number(&before) + 1);
+
+    *source.now.lock().unwrap() = now + time::Duration::SECOND;
+    let later = publisher.crl(&source, Hierarchy::Auth, &partition).unwrap();
+    assert_eq!(crl_number(&later), crl_number(&after) + 1);
+}
+
+#[test]
+fn faulty_crls_are_genuine_older_ones_with_their_numbers() {
+    for cadence in [Cadence::Realistic, Cadence::Instant] {
+        let now = datetime!(2026-07-02 10:07:30 UTC);
+        let source = source(now - time::Duration::DAY);
+        let publisher = publisher(cadence);
+        let full = CrlPartition::Full;
+        let yesterdays = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+        // A revocation made since must not show on yesterday's CRL, nor change its number.
+        *source.now.lock().unwrap() = now;
+        revoke(&source, serial(2), now - time::Duration::HOUR);
+        *source.crl_fault.lock().unwrap() = Some(CrlFault::Yesterdays);
+        let faulty = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+        assert_eq!(crl_number(&faulty), crl_number(&yesterdays), "{cadence:?}");
+        assert_eq!(
+            crl_contents(&faulty).2,
+            crl_contents(&yesterdays).2,
+            "{cadence:?}"
+        );
+        let today = publisher.crl(&source, Hierarchy::Sign, &full).unwrap();
+        assert!(crl_number(&today) > crl_number(&faulty), "{cadence:?}");
+    }
+}
+
+/// A one-CertID request for `serial` of the auth CA with a nonce, signed on demand.
+fn ocsp_request_with_nonce(serial: &Serial) -> Vec<u8> {
+    let mut request = x509_ocsp::OcspRequest::from_der(&ocsp_request(serial)).unwrap();
+    let nonce = der::asn1::OctetString::new([7u8; 16].to_vec()).unwrap();
+    request.tbs_request.request_extensions = Some(vec![x509_cert::ext::Extension {
+        extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2"),
+        critical: false,
+        extn_value: der::asn1::OctetString::new(nonce.to_der().unwrap()).unwrap(),
+    }]);
+    request.to_der().unwrap()
+}
+
+#[test]
+fn a_revocation_on_an_ocsp_boundary_shows_from_the_following_window() {
+    let boundary = datetime!(2026-07-01 10:15 UTC);
+    let source = source(boundary);
+    let publisher = publisher(Cadence::Realistic);
+    let cached = ocsp_request(&serial(2));
+    let nonced = ocsp_request_with_nonce(&serial(2));
+    // A cached answer of the 10:15 window exists before the revocation.
+    assert!(matches!(
+        single_status(&publisher.ocsp(&source, &cached)),
+        x509_ocsp::CertStatus::Good(_)
+    ));
+    revoke(&source, serial(2), boundary);
+    // The 10:15 window's data was taken as it opened, before the revocation: the cached and
+    // the freshly signed answer agree.
+    for request in [&cached, &nonced] {
+        assert!(matches!(
+            single_status(&publisher.ocsp(&source, request)),
+            x509_ocsp::CertStatus::Good(_)
+        ));
+    }
+    *source.now.lock().unwrap() = boundary + time::Duration::minutes(15);
+    for request in [&cached, &nonced] {
+        assert!(matches!(
+            single_status(&publisher.ocsp(&source, request)),
+            x509_ocsp::CertStatus::Revoked(_)
+        ));
+    }
+
+    // Instant answers are live: a revocation at the current second shows at once.
+    let source = self::source(boundary);
+    let instant = self::publisher(Cadence::Instant);
+    revoke(&source, serial(2), boundary);
+    assert!(matches!(
+        single_status(&instant.ocsp(&source, &nonced)),
+        x509_ocsp::CertStatus::Revoked(_)
+    ));
+}
+
+/// Random histories through the publisher, signed CRLs and all.
+mod histories {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a history.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// The clock moves forward by this many seconds (0: within the same second).
+        Advance(u32),
+        /// A new certificate is revoked now.
+        Revoke,
+        /// A CRL fault is armed for the next CRL request.
+        Fault(CrlFault),
+        /// The full CRL and a partition are fetched now.
+        Fetch,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => prop_oneof![Just(0u32), 1u32..3, Just(86_400), 1u32..2 * 86_400]
+                .prop_map(Step::Advance),
+            3 => Just(Step::Revoke),
+            1 => prop_oneof![Just(CrlFault::Yesterdays), Just(CrlFault::Expired)]
+                .prop_map(Step::Fault),
+            4 => Just(Step::Fetch),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Over random revocations, clock moves and CRL faults, two CRLs of one hierarchy and
+        /// scope with the same number are the same bytes (faulty ones are genuine older CRLs),
+        /// and the numbers of the CRLs served without a fault never decrease.
+        #[test]
+        fn signed_crls_with_one_number_are_one_crl(
+            realistic in any::<bool>(),
+            steps in proptest::collection::vec(step(), 1..24),
+        ) {
+            let cadence = if realistic { Cadence::Realistic } else { Cadence::Instant };
+            let source = source(datetime!(2026-07-01 14:59:58 UTC));
+            let publisher = publisher(cadence);
+            let mut next_serial = 10u8;
+            let mut seen = std::collections::HashMap::new();
+            let mut last = std::collections::HashMap::new();
+            for step in &steps {
+                match step {
+                    Step::Advance(seconds) => {
+                        *source.now.lock().unwrap() += time::Duration::seconds(i64::from(*seconds));
+                    }
+                    Step::Revoke => {
+                        revoke(&source, serial(next_serial), source.now());
+                        next_serial += 1;
+                    }
+                    Step::Fault(fault) => *source.crl_fault.lock().unwrap() = Some(*fault),
+                    Step::Fetch => {
+                        for partition in
+                            [CrlPartition::Full, CrlPartition::Municipality("13113".into())]
+                        {
+                            let faulty = source.crl_fault.lock().unwrap().is_some();
+                            let der = publisher.crl(&source, Hierarchy::Sign, &partition).unwrap();
+                            let number = crl_number(&der);
+                            if let Some(earlier) =
+                                seen.insert((partition.clone(), number), der.clone())
+                            {
+                                prop_assert_eq!(&earlier, &der, "CRL {} changed", number);
+                            }
+                            if !faulty {
+                                let previous = last.insert(partition, number);
+                                prop_assert!(previous.is_none_or(|p| p <= number));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -2,16 +2,18 @@
 //! CRLs, OCSP, linkage and the latest-4-info service.
 //!
 //! Status is a function of time: a certificate is revoked *as of* an instant if its revocation
-//! happened before it, and expired after its notAfter. Each publication channel asks as of its own
+//! happened by then, and expired after its notAfter. Each publication channel asks as of its own
 //! instant (the daily CRL's issue time, the OCSP window's start, the admin view's now), which is
-//! how cadences fall out without any timers. The registry is what mock-ca's publisher reads
+//! how cadences fall out without any timers. The channels say whether a revocation made at that
+//! very instant counts ([`AsOf`]: not for a scheduled refresh, yes for live data); the admin
+//! view and the J-LIS services are live. The registry is what mock-ca's publisher reads
 //! ([`RevocationData`]) to sign CRLs and OCSP answers.
 
 use std::collections::HashMap;
 
 use mock_ca::crl::{RevocationReason, RevokedEntry};
 use mock_ca::ocsp::CertStatus as OcspStatus;
-use mock_ca::publication::RevocationData;
+use mock_ca::publication::{AsOf, RevocationData};
 use mock_ca::{Hierarchy, Serial};
 use serde::Serialize;
 use sim_card::CardId;
@@ -109,10 +111,10 @@ impl CertRecord {
         }
     }
 
-    /// Revoked as of `at`: what OCSP and CRLs publish (an expired certificate still shows its
-    /// revocation).
-    pub fn revoked_as_of(&self, at: OffsetDateTime) -> Option<Revocation> {
-        self.revocation.filter(|r| r.at <= at)
+    /// Revoked in the data `as_of`: what OCSP and CRLs publish (an expired certificate still
+    /// shows its revocation).
+    pub fn revoked_as_of(&self, as_of: AsOf) -> Option<Revocation> {
+        self.revocation.filter(|r| as_of.includes(r.at))
     }
 }
 
@@ -192,18 +194,20 @@ impl Registry {
         None
     }
 
-    /// The revoked entries a CRL as of `at` lists: revoked by then and not expired by then.
+    /// The revoked entries a CRL with data `as_of` lists: revoked in that data and not expired
+    /// at its instant.
     pub fn crl_entries(
         &self,
         hierarchy: Hierarchy,
-        at: OffsetDateTime,
+        as_of: AsOf,
         municipality: Option<&str>,
     ) -> Vec<(Serial, Revocation)> {
+        let at = as_of.instant();
         let mut entries: Vec<_> = self
             .iter(hierarchy)
             .filter(|r| municipality.is_none_or(|m| r.municipality_code == m))
             .filter(|r| r.not_after >= at)
-            .filter_map(|r| r.revoked_as_of(at).map(|rev| (r.serial.clone(), rev)))
+            .filter_map(|r| r.revoked_as_of(as_of).map(|rev| (r.serial.clone(), rev)))
             .collect();
         entries.sort_by(|a, b| {
             a.1.at
@@ -232,10 +236,10 @@ impl RevocationData for Registry {
     fn revoked(
         &self,
         hierarchy: Hierarchy,
-        at: OffsetDateTime,
+        as_of: AsOf,
         municipality: Option<&str>,
     ) -> Vec<RevokedEntry> {
-        self.crl_entries(hierarchy, at, municipality)
+        self.crl_entries(hierarchy, as_of, municipality)
             .into_iter()
             .map(|(serial, revocation)| RevokedEntry {
                 serial,
@@ -245,10 +249,18 @@ impl RevocationData for Registry {
             .collect()
     }
 
-    fn status(&self, hierarchy: Hierarchy, serial: &Serial, as_of: OffsetDateTime) -> OcspStatus {
+    /// Revocations are never undone and records never removed, and the store keeps them all, so
+    /// the count only grows.
+    fn revocations(&self, hierarchy: Hierarchy, as_of: AsOf) -> u64 {
+        self.iter(hierarchy)
+            .filter(|r| r.revoked_as_of(as_of).is_some())
+            .count() as u64
+    }
+
+    fn status(&self, hierarchy: Hierarchy, serial: &Serial, as_of: AsOf) -> OcspStatus {
         match self.get(hierarchy, serial) {
             None => OcspStatus::Unknown,
-            Some(record) if as_of < record.not_before => OcspStatus::Unknown,
+            Some(record) if as_of.instant() < record.not_before => OcspStatus::Unknown,
             Some(record) => match record.revoked_as_of(as_of) {
                 Some(revocation) => OcspStatus::Revoked {
                     at: revocation.at,
@@ -328,23 +340,60 @@ mod tests {
             )),
         ));
         registry.insert(record(3, None));
-        let day2 = registry.crl_entries(Hierarchy::Sign, datetime!(2026-07-02 00:00 UTC), None);
+        let day = |at| AsOf::Before(at);
+        let day2 =
+            registry.crl_entries(Hierarchy::Sign, day(datetime!(2026-07-02 00:00 UTC)), None);
         assert_eq!(day2.len(), 1);
-        let day3 = registry.crl_entries(Hierarchy::Sign, datetime!(2026-07-03 00:00 UTC), None);
+        let day3 =
+            registry.crl_entries(Hierarchy::Sign, day(datetime!(2026-07-03 00:00 UTC)), None);
         assert_eq!(day3.len(), 2);
         assert!(registry
-            .crl_entries(Hierarchy::Auth, datetime!(2026-07-03 00:00 UTC), None)
+            .crl_entries(Hierarchy::Auth, day(datetime!(2026-07-03 00:00 UTC)), None)
             .is_empty());
         assert!(registry
             .crl_entries(
                 Hierarchy::Sign,
-                datetime!(2026-07-03 00:00 UTC),
+                day(datetime!(2026-07-03 00:00 UTC)),
                 Some("01100")
             )
             .is_empty());
         assert!(registry
-            .crl_entries(Hierarchy::Sign, datetime!(2031-01-01 00:00 UTC), None)
+            .crl_entries(Hierarchy::Sign, day(datetime!(2031-01-01 00:00 UTC)), None)
             .is_empty());
+        assert_eq!(
+            registry.revocations(Hierarchy::Sign, day(datetime!(2031-01-01 00:00 UTC))),
+            2,
+            "expired certificates still count"
+        );
+    }
+
+    #[test]
+    fn a_revocation_at_the_data_instant_counts_only_for_live_data() {
+        let at = datetime!(2026-07-01 15:00 UTC);
+        let mut registry = Registry::default();
+        let r = record(1, Some((at, RevocationReason::KeyCompromise)));
+        registry.insert(r.clone());
+        assert!(registry
+            .crl_entries(Hierarchy::Sign, AsOf::Before(at), None)
+            .is_empty());
+        assert_eq!(
+            registry
+                .crl_entries(Hierarchy::Sign, AsOf::Through(at), None)
+                .len(),
+            1
+        );
+        assert_eq!(
+            registry.status(Hierarchy::Sign, &r.serial, AsOf::Before(at)),
+            OcspStatus::Good
+        );
+        assert!(matches!(
+            registry.status(Hierarchy::Sign, &r.serial, AsOf::Through(at)),
+            OcspStatus::Revoked { .. }
+        ));
+        assert_eq!(registry.revocations(Hierarchy::Sign, AsOf::Before(at)), 0);
+        assert_eq!(registry.revocations(Hierarchy::Sign, AsOf::Through(at)), 1);
+        // The admin view is live.
+        assert!(matches!(r.status_at(at), CertStatus::Revoked { .. }));
     }
 
     #[test]

@@ -138,8 +138,8 @@ impl From<WorldError> for ApiError {
             WorldError::UnknownMunicipality(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
             }
-            WorldError::HasHistory(_) => {
-                ApiError::new(StatusCode::CONFLICT, "card_has_history", message)
+            WorldError::PersonaConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "persona_conflict", message)
             }
             // Only overrides make a persona whose name and address outgrow the card's file.
             WorldError::Personalise(crate::personalise::PersonaliseError::FileOverflow {

@@ -293,3 +293,65 @@ fn expiry_comes_from_the_clock_alone() {
         .unwrap();
     assert_eq!(world.view(&card).certificates.auth.status, "expired");
 }
+
+/// Provisioning a provisioned card never issues anything: the persona it was provisioned with
+/// (however spelt, after a restart too) gets the card as it is, another persona or generation is
+/// `PersonaConflict`, and after a renewal only a request without overrides is answered.
+#[test]
+fn provisioning_again_never_reissues_and_refuses_another_persona() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let state = dir.path().join("state");
+    let id: CardId = "typea:04A1B2C3D4E5F6".parse().unwrap();
+    let yaml = "name: 試験　花子\npins: {auth_pin: \"4321\"}\n";
+    let first = {
+        let world = world_in(Store::open_dir(&state).unwrap(), &cache);
+        world.provision(&id, Some(yaml)).unwrap().state()
+    };
+    let world = world_in(Store::open_dir(&state).unwrap(), &cache);
+    let json = r#"{"pins":{"auth_pin":"4321"},"name":"試験　花子"}"#;
+    for same in [Some(yaml), Some(json), None] {
+        let again = world.provision(&id, same).unwrap().state();
+        assert_eq!(again.auth.der, first.auth.der, "{same:?}");
+        assert_eq!(
+            again.sign.as_ref().unwrap().der,
+            first.sign.as_ref().unwrap().der
+        );
+        assert_eq!(again.persona, first.persona);
+    }
+    for other in ["name: 別人　太郎\npins: {auth_pin: \"4321\"}\n", "{}"] {
+        let Err(err) = world.provision(&id, Some(other)) else {
+            panic!("{other:?} was accepted");
+        };
+        assert!(
+            matches!(&err, WorldError::PersonaConflict { card, .. } if card == &id),
+            "{err}"
+        );
+        assert!(err.to_string().contains("POST /admin/v1/events"), "{err}");
+    }
+    assert!(matches!(
+        world.provision_generation(&id, 2, None),
+        Err(WorldError::PersonaConflict { .. })
+    ));
+    assert!(matches!(
+        world.provision(&id, Some("nmae: x\n")),
+        Err(WorldError::Persona(_))
+    ));
+    let unchanged = world.card(&id).unwrap().state();
+    assert_eq!(unchanged.auth.der, first.auth.der);
+    assert_eq!(unchanged.persona, first.persona);
+
+    world.apply_event(&event(&id, EventKind::Renewal)).unwrap();
+    let renewed = world.card(&id).unwrap().state();
+    assert_eq!(
+        world.provision(&id, None).unwrap().state().auth,
+        renewed.auth
+    );
+    let Err(err) = world.provision(&id, Some(yaml)) else {
+        panic!("overrides were accepted after a renewal");
+    };
+    assert!(
+        matches!(&err, WorldError::PersonaConflict { .. }) && err.to_string().contains("renewed"),
+        "{err}"
+    );
+}

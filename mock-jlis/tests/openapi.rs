@@ -556,7 +556,7 @@ async fn refusals_are_documented_with_their_status_and_code() {
             "/admin/v1/cards".into(),
             format!(r#"{{"card":"{CARD}","persona":{{"name":"山田　花子"}}}}"#).into(),
             409,
-            "card_has_history",
+            "persona_conflict",
         ),
         (
             "POST",

@@ -401,7 +401,7 @@ async fn armed_faults_hit_their_endpoint_the_given_number_of_times() {
 }
 
 #[tokio::test]
-async fn unknown_municipality_partitions_and_overrides_after_events_are_client_errors() {
+async fn unknown_municipality_partitions_and_new_personas_after_events_are_client_errors() {
     let world = private_world();
     let (status, got) = call_on(&world, "GET", "/crl/sign/99999.crl", Body::empty()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -424,10 +424,10 @@ async fn unknown_municipality_partitions_and_overrides_after_events_are_client_e
         format!(r#"{{"card":"{card}","kind":"name_change"}}"#),
     )
     .await;
-    let body = format!(r#"{{"card":"{card}","persona":{{"auth_pin":"9999"}}}}"#);
+    let body = format!(r#"{{"card":"{card}","persona":{{"pins":{{"auth_pin":"9999"}}}}}}"#);
     let (status, got) = call_on(&world, "POST", "/admin/v1/cards", body).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(json(&got)["error"], "card_has_history");
+    assert_eq!(json(&got)["error"], "persona_conflict");
     // Without overrides, provisioning stays idempotent and returns the card as it is now.
     let (status, got) = call_on(
         &world,
@@ -438,6 +438,109 @@ async fn unknown_municipality_partitions_and_overrides_after_events_are_client_e
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json(&got)["history"].as_array().unwrap().len(), 3);
+}
+
+/// Certificates never change under their serial: provisioning a card again with the persona it
+/// has is answered as it is, with another persona refused with a pointer to life events, and
+/// neither touches its certificates.
+#[tokio::test]
+async fn reprovisioning_never_rewrites_a_certificate() {
+    let world = private_world();
+    let card = "typea:04A1B2C3D4E5F6A7B8C9";
+    let provision = |persona: &str| {
+        let world = world.clone();
+        let body = format!(r#"{{"card":"{card}","persona":{persona}}}"#);
+        async move { call_on(&world, "POST", "/admin/v1/cards", body).await }
+    };
+    let (status, first) = provision(r#"{"name":"試験　花子","pins":{"auth_pin":"4321"}}"#).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+
+    // The same request, and the same persona spelt otherwise: the same answer.
+    let (status, again) = provision(r#"{"name":"試験　花子","pins":{"auth_pin":"4321"}}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, first);
+    let (status, again) = provision(r#"{"pins":{"auth_pin":"4321"},"name":"試験　花子"}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, first);
+    // Without a persona: the card as it is.
+    let (status, again) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        format!(r#"{{"card":"{card}"}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, first);
+
+    // Another persona: refused, pointing to the life events that change a holder.
+    for persona in [
+        r#"{"name":"別人　太郎","pins":{"auth_pin":"4321"}}"#,
+        r#"{"name":"試験　花子"}"#,
+        "{}",
+    ] {
+        let (status, got) = provision(persona).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{persona}");
+        let error = json(&got);
+        assert_eq!(error["error"], "persona_conflict", "{persona}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("/admin/v1/events") && message.contains("name_change"),
+            "{message}"
+        );
+    }
+    // Overrides that do not validate are still a 422, whatever the card.
+    let (status, got) = provision(r#"{"nmae":"x"}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(&got)["error"], "invalid_persona");
+
+    let (status, now) = call_on(
+        &world,
+        "GET",
+        &format!("/admin/v1/cards/{card}"),
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(now, first, "the card and its certificates are unchanged");
+
+    // A name change is the way: a new signature certificate under a new serial, and the
+    // provisioning request is still answered as it is.
+    let (status, got) = call_on(
+        &world,
+        "POST",
+        "/admin/v1/events",
+        format!(r#"{{"card":"{card}","kind":"name_change","persona":{{"name":"別人　太郎"}}}}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&got));
+    let (status, after) = provision(r#"{"name":"試験　花子","pins":{"auth_pin":"4321"}}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    let (before, after) = (json(&first), json(&after));
+    assert_eq!(after["persona"]["name"], "別人　太郎");
+    assert_ne!(
+        after["certificates"]["sign"]["serial"],
+        before["certificates"]["sign"]["serial"]
+    );
+    assert_eq!(
+        after["certificates"]["auth"],
+        before["certificates"]["auth"]
+    );
+    let old_sign = before["certificates"]["sign"]["serial"].as_str().unwrap();
+    let (status, got) = call_on(
+        &world,
+        "GET",
+        &format!("/jlis/v1/status/sign/{old_sign}"),
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["status"], "revoked");
 }
 
 /// No clock move can take the world past the calendar it computes in: the move is a 400 naming

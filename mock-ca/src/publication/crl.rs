@@ -9,6 +9,7 @@ use time::Duration;
 use super::error::PublicationError;
 use super::faults::CrlFault;
 use super::publisher::Publisher;
+use super::schedule::CrlIssue;
 use super::source::RevocationSource;
 use crate::crl::{build_crl, CrlRequest, CrlScope, RevokedEntry};
 use crate::forgery::{forge_crl, CrlForgery};
@@ -37,6 +38,7 @@ enum Lookup {
     Hit(Arc<Vec<u8>>),
     Miss {
         key: CrlKey,
+        issue: CrlIssue,
         scope: CrlScope,
         entries: Vec<RevokedEntry>,
     },
@@ -84,28 +86,23 @@ impl Publisher {
         fault: Option<CrlFault>,
     ) -> Result<Arc<Vec<u8>>, PublicationError> {
         let now = source.now();
-        let (mut this_update, mut next_update, mut number) = self.crl_schedule(hierarchy, now);
-        match fault {
-            Some(CrlFault::Yesterdays) => {
-                this_update -= Duration::DAY;
-                next_update -= Duration::DAY;
-                number = number.saturating_sub(1).max(1);
-            }
-            Some(CrlFault::Expired) => {
-                this_update -= Duration::days(2);
-                next_update = this_update + Duration::DAY;
-                number = number.saturating_sub(2).max(1);
-            }
-            Some(CrlFault::Forged(_)) | None => {}
-        }
-        // The version, the cache lookup and the entries come from one view, so a CRL is never
-        // cached under a version it does not reflect.
+        // A faulty CRL is a genuine older one: the previous day's, or the one of two days ago
+        // (past its nextUpdate), with the number and entries it had.
+        let at = match fault {
+            Some(CrlFault::Yesterdays) => now - Duration::DAY,
+            Some(CrlFault::Expired) => now - Duration::days(2),
+            Some(CrlFault::Forged(_)) | None => now,
+        };
+        // The issue (its number counts revocations on the instant cadence), the version, the
+        // cache lookup and the entries come from one view, so a CRL is never cached under a
+        // number or version it does not reflect.
         let lookup = source.read(|data| -> Result<Lookup, PublicationError> {
+            let issue = self.crl_issue(hierarchy, at, data);
             let key = (
                 hierarchy,
                 partition.clone(),
-                this_update.unix_timestamp(),
-                number,
+                issue.this_update.unix_timestamp(),
+                issue.number,
                 data.version(),
             );
             if let Some(hit) = self.crls.lock().get(&key) {
@@ -126,25 +123,28 @@ impl Publisher {
                     )
                 }
             };
-            let entries = data.revoked(hierarchy, this_update, municipality);
+            let entries = data.revoked(hierarchy, issue.as_of, municipality);
             Ok(Lookup::Miss {
                 key,
+                issue,
                 scope,
                 entries,
             })
         })?;
-        let (key, scope, entries) = match lookup {
+        let (key, issue, scope, entries) = match lookup {
             Lookup::Hit(der) => return Ok(der),
             Lookup::Miss {
                 key,
+                issue,
                 scope,
                 entries,
-            } => (key, scope, entries),
+            } => (key, issue, scope, entries),
         };
+        let this_update = issue.this_update;
         let request = CrlRequest {
             this_update,
-            next_update,
-            crl_number: number,
+            next_update: issue.next_update,
+            crl_number: issue.number,
             scope,
         };
         let der = Arc::new(build_crl(self.ca(hierarchy), &request, entries)?);

@@ -8,7 +8,10 @@
 //! them at `/ca/...`, `/crl/...` and `/ocsp`.
 //!
 //! A revocation is published by a channel once that channel's data instant (the CRL's
-//! thisUpdate, the OCSP window's start) has passed it; [`Cadence::Instant`] publishes at once.
+//! thisUpdate, the OCSP window's start) is later than it: a revocation made exactly at the
+//! instant waits for the next issue or window. [`Cadence::Instant`] publishes at once, including
+//! what happened in the current second. [`AsOf`] says which revocations a publication holds, and
+//! [`Cadence::crl_issue`] how cRLNumbers are chosen so that one number never names two lists.
 
 mod crl;
 mod error;
@@ -24,5 +27,5 @@ pub use error::PublicationError;
 pub use faults::{CrlFault, OcspFault};
 pub use publisher::{OcspSigner, Publisher};
 pub use routes::{routes, ROUTES};
-pub use schedule::{Cadence, OCSP_PERIOD};
+pub use schedule::{AsOf, Cadence, CrlIssue, OCSP_PERIOD};
 pub use source::{RevocationData, RevocationSource};

@@ -82,7 +82,8 @@ impl Publisher {
             &self.sign_responder
         };
         let hierarchy = responder.hierarchy();
-        let as_of = window.this_update;
+        // Realistic windows hold what was revoked before they opened; instant ones everything.
+        let as_of = self.cadence().data_as_of(window.this_update);
         let status = |serial: &Serial| -> CertStatus {
             source.read(|data| data.status(hierarchy, serial, as_of))
         };

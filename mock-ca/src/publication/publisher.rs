@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::crl::CrlCache;
-use super::schedule::Cadence;
+use super::schedule::{Cadence, CrlIssue};
+use super::source::RevocationData;
 use crate::error::Result;
 use crate::hierarchy::{CertificateAuthority, Hierarchy};
 use crate::keys::KeyMaterial;
@@ -83,13 +84,15 @@ impl Publisher {
         self.cadence
     }
 
-    /// thisUpdate, nextUpdate and cRLNumber of the CRL of `hierarchy` current at `now`.
-    pub fn crl_schedule(
+    /// thisUpdate, nextUpdate, cRLNumber and data instant of the CRL of `hierarchy` current at
+    /// `now`, over the revocation data `data` (see [`Cadence::crl_issue`]).
+    pub fn crl_issue(
         &self,
         hierarchy: Hierarchy,
         now: OffsetDateTime,
-    ) -> (OffsetDateTime, OffsetDateTime, u64) {
+        data: &dyn RevocationData,
+    ) -> CrlIssue {
         self.cadence
-            .crl_schedule(self.ca(hierarchy).not_before(), now)
+            .crl_issue(self.ca(hierarchy).not_before(), now, hierarchy, data)
     }
 }

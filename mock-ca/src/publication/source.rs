@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use super::faults::{CrlFault, OcspFault};
+use super::schedule::AsOf;
 use crate::crl::RevokedEntry;
 use crate::hierarchy::Hierarchy;
 use crate::keys::KeyMaterial;
@@ -18,17 +19,25 @@ pub trait RevocationData {
     /// 5-digit `code` carry in their CRL distribution point, if the municipality is known.
     fn municipality_names(&self, code: &str) -> Option<(String, String)>;
 
-    /// What a CRL of `hierarchy` as of `at` lists, in CRL order: revoked by then and not expired
-    /// by then; only the certificates of `municipality` when given.
+    /// What a CRL of `hierarchy` with data `as_of` lists, in CRL order: the certificates whose
+    /// revocation `as_of` [includes](AsOf::includes) and that are not expired at
+    /// [`AsOf::instant`]; only the certificates of `municipality` when given.
     fn revoked(
         &self,
         hierarchy: Hierarchy,
-        at: OffsetDateTime,
+        as_of: AsOf,
         municipality: Option<&str>,
     ) -> Vec<RevokedEntry>;
 
-    /// What OCSP says of `serial` as of `as_of`: `Unknown` when it was never issued or not yet.
-    fn status(&self, hierarchy: Hierarchy, serial: &Serial, as_of: OffsetDateTime) -> CertStatus;
+    /// How many certificates of `hierarchy` have a revocation `as_of` includes, expired ones
+    /// included. It never decreases as `as_of` moves forward or revocations are added, also
+    /// across restarts (count what is stored, not what happened in this process): the instant
+    /// cadence numbers its CRLs with it.
+    fn revocations(&self, hierarchy: Hierarchy, as_of: AsOf) -> u64;
+
+    /// What OCSP says of `serial` with data `as_of`: `Revoked` when `as_of` includes its
+    /// revocation, `Unknown` when it was never issued or not yet at [`AsOf::instant`].
+    fn status(&self, hierarchy: Hierarchy, serial: &Serial, as_of: AsOf) -> CertStatus;
 }
 
 /// The registry side of publication: the data, the clock, and hooks for injected faults.

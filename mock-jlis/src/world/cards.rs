@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use mock_ca::{Hierarchy, IssuedCertificate};
+use mock_ca::{Hierarchy, IssuedCertificate, Serial};
 use serde::{Deserialize, Serialize};
 use sim_card::transport::SharedCard;
 use sim_card::{Card, CardId, CardImage, PinSnapshot};
@@ -203,7 +203,9 @@ impl Cards {
     }
 
     /// Makes `state` and `image` the card's current ones: a new card OS (PINs of this generation
-    /// from the store) swapped into the shared slot transports hold.
+    /// from the store) swapped into the shared slot transports hold. Refuses a state that would
+    /// give one of the card's certificates other bytes under the same serial: certificates never
+    /// change, life events issue new ones.
     pub(crate) fn install(
         &self,
         card: &CardId,
@@ -213,6 +215,17 @@ impl Cards {
         let card_os = pins::card_os(&self.store, card, state.persona.generation, Arc::new(image))?;
         let mut cards = self.by_id.write().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = cards.get(card) {
+            let current = existing.state.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((hierarchy, serial)) = rewritten_certificate(&current, &state) {
+                return Err(WorldError::CorruptState {
+                    card: card.to_string(),
+                    what: format!(
+                        "the {} certificate {serial} would change under its serial",
+                        hierarchy.tag()
+                    ),
+                });
+            }
+            drop(current);
             *existing.card.lock().unwrap_or_else(|e| e.into_inner()) = card_os;
             *existing.state.write().unwrap_or_else(|e| e.into_inner()) = state;
             return Ok(existing.clone());
@@ -224,6 +237,22 @@ impl Cards {
         });
         cards.insert(card.clone(), provisioned.clone());
         Ok(provisioned)
+    }
+}
+
+/// A certificate `next` holds with the serial but not the bytes of one `current` holds.
+fn rewritten_certificate(current: &CardState, next: &CardState) -> Option<(Hierarchy, Serial)> {
+    let rewritten = |held: &IssuedCertificate, new: &IssuedCertificate| {
+        held.serial == new.serial && held.der != new.der
+    };
+    if rewritten(&current.auth, &next.auth) {
+        return Some((Hierarchy::Auth, next.auth.serial.clone()));
+    }
+    match (&current.sign, &next.sign) {
+        (Some(held), Some(new)) if rewritten(held, new) => {
+            Some((Hierarchy::Sign, new.serial.clone()))
+        }
+        _ => None,
     }
 }
 

@@ -118,11 +118,20 @@ pub enum WorldError {
     /// (`400 invalid_clock`).
     #[error(transparent)]
     Clock(#[from] ClockError),
-    /// New persona overrides for a card a life event already changed (a basic-4-info change, a
-    /// renewal or re-issue, a life other than active): re-personalising would undo its history
-    /// (`409 card_has_history`).
-    #[error("{0} already went through life events; persona overrides apply to fresh cards only")]
-    HasHistory(CardId),
+    /// Provisioning asked for another persona (or generation) than the one an already
+    /// provisioned card's certificates were issued for (`409 persona_conflict`). Certificates
+    /// never change under their serial: a new name or address is a life event.
+    #[error(
+        "{card} is already provisioned {detail}, and its certificates never change: provision \
+         it without a persona to get it as it is, or change the holder with a life event \
+         (POST /admin/v1/events, e.g. name_change or address_change)"
+    )]
+    PersonaConflict {
+        /// The card.
+        card: CardId,
+        /// How the request differs from what the card was provisioned with.
+        detail: String,
+    },
     /// A CRL partition names a municipality code neither issued to nor tabulated
     /// (`404 not_found`).
     #[error("no municipality with code {0:?} is known")]
@@ -311,33 +320,26 @@ impl World {
         Ok(self.clock.now())
     }
 
-    /// Provisions `card` (idempotent: an already provisioned card is returned as it is, unless
-    /// new overrides are given, which re-personalise it keeping its PIN state).
+    /// Provisions `card` in its first generation (idempotent; see
+    /// [`World::provision_generation`]).
     pub fn provision(
         &self,
         card: &CardId,
         overrides_yaml: Option<&str>,
     ) -> Result<Arc<ProvisionedCard>, WorldError> {
-        if overrides_yaml.is_none() {
-            if let Some(existing) = self.card(card) {
-                return Ok(existing);
-            }
-        }
-        if let Some(existing) = self.card(card) {
-            let state = existing.state();
-            if state.overrides.as_deref() == overrides_yaml {
-                return Ok(existing);
-            }
-            // Re-personalising would silently undo re-issued certificates and revocations.
-            if state.sign_revision > 0 || state.life != Life::Active || state.persona.generation > 1
-            {
-                return Err(WorldError::HasHistory(card.clone()));
-            }
-        }
         self.provision_generation(card, 1, overrides_yaml)
     }
 
-    /// Provisions `card` at an explicit generation (`jpki-sim persona --generation`).
+    /// Provisions `card` at an explicit generation (`jpki-sim persona --generation`): derives its
+    /// persona, applies `overrides_yaml`, issues its certificates and personalises it.
+    ///
+    /// Certificates never change once issued, so an already provisioned card is never
+    /// re-personalised: it is answered as it is (life events and all) when the request asks for
+    /// what it was provisioned with — no overrides, or overrides giving the same persona, in the
+    /// generation it was provisioned in — and refused with [`WorldError::PersonaConflict`]
+    /// otherwise. Overrides that do not parse or validate are refused first
+    /// ([`WorldError::Persona`]). A renewal or re-issue does not keep the overrides a card was
+    /// provisioned with, so after one only a request without overrides is answered.
     pub fn provision_generation(
         &self,
         card: &CardId,
@@ -345,13 +347,10 @@ impl World {
         overrides_yaml: Option<&str>,
     ) -> Result<Arc<ProvisionedCard>, WorldError> {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let mut persona = Persona::derive(card, generation);
-        if let Some(yaml) = overrides_yaml {
-            let overrides = PersonaOverrides::from_yaml_str(yaml, "persona overrides")
-                .map_err(PersonaError::from)?;
-            persona = persona
-                .with_overrides(&overrides)
-                .map_err(PersonaError::from)?;
+        let persona = provisioning_persona(card, generation, overrides_yaml)?;
+        if let Some(existing) = self.card(card) {
+            self.check_same_provisioning(&existing, generation, overrides_yaml.map(|_| &persona))?;
+            return Ok(existing);
         }
         let issued_at = card_issue_instant(&persona);
         let built = self.build(&persona, 0, issued_at, None, None)?;
@@ -373,6 +372,50 @@ impl World {
         )?;
         self.publish_records(records);
         self.install(card, state, built.image)
+    }
+
+    /// Whether a provisioning request for an existing card asks for what it was provisioned
+    /// with: the same first generation and, when the request has overrides, the same persona.
+    fn check_same_provisioning(
+        &self,
+        existing: &ProvisionedCard,
+        generation: u32,
+        requested: Option<&Persona>,
+    ) -> Result<(), WorldError> {
+        let conflict = |detail: String| WorldError::PersonaConflict {
+            card: existing.id.clone(),
+            detail,
+        };
+        let state = existing.state();
+        let first = {
+            let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+            registry
+                .of_card(&existing.id)
+                .iter()
+                .map(|r| r.generation)
+                .min()
+                .unwrap_or(state.persona.generation)
+        };
+        if first != generation {
+            return Err(conflict(format!(
+                "from generation {first}, not {generation}"
+            )));
+        }
+        let Some(requested) = requested else {
+            return Ok(());
+        };
+        if state.persona.generation != first {
+            return Err(conflict(format!(
+                "and was renewed or re-issued since (generation {} now), so the persona it was \
+                 provisioned with is no longer known",
+                state.persona.generation
+            )));
+        }
+        let provisioned = provisioning_persona(&existing.id, first, state.overrides.as_deref())?;
+        if *requested != provisioned {
+            return Err(conflict("with another persona".into()));
+        }
+        Ok(())
     }
 
     /// The provisioned card with this id, if any; provisioning is explicit.
@@ -432,13 +475,17 @@ impl World {
             })
     }
 
-    /// thisUpdate, nextUpdate and cRLNumber of the CRL current at `now`.
+    /// thisUpdate, nextUpdate and cRLNumber of the CRL of `hierarchy` current at `now`, over the
+    /// registry as it is now (on the instant cadence the number counts the revocations made by
+    /// `now`; see `docs/revocation.md`, cRLNumber).
     pub fn crl_schedule(
         &self,
         hierarchy: Hierarchy,
         now: OffsetDateTime,
     ) -> (OffsetDateTime, OffsetDateTime, u64) {
-        self.publisher.crl_schedule(hierarchy, now)
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let issue = self.publisher.crl_issue(hierarchy, now, &*registry);
+        (issue.this_update, issue.next_update, issue.number)
     }
 
     /// Answers an OCSP request (DER) as of now on the world's cadence, honouring OCSP faults.
@@ -629,4 +676,21 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// The persona `card` is provisioned with in `generation`: derived, then overridden.
+fn provisioning_persona(
+    card: &CardId,
+    generation: u32,
+    overrides_yaml: Option<&str>,
+) -> Result<Persona, WorldError> {
+    let persona = Persona::derive(card, generation);
+    let Some(yaml) = overrides_yaml else {
+        return Ok(persona);
+    };
+    let overrides =
+        PersonaOverrides::from_yaml_str(yaml, "persona overrides").map_err(PersonaError::from)?;
+    Ok(persona
+        .with_overrides(&overrides)
+        .map_err(PersonaError::from)?)
 }
