@@ -92,6 +92,18 @@ impl Fixture {
         self.openssl(&args)
     }
 
+    /// The holder dies: both certificates are revoked (at once, on the instant cadence).
+    fn holder_dies(&self) {
+        self.world
+            .apply_event(&EventRequest {
+                card: CARD.parse().unwrap(),
+                kind: EventKind::Death,
+                persona: None,
+                reason: None,
+            })
+            .unwrap();
+    }
+
     fn arm(&self, endpoint: Endpoint, fault: FaultKind) {
         self.world
             .faults()
@@ -258,15 +270,7 @@ fn forged_ocsp_answers_fail_openssl_for_their_reason_only() {
     let out = fixture.ocsp(Some(OcspForgery::GoodForAnotherFirst));
     assert_has(&out, "Response verify OK", "good_for_another_first");
     // After a death the true answer, second, is found by CertID.
-    fixture
-        .world
-        .apply_event(&EventRequest {
-            card: CARD.parse().unwrap(),
-            kind: EventKind::Death,
-            persona: None,
-            reason: None,
-        })
-        .unwrap();
+    fixture.holder_dies();
     let out = fixture.ocsp(Some(OcspForgery::GoodForAnotherFirst));
     assert_has(&out, "auth.pem: revoked", "good_for_another_first");
 }
@@ -293,15 +297,7 @@ fn forged_crls_fail_openssl_for_their_reason_only() {
     assert_has(&out, "Next Update: NONE", "no_next_update");
     let out = fixture.crl(Some(CrlForgery::PartitionNotCovering));
     assert_has(&out, "different CRL scope", "partition_not_covering");
-    fixture
-        .world
-        .apply_event(&EventRequest {
-            card: CARD.parse().unwrap(),
-            kind: EventKind::Death,
-            persona: None,
-            reason: None,
-        })
-        .unwrap();
+    fixture.holder_dies();
     assert_has(
         &fixture.crl(None),
         "certificate revoked",
