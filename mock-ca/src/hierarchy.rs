@@ -29,6 +29,15 @@ impl Hierarchy {
     /// Both hierarchies, signature first.
     pub const ALL: [Hierarchy; 2] = [Hierarchy::Sign, Hierarchy::Auth];
 
+    /// The other JPKI hierarchy: the CA whose certificates, CRLs and responders must never be
+    /// taken for this one's.
+    pub fn other(self) -> Hierarchy {
+        match self {
+            Hierarchy::Sign => Hierarchy::Auth,
+            Hierarchy::Auth => Hierarchy::Sign,
+        }
+    }
+
     /// `sign` / `auth`: used in URLs (`/crl/sign.crl`) and in derivation inputs.
     pub fn tag(self) -> &'static str {
         match self {

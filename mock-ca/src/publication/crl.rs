@@ -57,10 +57,7 @@ impl Publisher {
             return self.crl_with(source, hierarchy, partition, fault);
         };
         if forgery == CrlForgery::OtherHierarchy {
-            let other = match hierarchy {
-                Hierarchy::Sign => Hierarchy::Auth,
-                Hierarchy::Auth => Hierarchy::Sign,
-            };
+            let other = hierarchy.other();
             return self.crl_with(source, other, partition, None);
         }
         let genuine = self.crl_with(source, hierarchy, partition, None)?;

@@ -9,7 +9,6 @@ use super::publisher::Publisher;
 use super::schedule::Cadence;
 use super::source::RevocationSource;
 use crate::forgery::{forge_ocsp, OcspForgeryContext};
-use crate::hierarchy::Hierarchy;
 use crate::ocsp::{CertStatus, OcspErrorStatus, OcspRequest, OcspResponder, OcspResponse};
 use crate::serial::Serial;
 
@@ -88,19 +87,13 @@ impl Publisher {
             source.read(|data| data.status(hierarchy, serial, as_of))
         };
         if let Some(OcspFault::Forged(forgery)) = fault {
-            let other = match hierarchy {
-                Hierarchy::Sign => Hierarchy::Auth,
-                Hierarchy::Auth => Hierarchy::Sign,
-            };
+            let other = hierarchy.other();
             let forged = source.impostor_key().map(|impostor| {
                 let context = OcspForgeryContext {
                     ca: self.ca(hierarchy),
                     responder,
                     other_ca: self.ca(other),
-                    other_responder: match other {
-                        Hierarchy::Sign => &self.sign_responder,
-                        Hierarchy::Auth => &self.auth_responder,
-                    },
+                    other_responder: self.responder(other),
                     impostor: &impostor,
                     now,
                 };

@@ -79,6 +79,14 @@ impl Publisher {
         }
     }
 
+    /// The OCSP responder of `hierarchy`'s CA.
+    pub(super) fn responder(&self, hierarchy: Hierarchy) -> &OcspResponder {
+        match hierarchy {
+            Hierarchy::Sign => &self.sign_responder,
+            Hierarchy::Auth => &self.auth_responder,
+        }
+    }
+
     /// When CRLs are issued and OCSP windows turn (`realistic` or `instant`).
     pub fn cadence(&self) -> Cadence {
         self.cadence
