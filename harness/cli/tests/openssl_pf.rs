@@ -4,6 +4,8 @@
 //! step (the reference SDK plays them all) are not exercised, and everything else passes.
 //! A silently skipped or broken adapter changes those counts and fails the test.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -83,43 +85,19 @@ fn the_openssl_pf_passes_the_suite_but_for_its_known_divergences() {
     );
     let suite = load_suite(&root().join("scenarios")).expect("the suite loads");
     let expectations = Expectations::load(&expectations_file()).unwrap();
-    let listed: BTreeSet<String> = suite
-        .iter()
-        .filter(|s| expectations.divergence(&s.id).is_some())
-        .map(|s| s.id.to_string())
-        .collect();
-    assert_eq!(listed.len(), expectations.divergences.len());
     // Scenarios needing a PF feature the adapter lacks are skipped; SDK steps stay with the
-    // reference SDK, which has every SDK feature.
-    let skipped: BTreeSet<String> = suite
+    // reference SDK, which has every SDK feature. Scenarios without a PF step ask the adapter
+    // nothing: not exercised, never a pass.
+    let expected = support::ExpectedRun::of(&suite, Role::Pf, &features, &expectations);
+    assert!(expected
+        .not_exercised
         .iter()
-        .filter(|s| {
-            s.scenario
-                .features
-                .iter()
-                .any(|f| f.role() == Role::Pf && !features.contains(f.name()))
-        })
-        .map(|s| s.id.to_string())
-        .collect();
-    assert!(listed.is_disjoint(&skipped));
-    // Scenarios without a PF step ask the adapter nothing: not exercised, never a pass.
-    let not_exercised: BTreeSet<String> = suite
-        .iter()
-        .filter(|s| !skipped.contains(&s.id.to_string()))
-        .filter(|s| {
-            !s.scenario
-                .steps
-                .iter()
-                .any(|step| matches!(step, conformance::scenario::model::Step::Pf(_)))
-        })
-        .map(|s| s.id.to_string())
-        .collect();
-    assert!(listed.is_disjoint(&not_exercised));
-    assert!(not_exercised.iter().any(|id| id.starts_with("card/")));
+        .any(|id| id.starts_with("card/")));
 
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("openssl-pf.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jpki-sim"));
+    command
         .current_dir(root())
         .args(["run", "scenarios", "--jobs", "2", "--sut"])
         .arg(format!("pf=python3 {}", adapter().display()))
@@ -128,47 +106,7 @@ fn the_openssl_pf_passes_the_suite_but_for_its_known_divergences() {
         .arg("--json")
         .arg(&json)
         .arg("--key-cache")
-        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("openssl-pf-keys.sqlite"))
-        .output()
-        .unwrap();
-    let shown = format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{shown}");
-    let passed = suite.len() - skipped.len() - not_exercised.len() - listed.len();
-    let summary = format!(
-        "{passed} passed, 0 failed, {} skipped, {} not exercised, {} known divergences",
-        skipped.len(),
-        not_exercised.len(),
-        listed.len()
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l == summary),
-        "expected `{summary}`:\n{shown}"
-    );
-
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let with = |outcome: &str| -> BTreeSet<String> {
-        report["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["outcome"] == outcome)
-            .map(|r| r["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(with("known_divergence"), listed, "{shown}");
-    assert_eq!(with("skipped"), skipped, "{shown}");
-    assert_eq!(with("not_exercised"), not_exercised, "{shown}");
-    assert_eq!(with("pass").len(), passed, "{shown}");
-    assert!(report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["adapter"] == "openssl-pf"));
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("openssl-pf-keys.sqlite"));
+    let (results, _) = expected.check(command, &json);
+    assert!(results.iter().all(|r| r["adapter"] == "openssl-pf"));
 }

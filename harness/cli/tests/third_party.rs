@@ -113,38 +113,21 @@ impl Adapter {
         );
         let suite = load_suite(&root().join("scenarios")).expect("the suite loads");
         let expectations = Expectations::load(&self.expectations()).unwrap();
-        let listed = ids(suite
-            .iter()
-            .filter(|s| expectations.divergence(&s.id).is_some()));
-        assert_eq!(listed.len(), expectations.divergences.len());
         // Scenarios needing an SDK feature the adapter lacks are skipped; PF steps stay with the
-        // reference PF, which has every PF feature.
-        let skipped = ids(suite.iter().filter(|s| {
-            s.scenario
-                .features
-                .iter()
-                .any(|f| f.role() == Role::Sdk && !features.contains(f.name()))
-        }));
-        assert!(listed.is_disjoint(&skipped), "a listed scenario is skipped");
+        // reference PF, which has every PF feature. Scenarios without an SDK step ask the
+        // adapter nothing: not exercised, never a pass.
+        let expected = support::ExpectedRun::of(&suite, Role::Sdk, &features, &expectations);
         let in_readers = ids(suite.iter().filter(|s| {
             s.scenario
                 .steps
                 .iter()
                 .any(|step| matches!(step, conformance::scenario::model::Step::Sdk(_)))
         }));
-        // Scenarios without an SDK step ask the adapter nothing: not exercised, never a pass.
-        let not_exercised: BTreeSet<String> = ids(suite.iter().filter(|s| {
-            let id = s.id.to_string();
-            !skipped.contains(&id) && !in_readers.contains(&id)
-        }));
-        assert!(
-            listed.is_disjoint(&not_exercised),
-            "a listed scenario has no SDK step"
-        );
 
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("report.json");
-        let out = Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jpki-sim"));
+        command
             .current_dir(root())
             .envs(envs.iter().copied())
             .args(["run", "scenarios", "--pcsc", "--sut"])
@@ -154,43 +137,8 @@ impl Adapter {
             .arg("--json")
             .arg(&json)
             .arg("--key-cache")
-            .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("third-party-keys.sqlite"))
-            .output()
-            .unwrap();
-        let shown = format!(
-            "{}\n--- stderr ---\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(0), "{shown}");
-        let passed = suite.len() - skipped.len() - not_exercised.len() - listed.len();
-        let summary = format!(
-            "{passed} passed, 0 failed, {} skipped, {} not exercised, {} known divergences",
-            skipped.len(),
-            not_exercised.len(),
-            listed.len()
-        );
-        assert!(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l == summary),
-            "expected `{summary}`:\n{shown}"
-        );
-
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-        let results = report["results"].as_array().unwrap();
-        let with = |outcome: &str| -> BTreeSet<String> {
-            results
-                .iter()
-                .filter(|r| r["outcome"] == outcome)
-                .map(|r| r["id"].as_str().unwrap().to_owned())
-                .collect()
-        };
-        assert_eq!(with("known_divergence"), listed, "{shown}");
-        assert_eq!(with("skipped"), skipped, "{shown}");
-        assert_eq!(with("not_exercised"), not_exercised, "{shown}");
-        assert_eq!(with("pass").len(), passed, "{shown}");
+            .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("third-party-keys.sqlite"));
+        let (results, _) = expected.check(command, &json);
         // Each divergence happened with the cards in PC/SC readers, not over the bridge.
         for result in results
             .iter()

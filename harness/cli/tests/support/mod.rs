@@ -366,3 +366,104 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(&path, bytes).unwrap();
     path.to_string_lossy().into_owned()
 }
+
+/// What a bundled adapter's whole-suite run must show, derived from the suite, the role the
+/// adapter plays, the features it claims and its expectations file, so no count is written by
+/// hand: the listed divergences, the scenarios skipped for lack of a feature, and those without
+/// a step of the adapter's role (not exercised, never a pass).
+pub struct ExpectedRun {
+    /// How many scenarios the suite has.
+    pub total: usize,
+    /// The scenarios the expectations file lists.
+    pub listed: std::collections::BTreeSet<String>,
+    /// The scenarios needing a feature of the role the adapter lacks.
+    pub skipped: std::collections::BTreeSet<String>,
+    /// The scenarios with no step of the adapter's role.
+    pub not_exercised: std::collections::BTreeSet<String>,
+}
+
+impl ExpectedRun {
+    /// Derives the expected run (see the type).
+    pub fn of(
+        suite: &[conformance::scenario::LoadedScenario],
+        role: vocab::Role,
+        features: &std::collections::BTreeSet<String>,
+        expectations: &conformance::runner::Expectations,
+    ) -> ExpectedRun {
+        use conformance::scenario::model::Step;
+        let ids = |keep: &dyn Fn(&conformance::scenario::LoadedScenario) -> bool| {
+            suite
+                .iter()
+                .filter(|s| keep(s))
+                .map(|s| s.id.to_string())
+                .collect::<std::collections::BTreeSet<String>>()
+        };
+        let listed = ids(&|s| expectations.divergence(&s.id).is_some());
+        assert_eq!(listed.len(), expectations.divergences.len());
+        let skipped = ids(&|s| {
+            s.scenario
+                .features
+                .iter()
+                .any(|f| f.role() == role && !features.contains(f.name()))
+        });
+        assert!(listed.is_disjoint(&skipped), "a listed scenario is skipped");
+        let not_exercised = ids(&|s| {
+            !skipped.contains(&s.id.to_string())
+                && !s.scenario.steps.iter().any(|step| match role {
+                    vocab::Role::Pf => matches!(step, Step::Pf(_)),
+                    vocab::Role::Sdk => matches!(step, Step::Sdk(_)),
+                })
+        });
+        assert!(
+            listed.is_disjoint(&not_exercised),
+            "a listed scenario has no step of the adapter's role"
+        );
+        ExpectedRun {
+            total: suite.len(),
+            listed,
+            skipped,
+            not_exercised,
+        }
+    }
+
+    /// Runs `command` (a `jpki-sim run` writing its JSON report to `json`) and checks that it
+    /// exits 0 with the expected summary line and that every outcome in the report is the
+    /// expected one. Returns the report's results and the output, for further checks.
+    pub fn check(&self, mut command: Command, json: &Path) -> (Vec<serde_json::Value>, String) {
+        let out = command.output().unwrap();
+        let shown = format!(
+            "{}\n--- stderr ---\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{shown}");
+        let passed = self.total - self.skipped.len() - self.not_exercised.len() - self.listed.len();
+        let summary = format!(
+            "{passed} passed, 0 failed, {} skipped, {} not exercised, {} known divergences",
+            self.skipped.len(),
+            self.not_exercised.len(),
+            self.listed.len()
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l == summary),
+            "expected `{summary}`:\n{shown}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        let results = report["results"].as_array().unwrap().clone();
+        let with = |outcome: &str| -> std::collections::BTreeSet<String> {
+            results
+                .iter()
+                .filter(|r| r["outcome"] == outcome)
+                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(with("known_divergence"), self.listed, "{shown}");
+        assert_eq!(with("skipped"), self.skipped, "{shown}");
+        assert_eq!(with("not_exercised"), self.not_exercised, "{shown}");
+        assert_eq!(with("pass").len(), passed, "{shown}");
+        (results, shown)
+    }
+}
