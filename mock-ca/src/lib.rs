@@ -48,5 +48,5 @@ pub use names::{
     SIM_ORGANIZATION_JA,
 };
 pub use profile::ProfileOptions;
-pub use serial::Serial;
+pub use serial::{Serial, SerialStyle};
 pub use url::BaseUrl;

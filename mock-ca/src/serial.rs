@@ -9,6 +9,46 @@ use crate::error::{Error, Result};
 use crate::hierarchy::Hierarchy;
 use crate::keys::checked_card_id;
 
+/// The shape of card certificate serials. Real JPKI serials are 4 bytes; the other styles put
+/// the encodings verifiers get wrong within reach of a scenario: a set top bit (the DER
+/// INTEGER needs a leading `00`), a leading zero nibble (hex `0X…`), the 20-byte maximum
+/// (RFC 5280 §4.1.2.2). Every style is deterministic; the default keeps the serials every
+/// existing state and snapshot has.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum SerialStyle {
+    /// 8 bytes, the first in `0x40..=0x7F`.
+    #[default]
+    Default,
+    /// 4 bytes, the first in `0x01..=0x7F`, as JPKI serials are.
+    Jpki,
+    /// 8 bytes, the first in `0x80..=0xFF`: the DER INTEGER has 9 content octets.
+    HighBit,
+    /// 8 bytes, the first in `0x01..=0x0F`: the hex starts with `0`.
+    LeadingZeroNibble,
+    /// 20 bytes, the first in `0x40..=0x7F`: the longest serial a conforming CA may use.
+    Longest,
+}
+
+impl SerialStyle {
+    /// The serial of this style from a SHA-256 digest.
+    fn shape(self, digest: &[u8]) -> Vec<u8> {
+        let (len, first): (usize, fn(u8) -> u8) = match self {
+            SerialStyle::Default => (8, |b| 0x40 | (b & 0x3F)),
+            SerialStyle::Jpki => (4, |b| (b % 0x7F) + 1),
+            SerialStyle::HighBit => (8, |b| 0x80 | b),
+            SerialStyle::LeadingZeroNibble => (8, |b| (b % 0x0F) + 1),
+            SerialStyle::Longest => (20, |b| 0x40 | (b & 0x3F)),
+        };
+        let mut bytes = digest[..len].to_vec();
+        bytes[0] = first(bytes[0]);
+        bytes
+    }
+}
+
 /// A certificate serial number: the big-endian magnitude of a positive INTEGER, 1 to 20 bytes
 /// without leading zeros (RFC 5280 §4.1.2.2). Displays as upper-case hex without separators.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,6 +76,24 @@ impl Serial {
         revision: u32,
         hierarchy: Hierarchy,
     ) -> Result<Self> {
+        Self::for_card_styled(
+            card_id_canonical,
+            generation,
+            revision,
+            hierarchy,
+            SerialStyle::Default,
+        )
+    }
+
+    /// [`Serial::for_card_revision`] in `style`: the same hash, another shape (the default
+    /// style gives the same serial).
+    pub fn for_card_styled(
+        card_id_canonical: &str,
+        generation: u32,
+        revision: u32,
+        hierarchy: Hierarchy,
+        style: SerialStyle,
+    ) -> Result<Self> {
         let card_id = checked_card_id(card_id_canonical)?;
         let mut hash = Sha256::new();
         hash.update(b"jpki-sim/serial/v1\0");
@@ -47,7 +105,7 @@ impl Serial {
             hash.update(b"\0rev");
             hash.update(revision.to_be_bytes());
         }
-        Ok(Self::from_digest(&hash.finalize()))
+        Ok(Serial(style.shape(&hash.finalize())))
     }
 
     /// The serial of a CA certificate: as [`Serial::for_card`] over
@@ -80,9 +138,7 @@ impl Serial {
     }
 
     fn from_digest(digest: &[u8]) -> Self {
-        let mut bytes = digest[..8].to_vec();
-        bytes[0] = 0x40 | (bytes[0] & 0x3F);
-        Serial(bytes)
+        Serial(SerialStyle::Default.shape(digest))
     }
 }
 
@@ -161,6 +217,30 @@ mod tests {
         assert_eq!(serial.as_bytes(), [0x06, 0xBF, 0xC3, 0x41]);
         assert_eq!(serial.to_string(), "06BFC341");
         assert_eq!("6bfc341".parse::<Serial>().unwrap(), serial);
+    }
+
+    #[test]
+    fn each_style_has_its_shape_and_the_default_is_the_classic_serial() {
+        let card = "felica:0123456789ABCDEF";
+        let styled = |style| Serial::for_card_styled(card, 1, 0, Hierarchy::Auth, style).unwrap();
+        assert_eq!(
+            styled(SerialStyle::Default),
+            Serial::for_card(card, 1, Hierarchy::Auth).unwrap()
+        );
+        for (style, len, first) in [
+            (SerialStyle::Jpki, 4, 0x01..=0x7F),
+            (SerialStyle::HighBit, 8, 0x80..=0xFF),
+            (SerialStyle::LeadingZeroNibble, 8, 0x01..=0x0F),
+            (SerialStyle::Longest, 20, 0x40..=0x7F),
+        ] {
+            let serial = styled(style);
+            assert_eq!(serial.as_bytes().len(), len, "{style:?}");
+            assert!(first.contains(&serial.as_bytes()[0]), "{style:?} {serial}");
+            assert_eq!(Serial::from_bytes(serial.as_bytes()).unwrap(), serial);
+        }
+        assert!(styled(SerialStyle::LeadingZeroNibble)
+            .to_string()
+            .starts_with('0'));
     }
 
     #[test]

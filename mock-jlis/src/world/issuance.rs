@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mock_ca::{
     CertificateAuthority, Hierarchy, Holder, IssuanceRequest, IssuedCertificate, KeyMaterial,
-    KeyRole, KeySeed, MunicipalityCode, Serial, SubjectId, SubstituteFlags,
+    KeyRole, KeySeed, MunicipalityCode, Serial, SerialStyle, SubjectId, SubstituteFlags,
 };
 use sim_card::CardImage;
 use time::OffsetDateTime;
@@ -18,6 +18,8 @@ use crate::personalise::{personalise, CardCredentials};
 pub(crate) struct Issuer {
     pub(crate) sign_ca: Arc<CertificateAuthority>,
     pub(crate) auth_ca: Arc<CertificateAuthority>,
+    /// The shape of the card certificates' serials.
+    pub(crate) serial_style: SerialStyle,
 }
 
 /// Certificates and image produced by [`Issuer::build`].
@@ -28,6 +30,24 @@ pub(crate) struct Built {
 }
 
 impl Issuer {
+    /// The serial of a card's certificate of `hierarchy` (revision: re-issues within a
+    /// generation, signature certificates only).
+    pub(crate) fn serial(
+        &self,
+        canonical: &str,
+        generation: u32,
+        revision: u32,
+        hierarchy: Hierarchy,
+    ) -> Result<Serial, WorldError> {
+        Ok(Serial::for_card_styled(
+            canonical,
+            generation,
+            revision,
+            hierarchy,
+            self.serial_style,
+        )?)
+    }
+
     pub(crate) fn ca(&self, hierarchy: Hierarchy) -> &CertificateAuthority {
         match hierarchy {
             Hierarchy::Sign => &self.sign_ca,
@@ -75,8 +95,7 @@ impl Issuer {
                 })
             };
         let sign = if persona.has_signature_certificate() {
-            let serial =
-                Serial::for_card_revision(&canonical, generation, sign_revision, Hierarchy::Sign)?;
+            let serial = self.serial(&canonical, generation, sign_revision, Hierarchy::Sign)?;
             Some(request(
                 Hierarchy::Sign,
                 serial,
@@ -90,7 +109,7 @@ impl Issuer {
             Some(auth) => auth.clone(),
             None => request(
                 Hierarchy::Auth,
-                Serial::for_card(&canonical, generation, Hierarchy::Auth)?,
+                self.serial(&canonical, generation, 0, Hierarchy::Auth)?,
                 issued_at,
                 &auth_key,
             )?,

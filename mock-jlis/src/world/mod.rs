@@ -37,7 +37,9 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use mock_ca::ocsp::{OcspRequest, ResponderCertificate};
 use mock_ca::publication::Publisher;
-use mock_ca::{CaKeyRole, CertificateAuthority, IssuedCertificate, KeyMaterial, KeySeed, Serial};
+use mock_ca::{
+    CaKeyRole, CertificateAuthority, IssuedCertificate, KeyMaterial, KeySeed, Serial, SerialStyle,
+};
 use sim_card::{CardId, CardImage};
 use time::OffsetDateTime;
 
@@ -164,6 +166,10 @@ pub struct WorldConfig {
     pub linkage_lag: std::time::Duration,
     /// Who signs OCSP answers: a delegated responder certificate (default) or the CA key.
     pub ocsp_signer: OcspSigner,
+    /// The shape of card certificate serials (default: 8 bytes, top bit clear). Serials are
+    /// derived again when a state is reopened, so a state directory must be reopened with the
+    /// style it was made with; scenario worlds live in memory.
+    pub serial_style: SerialStyle,
 }
 
 impl WorldConfig {
@@ -176,6 +182,7 @@ impl WorldConfig {
             clock: None,
             linkage_lag: std::time::Duration::ZERO,
             ocsp_signer: OcspSigner::Delegated,
+            serial_style: SerialStyle::Default,
         }
     }
 }
@@ -232,6 +239,7 @@ impl World {
         let issuer = Issuer {
             sign_ca: authority(Hierarchy::Sign, &sign_key)?,
             auth_ca: authority(Hierarchy::Auth, &auth_key)?,
+            serial_style: config.serial_style,
         };
         let publisher = Publisher::new(
             issuer.sign_ca.clone(),
@@ -634,13 +642,15 @@ impl World {
                 }
             };
             let canonical = card.to_string();
-            let sign_serial = Serial::for_card_revision(
+            let sign_serial = self.issuer.serial(
                 &canonical,
                 record.generation,
                 record.sign_revision,
                 Hierarchy::Sign,
             )?;
-            let auth_serial = Serial::for_card(&canonical, record.generation, Hierarchy::Auth)?;
+            let auth_serial =
+                self.issuer
+                    .serial(&canonical, record.generation, 0, Hierarchy::Auth)?;
             let stored = |hierarchy: Hierarchy, serial: &Serial| -> Option<IssuedCertificate> {
                 let der = ders.get(&(hierarchy.tag().to_owned(), serial.to_string()))?;
                 let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());

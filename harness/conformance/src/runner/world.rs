@@ -92,6 +92,7 @@ fn open_world(
 ) -> Result<World, WorldError> {
     let mut config = WorldConfig::new(base_url);
     config.cadence = scenario.cadence.unwrap_or_default();
+    config.serial_style = scenario.serials.unwrap_or_default();
     config.clock = Some(ClockMode::Frozen {
         at: scenario
             .clock

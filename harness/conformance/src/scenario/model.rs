@@ -49,6 +49,11 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<CadenceName>")]
     pub cadence: Option<Cadence>,
+    /// The shape of the cards' certificate serials: `jpki` (4 bytes, as the real ones),
+    /// `high_bit` (the DER INTEGER needs a leading 00), `leading_zero_nibble`, `longest` (20
+    /// bytes). Absent: `default` (8 bytes, top bit clear).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serials: Option<mock_ca::SerialStyle>,
     /// What happens, in order: adapter operations (`sdk`, `pf`) and moves of the world (`event`,
     /// `clock`, `fault`) and of cards (`card`). At least one.
     pub steps: Vec<Step>,

@@ -130,7 +130,7 @@ pub fn check(
     if unknown_entry_extension && !is(mutant, Mutant::IgnoresCriticalEntryExtension) {
         return Err(CrlError::Critical);
     }
-    let serial = &certificate.tbs_certificate.serial_number;
+    let serial = &x509::read_serial(certificate, mutant);
     let Some(entry) = tbs
         .revoked_certificates
         .iter()

@@ -84,6 +84,10 @@ pub enum Mutant {
     AcceptsCrlWithoutNextUpdate,
     /// Believes a CRL whose thisUpdate lies in the future.
     AcceptsFutureCrl,
+    /// Reads a serial number as a signed integer of its magnitude bytes (as Java's
+    /// `new BigInteger(bytes)` does): one with its top bit set turns negative, so its OCSP
+    /// CertID names another number and its CRL entry is never found.
+    SignedSerial,
 }
 
 /// A name that is not a mutant's.
@@ -98,7 +102,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 36] = [
+    pub const ALL: [Mutant; 37] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -135,6 +139,7 @@ impl Mutant {
         Mutant::IgnoresCriticalEntryExtension,
         Mutant::AcceptsCrlWithoutNextUpdate,
         Mutant::AcceptsFutureCrl,
+        Mutant::SignedSerial,
     ];
 
     /// The kebab-case name.
@@ -176,6 +181,7 @@ impl Mutant {
             Mutant::IgnoresCriticalEntryExtension => "ignores-critical-entry-extension",
             Mutant::AcceptsCrlWithoutNextUpdate => "accepts-crl-without-next-update",
             Mutant::AcceptsFutureCrl => "accepts-future-crl",
+            Mutant::SignedSerial => "signed-serial",
         }
     }
 }

@@ -100,7 +100,7 @@ fn ask(
         },
         issuer_name_hash: octets(x509::sha1(&ca.subject_der))?,
         issuer_key_hash: octets(ca.key_hash.clone())?,
-        serial_number: certificate.tbs_certificate.serial_number.clone(),
+        serial_number: x509::read_serial(certificate, mutant),
     };
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()

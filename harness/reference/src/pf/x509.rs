@@ -240,6 +240,26 @@ pub fn ocsp_signing(certificate: &Certificate) -> bool {
         .any(|usage| usage.0.contains(&KP_OCSP_SIGNING))
 }
 
+/// The certificate's serial as this PF reads it: as it is, or with [`Mutant::SignedSerial`] as
+/// a signed integer of its magnitude bytes (negative when the top bit is set).
+///
+/// [`Mutant::SignedSerial`]: super::Mutant::SignedSerial
+pub fn read_serial(
+    certificate: &Certificate,
+    mutant: Option<super::Mutant>,
+) -> x509_cert::serial_number::SerialNumber {
+    let serial = &certificate.tbs_certificate.serial_number;
+    if mutant != Some(super::Mutant::SignedSerial) {
+        return serial.clone();
+    }
+    // The content octets, less the leading zero that keeps a set top bit positive.
+    let content = serial.as_bytes();
+    let magnitude = &content[content.iter().position(|&b| b != 0).unwrap_or(0)..];
+    let mut der = vec![0x02, magnitude.len() as u8];
+    der.extend_from_slice(magnitude);
+    x509_cert::serial_number::SerialNumber::from_der(&der).unwrap_or_else(|_| serial.clone())
+}
+
 /// Upper-case hex of a serial without sign padding, as J-LIS paths take it.
 pub fn serial_hex(certificate: &Certificate) -> String {
     let bytes = certificate.tbs_certificate.serial_number.as_bytes();
