@@ -14,11 +14,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use conformance::report::{html, json, junit, Tally};
-use conformance::runner::{
-    mutant_platform, run_suite, run_suite_observed, Expectations, RunConfig, ScenarioResult,
-};
+use conformance::runner::{run_suite, run_suite_observed, Expectations, RunConfig, ScenarioResult};
 use conformance::scenario::{load_file, load_suite, LoadError, LoadedScenario};
-use reference::pf::Mutant;
+use reference::ReferenceMutant;
 use vocab::Role;
 
 #[derive(Debug, clap::Args)]
@@ -49,12 +47,14 @@ pub struct RunArgs {
     /// k mod N + 1, so N CI runners with `--shard 1/N` … `--shard N/N` cover the suite once.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
-    /// Then run the suite against every mutant of the reference PF; exit 1 if one survives.
+    /// Then run the suite against every mutant of the reference PF and SDK; exit 1 if one
+    /// survives.
     #[arg(long)]
     pub mutants: bool,
-    /// Then run the suite against this mutant (repeatable); exit 1 if it survives.
+    /// Then run the suite against this mutant (repeatable; SDK mutants are named `sdk-...`);
+    /// exit 1 if it survives.
     #[arg(long, value_name = "NAME")]
-    pub mutant: Vec<Mutant>,
+    pub mutant: Vec<ReferenceMutant>,
     /// An adapter playing a role instead of the bundled reference: `pf=COMMAND` or
     /// `sdk=COMMAND`, run with `sh -c` once per scenario, or `pf=URL` (`http://...`), an HTTP
     /// adapter with a session per scenario (docs/adapter-protocol.md). Repeat for both roles.
@@ -175,7 +175,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .join(" ");
         anyhow::ensure!(
             !args.mutants && args.mutant.is_empty(),
-            "--mutant/--mutants vary the in-process reference PF; with --sut, give the mutant to the adapter (jpki-sim adapter ref-pf --mutant NAME)"
+            "--mutant/--mutants vary the in-process reference PF and SDK; with --sut, give a PF mutant to the adapter (jpki-sim adapter ref-pf --mutant NAME)"
         );
     }
     if let Some(name) = args
@@ -221,7 +221,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let mutants = if args.mutants {
-        Mutant::ALL.to_vec()
+        ReferenceMutant::all()
     } else {
         args.mutant.clone()
     };
@@ -231,11 +231,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let verdicts = mutants
         .into_iter()
         .map(|mutant| {
-            let config = RunConfig {
-                adapter: format!("reference+{mutant}"),
-                platform: mutant_platform(mutant),
-                ..config.clone()
-            };
+            let config = config.against(mutant);
             let results = run_suite(&scenarios, &config)
                 .with_context(|| format!("cannot run the suite against mutant {mutant}"))?;
             Ok(MutantVerdict::of(mutant, &results))
@@ -251,12 +247,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// What the suite did to one mutant: the scenarios that noticed its mistake, in suite order.
 struct MutantVerdict {
-    mutant: Mutant,
+    mutant: ReferenceMutant,
     failed: Vec<String>,
 }
 
 impl MutantVerdict {
-    fn of(mutant: Mutant, results: &[ScenarioResult]) -> MutantVerdict {
+    fn of(mutant: ReferenceMutant, results: &[ScenarioResult]) -> MutantVerdict {
         MutantVerdict {
             mutant,
             failed: results

@@ -1,5 +1,5 @@
-//! Mutants: deliberately wrong reference PFs. The whole suite kills every one of them, and each
-//! makes the mistake its doc names, seen in the scenario written against that mistake.
+//! Mutants: deliberately wrong reference PFs and SDKs. The whole suite kills every one of them,
+//! and each PF mutant makes the mistake its doc names, seen in the scenario written against it.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -41,11 +41,17 @@ fn the_suite_kills_every_mutant() {
     let out = jpki_sim_run(&[&suite, "--mutants"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    let n = Mutant::ALL.len();
-    assert!(n >= 30, "only {n} mutants");
+    let all = reference::ReferenceMutant::all();
+    let n = all.len();
+    let sdk = all
+        .iter()
+        .filter(|m| matches!(m, reference::ReferenceMutant::Sdk(_)))
+        .count();
+    assert!(n - sdk >= 30, "only {} PF mutants", n - sdk);
+    assert!(sdk >= 10, "only {sdk} SDK mutants");
     assert!(text.contains(&format!("kill rate: {n}/{n}")), "{text}");
     assert!(!text.contains("SURVIVED"), "{text}");
-    for mutant in Mutant::ALL {
+    for mutant in all {
         assert!(
             text.lines().any(|l| l.starts_with(&format!("{mutant} "))),
             "{mutant} missing from\n{text}"

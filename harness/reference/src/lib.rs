@@ -5,10 +5,12 @@
 //! (`jpki-sim adapter ref-sdk|ref-pf`).
 
 pub mod channel;
+pub mod mutants;
 pub mod pf;
 pub mod sdk;
 pub mod serve;
 
 pub use channel::{CardChannel, ChannelError, InProcessChannel, TransportError};
+pub use mutants::ReferenceMutant;
 pub use pf::{Mutant, ReferencePf};
-pub use sdk::{ReferenceSdk, SdkError};
+pub use sdk::{ReferenceSdk, SdkError, SdkMutant};

@@ -64,6 +64,9 @@ pub struct RunConfig {
     /// PC/SC readers the cards of scenarios with `sdk` steps are put in (`--pcsc`); empty:
     /// cards stay in process, reached through the APDU bridge only.
     pub readers: Vec<readers::ReaderSlot>,
+    /// The mistake the in-process reference SDK makes in `sdk` steps (`--mutant sdk-...`);
+    /// the holder's own signatures in `pf` steps always come from the correct SDK.
+    pub sdk_mutant: Option<reference::SdkMutant>,
 }
 
 /// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
@@ -114,6 +117,18 @@ impl From<served_world::LoopbackError> for RunError {
 }
 
 impl RunConfig {
+    /// This configuration with the in-process reference making `mutant`'s mistake, and the
+    /// adapter named after it (`reference+NAME`).
+    pub fn against(&self, mutant: reference::ReferenceMutant) -> RunConfig {
+        let mut config = self.clone();
+        config.adapter = format!("reference+{mutant}");
+        match mutant {
+            reference::ReferenceMutant::Pf(mutant) => config.platform = mutant_platform(mutant),
+            reference::ReferenceMutant::Sdk(mutant) => config.sdk_mutant = Some(mutant),
+        }
+        config
+    }
+
     /// The bundled reference SDK and PF, a worker per core, a 20 s step timeout, and the
     /// per-user key cache.
     pub fn reference() -> RunConfig {
@@ -127,6 +142,7 @@ impl RunConfig {
             sut_sdk: None,
             sut_pf: None,
             readers: Vec::new(),
+            sdk_mutant: None,
         }
     }
 }

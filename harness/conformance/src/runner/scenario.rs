@@ -47,6 +47,8 @@ pub struct ScenarioRun<'a> {
     pub bridge: Option<Bridge>,
     /// Whether a system under test (the SDK or PF adapter) has answered a step yet.
     pub answered: Answered,
+    /// The mistake the in-process SDK makes in `sdk` steps, if any.
+    pub sdk_mutant: Option<reference::SdkMutant>,
     /// The cards in PC/SC readers, when readers are configured and the scenario has `sdk`
     /// steps. Last, so that it is dropped (cards out, readers handed back) after the adapters
     /// have said bye.
@@ -146,6 +148,7 @@ pub fn run_scenario(
             .map(|adapter| (RemoteSdk::new(adapter), adapters.cards)),
         bridge: adapters.bridge,
         answered,
+        sdk_mutant: config.sdk_mutant,
         readers: adapters.readers,
     };
     for (index, step) in loaded.scenario.steps.iter().enumerate() {
@@ -226,14 +229,14 @@ impl ScenarioRun<'_> {
             .as_mut()
             .and_then(|readers| readers.channel(index))
         {
-            let mut sdk = ReferenceSdk::new(&mut *channel);
+            let mut sdk = ReferenceSdk::with_mutant(&mut *channel, self.sdk_mutant);
             // A transport failure is `Broken` with its cause, a removed card `NoCard`.
             return Ok(match reference::serve::perform(&mut sdk, operation) {
                 Some(result) => Answer::of(result),
                 None => Answer::Broken("not an SDK operation".to_owned()),
             });
         }
-        let mut sdk = self.sdk(index)?;
+        let mut sdk = self.sdk(index)?.with_mistake(self.sdk_mutant);
         Ok(match reference::serve::perform(&mut sdk, operation) {
             Some(result) => Answer::of(result),
             None => Answer::Broken("not an SDK operation".to_owned()),

@@ -4,6 +4,7 @@ use sim_card::StatusWord;
 
 use super::apdu;
 use super::digest::digest_info;
+use super::mutant::SdkMutant;
 use super::parse::{self, ParseError};
 use crate::channel::{CardChannel, ChannelError};
 use sim_card::image::FileId;
@@ -30,6 +31,8 @@ pub enum SdkError {
 /// The bundled SDK, over any [`CardChannel`]. PIN values are the bytes typed (ASCII).
 pub struct ReferenceSdk<C> {
     channel: C,
+    /// The deliberate mistake this SDK makes, if any.
+    mutant: Option<SdkMutant>,
 }
 
 /// A response split into its data and status word.
@@ -41,7 +44,22 @@ struct Response {
 impl<C: CardChannel> ReferenceSdk<C> {
     /// The SDK over `channel`; it sends nothing until an operation is called.
     pub fn new(channel: C) -> ReferenceSdk<C> {
-        ReferenceSdk { channel }
+        ReferenceSdk::with_mutant(channel, None)
+    }
+
+    /// The SDK making `mutant`'s mistake (`None`: the correct SDK).
+    pub fn with_mutant(channel: C, mutant: Option<SdkMutant>) -> ReferenceSdk<C> {
+        ReferenceSdk { channel, mutant }
+    }
+
+    /// This SDK, making `mutant`'s mistake from now on (`None`: none).
+    pub fn with_mistake(mut self, mutant: Option<SdkMutant>) -> ReferenceSdk<C> {
+        self.mutant = mutant;
+        self
+    }
+
+    fn is(&self, mutant: SdkMutant) -> bool {
+        self.mutant == Some(mutant)
     }
 
     /// Reads a JPKI certificate, verifying the signature password first when given.
@@ -77,7 +95,12 @@ impl<C: CardChannel> ReferenceSdk<C> {
         if !selected.status.is_success() {
             return Ok(SdkOutcome::status(selected.status));
         }
-        let status = self.exchange(&apdu::verify_status())?.status;
+        let query = if self.is(SdkMutant::PinStatusByVerify) {
+            apdu::verify(b"0000")
+        } else {
+            apdu::verify_status()
+        };
+        let status = self.exchange(&query)?.status;
         Ok(SdkOutcome {
             status,
             data: status.retries().map(SdkData::RetriesLeft),
@@ -102,7 +125,15 @@ impl<C: CardChannel> ReferenceSdk<C> {
         new: &[u8],
     ) -> Result<SdkOutcome, SdkError> {
         let (ap, ef) = pin_location(pin);
-        if let Some(refused) = self.open(ap, Some((ef, old)))? {
+        if self.is(SdkMutant::ChangeWithoutVerify) {
+            if let Some(refused) = self.open(ap, None)? {
+                return Ok(refused);
+            }
+            let selected = self.exchange(&apdu::select_ef(ef))?;
+            if !selected.status.is_success() {
+                return Ok(SdkOutcome::status(selected.status));
+            }
+        } else if let Some(refused) = self.open(ap, Some((ef, old)))? {
             return Ok(refused);
         }
         let status = self.exchange(&apdu::change_reference_data(new))?.status;
@@ -122,6 +153,7 @@ impl<C: CardChannel> ReferenceSdk<C> {
             KeyKind::Auth => (jpki::AUTH_PIN, jpki::AUTH_KEY),
             KeyKind::Sign => (jpki::SIGN_PASSWORD, jpki::SIGN_KEY),
         };
+        let pin = pin.filter(|_| !self.is(SdkMutant::SignWithoutPin));
         if let Some(refused) = self.open(apdu::JPKI_AP, pin.map(|p| (pin_ef, p)))? {
             return Ok(refused);
         }
@@ -129,7 +161,16 @@ impl<C: CardChannel> ReferenceSdk<C> {
         if !selected.status.is_success() {
             return Ok(SdkOutcome::status(selected.status));
         }
-        let signed = self.exchange(&apdu::compute_digital_signature(&digest_info(hash, data)))?;
+        let input = match self.mutant {
+            Some(SdkMutant::AlwaysSha256) => digest_info(HashAlgorithm::Sha256, data),
+            // The DigestInfo less its algorithm prefix: the bare hash.
+            Some(SdkMutant::RawHash) => {
+                let info = digest_info(hash, data);
+                info[info.len() - hash_len(hash)..].to_vec()
+            }
+            _ => digest_info(hash, data),
+        };
+        let signed = self.exchange(&apdu::compute_digital_signature(&input))?;
         Ok(if signed.status.is_success() {
             SdkOutcome::with_data(SdkData::Signature(signed.data))
         } else {
@@ -145,10 +186,13 @@ impl<C: CardChannel> ReferenceSdk<C> {
         }
         match self.read_file(text::BASIC_INFO, "basic 4 info")? {
             Ok(file) => {
-                let info = parse::basic_info(&file).map_err(|source| SdkError::Malformed {
+                let mut info = parse::basic_info(&file).map_err(|source| SdkError::Malformed {
                     what: "basic 4 info",
                     source,
                 })?;
+                if self.is(SdkMutant::SwapsNameAndAddress) {
+                    std::mem::swap(&mut info.name, &mut info.address);
+                }
                 Ok(SdkOutcome::with_data(SdkData::BasicInfo(info)))
             }
             Err(status) => Ok(SdkOutcome::status(status)),
@@ -195,18 +239,25 @@ impl<C: CardChannel> ReferenceSdk<C> {
         ap: &[u8],
         pin: Option<(FileId, &[u8])>,
     ) -> Result<Option<SdkOutcome>, SdkError> {
-        let selected = self.exchange(&apdu::select_ap(ap))?;
-        if !selected.status.is_success() {
-            return Ok(Some(SdkOutcome::status(selected.status)));
+        if !self.is(SdkMutant::SkipsApSelect) {
+            let selected = self.exchange(&apdu::select_ap(ap))?;
+            if !selected.status.is_success() {
+                return Ok(Some(SdkOutcome::status(selected.status)));
+            }
         }
         let Some((ef, value)) = pin else {
             return Ok(None);
         };
-        for command in [apdu::select_ef(ef), apdu::verify(value)] {
-            let response = self.exchange(&command)?;
-            if !response.status.is_success() {
-                return Ok(Some(SdkOutcome::status(response.status)));
-            }
+        let selected = self.exchange(&apdu::select_ef(ef))?;
+        if !selected.status.is_success() {
+            return Ok(Some(SdkOutcome::status(selected.status)));
+        }
+        let mut verified = self.exchange(&apdu::verify(value))?;
+        if verified.status.retries().is_some() && self.is(SdkMutant::RetriesWrongPin) {
+            verified = self.exchange(&apdu::verify(value))?;
+        }
+        if !verified.status.is_success() && !self.is(SdkMutant::IgnoresVerifyStatus) {
+            return Ok(Some(SdkOutcome::status(verified.status)));
         }
         Ok(None)
     }
@@ -222,7 +273,7 @@ impl<C: CardChannel> ReferenceSdk<C> {
             return Ok(Err(selected.status));
         }
         let head = self.exchange(&apdu::read_binary(0, HEAD_LEN))?;
-        if !head.status.is_success() {
+        if !head.status.is_success() && !self.is(SdkMutant::IgnoresReadStatus) {
             return Ok(Err(head.status));
         }
         let size =
@@ -245,6 +296,9 @@ impl<C: CardChannel> ReferenceSdk<C> {
             }
             file.extend_from_slice(&chunk.data);
         }
+        if self.is(SdkMutant::FirstChunkOnly) {
+            file.truncate(256);
+        }
         file.truncate(size);
         Ok(Ok(file))
     }
@@ -259,6 +313,16 @@ impl<C: CardChannel> ReferenceSdk<C> {
             data,
             status: StatusWord::from_bytes(sw[0], sw[1]),
         })
+    }
+}
+
+/// The length of a `hash` digest.
+fn hash_len(hash: HashAlgorithm) -> usize {
+    match hash {
+        HashAlgorithm::Sha1 => 20,
+        HashAlgorithm::Sha256 => 32,
+        HashAlgorithm::Sha384 => 48,
+        HashAlgorithm::Sha512 => 64,
     }
 }
 

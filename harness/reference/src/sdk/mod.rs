@@ -9,6 +9,8 @@
 pub mod apdu;
 pub mod client;
 pub mod digest;
+mod mutant;
 pub mod parse;
 
 pub use client::{ReferenceSdk, SdkError};
+pub use mutant::SdkMutant;
