@@ -93,6 +93,9 @@ pub enum FaultKind {
         /// Which forgery.
         forgery: CrlForgery,
     },
+    /// CRL: the full list answers 503 `unavailable`; the partitions are served (each CRL
+    /// request, full or partition, counts toward `count`).
+    FullCrlWithheld,
 }
 
 impl FaultKind {
@@ -109,6 +112,7 @@ impl FaultKind {
                 | FaultKind::ExpiredCrl
                 | FaultKind::ForgedOcsp { .. }
                 | FaultKind::ForgedCrl { .. }
+                | FaultKind::FullCrlWithheld
         )
     }
 
@@ -121,9 +125,10 @@ impl FaultKind {
             | FaultKind::ForeignNonce
             | FaultKind::NoNonce
             | FaultKind::ForgedOcsp { .. } => endpoint == Endpoint::Ocsp,
-            FaultKind::YesterdaysCrl | FaultKind::ExpiredCrl | FaultKind::ForgedCrl { .. } => {
-                endpoint == Endpoint::Crl
-            }
+            FaultKind::YesterdaysCrl
+            | FaultKind::ExpiredCrl
+            | FaultKind::ForgedCrl { .. }
+            | FaultKind::FullCrlWithheld => endpoint == Endpoint::Crl,
             _ => true,
         }
     }
@@ -134,6 +139,7 @@ impl FaultKind {
             FaultKind::YesterdaysCrl => Some(CrlFault::Yesterdays),
             FaultKind::ExpiredCrl => Some(CrlFault::Expired),
             FaultKind::ForgedCrl { forgery } => Some(CrlFault::Forged(forgery)),
+            FaultKind::FullCrlWithheld => Some(CrlFault::FullListWithheld),
             _ => None,
         }
     }

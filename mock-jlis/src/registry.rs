@@ -233,6 +233,16 @@ impl RevocationData for Registry {
         })
     }
 
+    fn municipality_codes(&self, hierarchy: Hierarchy) -> Vec<String> {
+        let codes: std::collections::BTreeSet<&str> = self
+            .by_serial
+            .values()
+            .filter(|r| r.hierarchy == hierarchy)
+            .map(|r| r.municipality_code.as_str())
+            .collect();
+        codes.into_iter().map(str::to_owned).collect()
+    }
+
     fn revoked(
         &self,
         hierarchy: Hierarchy,

@@ -719,3 +719,59 @@ async fn persona_fields_the_card_cannot_carry_are_refused_by_name() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// The CRL index lists the partition of each municipality with certificates, under the name
+/// the certificates carry, and its path serves that partition; the full list can be withheld
+/// while partitions stay served.
+#[tokio::test]
+async fn the_crl_index_leads_to_the_partition_the_certificates_name() {
+    let world = private_world();
+    let (status, got) = call_on(&world, "GET", "/crl/auth/index.json", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&got)["partitions"], serde_json::json!([]));
+    let card = "felica:0011223344556677";
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/cards",
+        format!(r#"{{"card":"{card}"}}"#),
+    )
+    .await;
+    let (_, got) = call_on(&world, "GET", "/crl/auth/index.json", Body::empty()).await;
+    let index = json(&got);
+    assert_eq!(index["full"], "/crl/auth.crl");
+    let partitions = index["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 1, "{index}");
+    let entry = &partitions[0];
+    let state = world.card(&card.parse().unwrap()).unwrap().state();
+    // The certificate carries the name's DER in its cRLDistributionPoints.
+    let der_hex = hex::encode_upper(&state.auth.der);
+    assert!(
+        der_hex.contains(entry["name_der_hex"].as_str().unwrap()),
+        "{entry}"
+    );
+    assert!(entry["distribution_point"]
+        .as_str()
+        .unwrap()
+        .contains("CRLDP"));
+    let path = entry["path"].as_str().unwrap();
+    assert_eq!(
+        path,
+        format!("/crl/auth/{}.crl", entry["code"].as_str().unwrap())
+    );
+    let (status, _) = call_on(&world, "GET", path, Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+
+    call_on(
+        &world,
+        "POST",
+        "/admin/v1/faults",
+        r#"{"endpoint":"crl","fault":{"kind":"full_crl_withheld"}}"#,
+    )
+    .await;
+    let (status, got) = call_on(&world, "GET", "/crl/auth.crl", Body::empty()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(json(&got)["error"], "unavailable");
+    let (status, _) = call_on(&world, "GET", path, Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -25,7 +25,7 @@ const ISSUING_DISTRIBUTION_POINT: der::asn1::ObjectIdentifier =
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum CrlForgery {
-    /// The other JPKI CA's genuine, current CRL.
+    /// The other JPKI CA's genuine, current full CRL, at any CRL URL.
     OtherHierarchy,
     /// The CA's name and key identifier, signed by a key nobody certified.
     UnknownKey,

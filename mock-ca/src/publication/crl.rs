@@ -53,12 +53,17 @@ impl Publisher {
         partition: &CrlPartition,
     ) -> Result<Arc<Vec<u8>>, PublicationError> {
         let fault = source.crl_fault();
+        if fault == Some(CrlFault::FullListWithheld) && *partition == CrlPartition::Full {
+            return Err(PublicationError::FullListWithheld);
+        }
         let Some(CrlFault::Forged(forgery)) = fault else {
             return self.crl_with(source, hierarchy, partition, fault);
         };
         if forgery == CrlForgery::OtherHierarchy {
             let other = hierarchy.other();
-            return self.crl_with(source, other, partition, None);
+            // The other CA's full list, whatever was asked: a partition of the other CA would
+            // name the other CA's distribution point and give itself away by its scope.
+            return self.crl_with(source, other, &CrlPartition::Full, None);
         }
         let genuine = self.crl_with(source, hierarchy, partition, None)?;
         let impostor = source
@@ -88,7 +93,7 @@ impl Publisher {
         let at = match fault {
             Some(CrlFault::Yesterdays) => now - Duration::DAY,
             Some(CrlFault::Expired) => now - Duration::days(2),
-            Some(CrlFault::Forged(_)) | None => now,
+            Some(CrlFault::Forged(_) | CrlFault::FullListWithheld) | None => now,
         };
         // The issue (its number counts revocations on the instant cadence), the version, the
         // cache lookup and the entries come from one view, so a CRL is never cached under a

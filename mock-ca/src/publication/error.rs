@@ -9,6 +9,9 @@ pub enum PublicationError {
     /// A per-municipality CRL was asked for a code no certificate or table knows.
     #[error("no municipality with code {0:?} is known")]
     UnknownMunicipality(String),
+    /// The full list is withheld by an injected fault; partitions are served.
+    #[error("the full CRL is withheld (injected fault); its partitions are served")]
+    FullListWithheld,
     /// A forged CRL was armed, but the registry has no impostor key to sign it with.
     #[error("a forged CRL needs an impostor key, and the registry has none")]
     NoImpostorKey,

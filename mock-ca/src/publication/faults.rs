@@ -13,6 +13,8 @@ pub enum CrlFault {
     Expired,
     /// A forged CRL (see [`crate::forgery`]).
     Forged(CrlForgery),
+    /// The full list is withheld (503); partitions are served as usual.
+    FullListWithheld,
 }
 
 /// An OCSP answer that is wrong on purpose.

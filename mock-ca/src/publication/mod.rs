@@ -16,6 +16,7 @@
 mod crl;
 mod error;
 mod faults;
+mod index;
 mod ocsp;
 mod publisher;
 mod routes;
@@ -25,6 +26,7 @@ mod source;
 pub use crl::CrlPartition;
 pub use error::PublicationError;
 pub use faults::{CrlFault, OcspFault};
+pub use index::{CrlIndex, PartitionEntry};
 pub use publisher::{OcspSigner, Publisher};
 pub use routes::{routes, ROUTES};
 pub use schedule::{AsOf, Cadence, CrlIssue, OCSP_PERIOD};

@@ -94,6 +94,11 @@ impl From<PublicationError> for HttpError {
         let message = error_chain(&err);
         match err {
             PublicationError::UnknownMunicipality(_) => HttpError::not_found(message),
+            PublicationError::FullListWithheld => HttpError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "unavailable",
+                message,
+            },
             _ => {
                 tracing::error!(error = %message, "world operation failed");
                 HttpError::unavailable(message)
@@ -143,7 +148,7 @@ async fn partition_crl<S: RevocationSource>(
 ) -> Result<Response, HttpError> {
     let not_found = || {
         HttpError::not_found(format!(
-            "no CRL /crl/{hierarchy}/{file}: expected /crl/sign|auth/<5-digit municipality code>.crl"
+            "no CRL /crl/{hierarchy}/{file}: expected /crl/sign|auth/<5-digit municipality code>.crl or /crl/sign|auth/index.json"
         ))
     };
     let hierarchy_value = match hierarchy.as_str() {
@@ -151,6 +156,13 @@ async fn partition_crl<S: RevocationSource>(
         "auth" => Hierarchy::Auth,
         _ => return Err(not_found()),
     };
+    if file == "index.json" {
+        return Ok(Json(
+            site.publisher
+                .crl_index(site.source.as_ref(), hierarchy_value),
+        )
+        .into_response());
+    }
     let code = file.strip_suffix(".crl").ok_or_else(not_found)?;
     if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(not_found());

@@ -19,6 +19,13 @@ pub trait RevocationData {
     /// 5-digit `code` carry in their CRL distribution point, if the municipality is known.
     fn municipality_names(&self, code: &str) -> Option<(String, String)>;
 
+    /// The 5-digit municipality codes of the certificates of `hierarchy`, sorted, without
+    /// repeats: the partitions the CRL index lists. Default: none.
+    fn municipality_codes(&self, hierarchy: Hierarchy) -> Vec<String> {
+        let _ = hierarchy;
+        Vec::new()
+    }
+
     /// What a CRL of `hierarchy` with data `as_of` lists, in CRL order: the certificates whose
     /// revocation `as_of` [includes](AsOf::includes) and that are not expired at
     /// [`AsOf::instant`]; only the certificates of `municipality` when given.

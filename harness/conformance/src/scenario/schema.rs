@@ -145,6 +145,8 @@ pub(crate) enum FaultKindSchema {
     ForgedCrl {
         forgery: mock_ca::forgery::CrlForgery,
     },
+    /// CRL: the full list answers 503; the partitions are served.
+    FullCrlWithheld,
 }
 
 #[cfg(test)]
@@ -207,6 +209,7 @@ mod tests {
             FaultKind::ExpiredCrl => M::ExpiredCrl,
             FaultKind::ForgedOcsp { forgery } => M::ForgedOcsp { forgery },
             FaultKind::ForgedCrl { forgery } => M::ForgedCrl { forgery },
+            FaultKind::FullCrlWithheld => M::FullCrlWithheld,
         }
     }
 

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use x509_cert::crl::CertificateList;
 use x509_cert::ext::pkix::crl::dp::IssuingDistributionPoint;
 use x509_cert::ext::pkix::name::DistributionPointName;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{CrlDistributionPoints, CrlReason};
 use x509_cert::ext::Extension;
 use x509_cert::Certificate;
@@ -61,7 +62,8 @@ pub fn check(
     now: OffsetDateTime,
     mutant: Option<Mutant>,
 ) -> Result<Status, CrlError> {
-    let path = format!("/crl/{hierarchy}.crl");
+    let path = partition_path(http, hierarchy, certificate, mutant)
+        .unwrap_or_else(|| format!("/crl/{hierarchy}.crl"));
     let reply = http.get(&path)?;
     if reply.status != 200 {
         return Err(CrlError::Status {
@@ -150,6 +152,61 @@ pub fn check(
     Ok(Status::Revoked(reason))
 }
 
+/// The path of the partition CRL of `certificate`'s distribution point, from the CRL index
+/// (`/crl/{hierarchy}/index.json`): the partition whose name is, byte for byte, a directoryName
+/// the certificate's cRLDistributionPoints carries. `None` (use the full list) when the index
+/// is unavailable or names none of them.
+fn partition_path(
+    http: &Http,
+    hierarchy: &str,
+    certificate: &Certificate,
+    mutant: Option<Mutant>,
+) -> Option<String> {
+    if is(mutant, Mutant::FullCrlOnly) {
+        return None;
+    }
+    let index = http.get(&format!("/crl/{hierarchy}/index.json")).ok()?;
+    let index = index.json()?;
+    let names: Vec<String> = distribution_points(certificate)
+        .into_iter()
+        .flatten()
+        .filter_map(|name| match name {
+            GeneralName::DirectoryName(name) => name.to_der().ok().map(hex::encode_upper),
+            _ => None,
+        })
+        .collect();
+    index
+        .get("partitions")?
+        .as_array()?
+        .iter()
+        .find(|entry| {
+            entry
+                .get("name_der_hex")
+                .and_then(|der| der.as_str())
+                .is_some_and(|der| names.iter().any(|name| name == der))
+        })?
+        .get("path")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The fullName of each of `certificate`'s CRL distribution points.
+fn distribution_points(certificate: &Certificate) -> Vec<Vec<GeneralName>> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|ext| ext.extn_id == CRL_DISTRIBUTION_POINTS)
+        .filter_map(|ext| CrlDistributionPoints::from_der(ext.extn_value.as_bytes()).ok())
+        .flat_map(|points| points.0)
+        .filter_map(|point| match point.distribution_point {
+            Some(DistributionPointName::FullName(names)) => Some(names),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Whether the issuingDistributionPoint `extension` covers `certificate` (RFC 5280 §6.3.3 (b)):
 /// a scope this PF reads (no onlySomeReasons, not indirect, not CA certificates only, not
 /// attribute certificates only) whose distribution point is one the certificate names. An
@@ -169,17 +226,7 @@ fn covers(extension: &Extension, certificate: &Certificate) -> bool {
         // No distribution point: the CRL covers every certificate the CA issued.
         return idp.distribution_point.is_none();
     };
-    certificate
-        .tbs_certificate
-        .extensions
+    distribution_points(certificate)
         .iter()
-        .flatten()
-        .filter(|ext| ext.extn_id == CRL_DISTRIBUTION_POINTS)
-        .filter_map(|ext| CrlDistributionPoints::from_der(ext.extn_value.as_bytes()).ok())
-        .flat_map(|points| points.0)
-        .filter_map(|point| match point.distribution_point {
-            Some(DistributionPointName::FullName(names)) => Some(names),
-            _ => None,
-        })
         .any(|names| names.iter().any(|name| scope.contains(name)))
 }

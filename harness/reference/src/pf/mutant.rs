@@ -88,6 +88,9 @@ pub enum Mutant {
     /// `new BigInteger(bytes)` does): one with its top bit set turns negative, so its OCSP
     /// CertID names another number and its CRL entry is never found.
     SignedSerial,
+    /// Checks CRL status on the full list only, never the partition of the certificate's
+    /// distribution point.
+    FullCrlOnly,
 }
 
 /// A name that is not a mutant's.
@@ -102,7 +105,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 37] = [
+    pub const ALL: [Mutant; 38] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -140,6 +143,7 @@ impl Mutant {
         Mutant::AcceptsCrlWithoutNextUpdate,
         Mutant::AcceptsFutureCrl,
         Mutant::SignedSerial,
+        Mutant::FullCrlOnly,
     ];
 
     /// The kebab-case name.
@@ -182,6 +186,7 @@ impl Mutant {
             Mutant::AcceptsCrlWithoutNextUpdate => "accepts-crl-without-next-update",
             Mutant::AcceptsFutureCrl => "accepts-future-crl",
             Mutant::SignedSerial => "signed-serial",
+            Mutant::FullCrlOnly => "full-crl-only",
         }
     }
 }
