@@ -157,7 +157,7 @@ fn unknown_operation_lists_the_operations() {
 #[test]
 fn unknown_step_kind_lists_the_kinds() {
     let yaml = format!("{HEAD}steps:\n  - sdq: {{op: pin_status, pin: auth, expect: ok}}\n");
-    insta::assert_snapshot!(errors(&yaml), @r#"scenarios/card/example.yaml:6:5: steps[0]: unknown variant `sdq`, expected one of `sdk`, `pf`, `event`, `clock`, `fault`, `clear_faults`, `card`"#);
+    insta::assert_snapshot!(errors(&yaml), @r#"scenarios/card/example.yaml:6:5: steps[0]: unknown variant `sdq`, expected one of `sdk`, `pf`, `event`, `clock`, `fault`, `clear_faults`, `card`, `consent`"#);
 }
 
 #[test]

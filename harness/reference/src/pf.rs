@@ -380,6 +380,9 @@ impl Platform for ReferencePf {
         }
         Ok(match reply.error_code().as_deref() {
             Some("not_consented") => LatestOutcome::NotConsented,
+            Some("consent_withdrawn") if is(self.mutant, Mutant::WithdrawnIsNotConsented) => {
+                LatestOutcome::NotConsented
+            }
             Some("consent_withdrawn") => LatestOutcome::ConsentWithdrawn,
             Some("consent_expired") => LatestOutcome::ConsentExpired,
             Some("latest_certificate_unknown") => LatestOutcome::LatestCertificateUnknown,

@@ -87,6 +87,9 @@ pub enum RunError {
     /// A card's persona overrides could not be turned into the world's form.
     #[error("persona overrides do not serialise: {0}")]
     Persona(String),
+    /// The world refused to withdraw a consent (or the enrolment is unknown).
+    #[error("cannot withdraw the consent: {0}")]
+    Consent(String),
     /// A step names a card index the scenario does not have (the checks at load time prevent
     /// this).
     #[error("the scenario has no card {0}")]

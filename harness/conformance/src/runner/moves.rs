@@ -3,13 +3,15 @@
 
 use std::sync::atomic::Ordering;
 
+use x509_cert::der::Decode;
+
 use mock_jlis::events::EventRequest;
 
 use super::check::StepFailure;
 use super::scenario::ScenarioRun;
 use super::trace::TraceEntry;
 use super::RunError;
-use crate::scenario::model::{CardMove, ClockMove, EventStep, FaultStep};
+use crate::scenario::model::{CardMove, ClockMove, ConsentMove, EventStep, FaultStep};
 
 /// Applies a life event to a card's holder, recording in the trace how many certificates it
 /// revoked and issued.
@@ -102,6 +104,29 @@ pub fn card(run: &mut ScenarioRun<'_>, move_: &CardMove) -> Result<(), StepFailu
             ),
             None => format!("card {index} {moved}"),
         },
+    });
+    Ok(())
+}
+
+/// The holder withdraws every consent covering an enrolment's certificate at J-LIS; the next
+/// `latest_info` with `consent: true` registers a new one through the PF.
+pub fn consent(run: &mut ScenarioRun<'_>, move_: &ConsentMove) -> Result<(), StepFailure> {
+    let ConsentMove::Withdraw(name) = move_;
+    let enrolment = run
+        .enrolments
+        .get_mut(name.as_str())
+        .ok_or_else(|| RunError::Consent(format!("no enrolment {name}")))?;
+    let certificate = x509_cert::Certificate::from_der(&enrolment.certificate)
+        .map_err(|err| RunError::Consent(format!("the enrolled certificate: {err}")))?;
+    let serial = mock_ca::Serial::from_bytes(certificate.tbs_certificate.serial_number.as_bytes())
+        .map_err(|err| RunError::Consent(err.to_string()))?;
+    run.world
+        .world
+        .withdraw_consent(&serial)
+        .map_err(|err| RunError::Consent(vocab::error_chain(&err)))?;
+    enrolment.consented = false;
+    run.trace.push(TraceEntry::World {
+        action: format!("consent withdrawn for {name} (serial {serial})"),
     });
     Ok(())
 }

@@ -61,7 +61,7 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
             let request = EnrolRequest {
                 name: name.clone(),
                 key: *key,
-                certificate,
+                certificate: certificate.clone(),
                 data,
                 hash: HashAlgorithm::Sha256,
                 signature,
@@ -74,6 +74,7 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                     card: *card,
                     key: *key,
                     consented: false,
+                    certificate,
                 },
             );
             let outcome = result.map_err(|err| platform_failed(expect, &err))?;

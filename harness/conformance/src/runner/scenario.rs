@@ -64,6 +64,8 @@ pub struct Enrolment {
     pub key: KeyKind,
     /// Whether a consent for the latest-info service was registered for it.
     pub consented: bool,
+    /// The certificate presented (DER).
+    pub certificate: Vec<u8>,
 }
 
 /// The features each SDK adapter command answered hello with in a scenario with readers, earlier
@@ -188,6 +190,7 @@ impl ScenarioRun<'_> {
             Step::Fault(fault) => moves::fault(self, fault),
             Step::ClearFaults => moves::clear_faults(self),
             Step::Card(card) => moves::card(self, card),
+            Step::Consent(consent) => moves::consent(self, consent),
         }
     }
 

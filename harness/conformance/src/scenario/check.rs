@@ -11,8 +11,8 @@ use super::locate::Segment::{self, Index};
 use vocab::{CertificateSlot, KeyKind, PinKind};
 
 use super::model::{
-    CardMove, ClockMove, EnrolExpect, EnrolmentName, PfStep, Scenario, SdkExpect, SdkStep, Step,
-    UserExpect,
+    CardMove, ClockMove, ConsentMove, EnrolExpect, EnrolmentName, PfStep, Scenario, SdkExpect,
+    SdkStep, Step, UserExpect,
 };
 
 /// A scenario that parses but does not hold together. Each variant says what was expected.
@@ -257,6 +257,9 @@ impl<'s> Checker<'s> {
                 }
             }
             Step::ClearFaults => {}
+            Step::Consent(ConsentMove::Withdraw(name)) => {
+                self.enrolment(name, at(&["withdraw"]));
+            }
             Step::Card(card) => {
                 let (card_index, key) = match *card {
                     CardMove::Remove(i) => (i, "remove"),

@@ -122,6 +122,17 @@ pub enum Step {
     ClearFaults,
     /// Removes a card from its reader or inserts it again.
     Card(CardMove),
+    /// The holder withdraws a consent at J-LIS: `{consent: {withdraw: sign}}` (an enrolment
+    /// name). A later `latest_info` with `consent: true` registers a new one.
+    Consent(ConsentMove),
+}
+
+/// A holder's move on their consents to the latest-info service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConsentMove {
+    /// Withdraws every consent covering the enrolment's certificate.
+    Withdraw(EnrolmentName),
 }
 
 /// An SDK operation. `card` is an index into `cards` (default 0). PIN values are strings
@@ -520,6 +531,7 @@ impl Step {
             Step::Fault(_) => "fault",
             Step::ClearFaults => "clear_faults",
             Step::Card(_) => "card",
+            Step::Consent(_) => "consent",
         }
     }
 
@@ -530,6 +542,7 @@ impl Step {
             Step::Pf(step) => step.features(),
             Step::Fault(_) | Step::ClearFaults => vec![Feature::Faults],
             Step::Card(_) => vec![Feature::CardRemoval],
+            Step::Consent(_) => vec![Feature::LatestInfo],
             Step::Event(_) | Step::Clock(_) => Vec::new(),
         }
     }

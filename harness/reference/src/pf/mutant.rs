@@ -91,6 +91,9 @@ pub enum Mutant {
     /// Checks CRL status on the full list only, never the partition of the certificate's
     /// distribution point.
     FullCrlOnly,
+    /// Tells a holder who withdrew their consent apart from one who never gave it no more:
+    /// J-LIS's `consent_withdrawn` becomes "not consented".
+    WithdrawnIsNotConsented,
 }
 
 /// A name that is not a mutant's.
@@ -105,7 +108,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 38] = [
+    pub const ALL: [Mutant; 39] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -144,6 +147,7 @@ impl Mutant {
         Mutant::AcceptsFutureCrl,
         Mutant::SignedSerial,
         Mutant::FullCrlOnly,
+        Mutant::WithdrawnIsNotConsented,
     ];
 
     /// The kebab-case name.
@@ -187,6 +191,7 @@ impl Mutant {
             Mutant::AcceptsFutureCrl => "accepts-future-crl",
             Mutant::SignedSerial => "signed-serial",
             Mutant::FullCrlOnly => "full-crl-only",
+            Mutant::WithdrawnIsNotConsented => "withdrawn-is-not-consented",
         }
     }
 }
