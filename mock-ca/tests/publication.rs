@@ -286,7 +286,9 @@ fn ocsp_answers_as_of_the_window_and_applies_faults() {
         x509_ocsp::CertStatus::Unknown(_)
     ));
 
-    *source.ocsp_fault.lock().unwrap() = Some(OcspFault::TryLater);
+    *source.ocsp_fault.lock().unwrap() = Some(OcspFault::Unsuccessful(
+        mock_ca::ocsp::OcspErrorStatus::TryLater,
+    ));
     assert_eq!(
         &*publisher.ocsp(&source, &revoked),
         OcspResponse::error(OcspErrorStatus::TryLater)

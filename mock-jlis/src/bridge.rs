@@ -92,7 +92,16 @@ impl BridgeCards for World {
     }
 
     fn transmit(&self, card: &Self::Card, apdu: &[u8]) -> Result<Vec<u8>, BridgeRefusal> {
-        Ok(card.transmit(apdu))
+        let response = card.transmit(apdu);
+        if response.is_empty() {
+            // A `pulled` card fault: the card left the field mid-command, as a reader reports.
+            return Err(BridgeRefusal::new(
+                StatusCode::CONFLICT,
+                "no_card",
+                "the card left the reader's field during the command",
+            ));
+        }
+        Ok(response)
     }
 }
 

@@ -101,8 +101,13 @@ pub struct LatestInfo {
     pub name: String,
     /// Its reading in katakana.
     pub name_kana: String,
+    /// One `0` or `1` per character of `name`; `1`: the character is a substitute (代替文字)
+    /// for one the certificate cannot carry, as in its substituteCharacterOfCommonName.
+    pub name_substitute_flags: String,
     /// The holder's address now, as the signature certificate carries it.
     pub address: String,
+    /// One flag per character of `address`, as `name_substitute_flags`.
+    pub address_substitute_flags: String,
     /// The birth date, Gregorian (`YYYY-MM-DD`).
     #[serde(serialize_with = "crate::persona::iso_date::serialize")]
     pub birth_date: Date,
@@ -420,8 +425,10 @@ impl Services<'_> {
             changed: &latest.serial != enrolled,
             status: "good",
             name: persona.name,
+            name_substitute_flags: persona.name_substitute_flags,
             name_kana: persona.name_kana,
             address: persona.address,
+            address_substitute_flags: persona.address_substitute_flags,
             birth_date: persona.birth_date,
             sex: persona.sex,
             as_of: now,

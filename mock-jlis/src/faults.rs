@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use mock_ca::forgery::{CrlForgery, OcspForgery};
+use mock_ca::ocsp::OcspErrorStatus;
 use mock_ca::publication::{CrlFault, OcspFault};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,15 @@ pub enum FaultKind {
     Down,
     /// OCSP: responseStatus `tryLater`.
     TryLater,
+    /// OCSP: another unsuccessful responseStatus (`malformed_request`, `internal_error`,
+    /// `sig_required`, `unauthorized`; `try_later` is also accepted here): no status at all.
+    UnsuccessfulOcsp {
+        /// Which responseStatus.
+        status: OcspErrorStatus,
+    },
+    /// OCSP: a genuine, validly signed answer saying `unknown` for the certificate, as a
+    /// responder that has not heard of it answers.
+    OcspUnknown,
     /// OCSP: a well-formed response signed by a key that is neither the CA's nor its responder's.
     WrongKey,
     /// OCSP: thisUpdate a day in the past (nextUpdate too), as a stale cache would serve.
@@ -104,6 +114,8 @@ impl FaultKind {
         matches!(
             self,
             FaultKind::TryLater
+                | FaultKind::UnsuccessfulOcsp { .. }
+                | FaultKind::OcspUnknown
                 | FaultKind::WrongKey
                 | FaultKind::StaleThisUpdate
                 | FaultKind::ForeignNonce
@@ -120,6 +132,8 @@ impl FaultKind {
     pub fn applies_to(self, endpoint: Endpoint) -> bool {
         match self {
             FaultKind::TryLater
+            | FaultKind::UnsuccessfulOcsp { .. }
+            | FaultKind::OcspUnknown
             | FaultKind::WrongKey
             | FaultKind::StaleThisUpdate
             | FaultKind::ForeignNonce
@@ -147,7 +161,9 @@ impl FaultKind {
     /// The publisher's fault this is, if it is an OCSP protocol fault.
     pub fn ocsp_fault(self) -> Option<OcspFault> {
         match self {
-            FaultKind::TryLater => Some(OcspFault::TryLater),
+            FaultKind::TryLater => Some(OcspFault::Unsuccessful(OcspErrorStatus::TryLater)),
+            FaultKind::UnsuccessfulOcsp { status } => Some(OcspFault::Unsuccessful(status)),
+            FaultKind::OcspUnknown => Some(OcspFault::UnknownStatus),
             FaultKind::WrongKey => Some(OcspFault::WrongKey),
             FaultKind::StaleThisUpdate => Some(OcspFault::StaleThisUpdate),
             FaultKind::ForeignNonce => Some(OcspFault::ForeignNonce),

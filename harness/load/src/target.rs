@@ -15,9 +15,7 @@ use adapter_protocol::{Operation, Response, SdkResult};
 use reference::channel::{ChannelError, InProcessChannel};
 use reference::pf::ReferencePf;
 use reference::sdk::{ReferenceSdk, SdkError};
-use vocab::{
-    BasicInfo, Consent, EnrolOutcome, LatestOutcome, Platform, PlatformError, StatusOutcome,
-};
+use vocab::{Consent, EnrolOutcome, LatestOutcome, Platform, PlatformError, StatusOutcome};
 use vocab::{HashAlgorithm, KeyKind, StatusChannel};
 use vocab::{SdkData, SdkOutcome};
 
@@ -155,18 +153,13 @@ impl Target {
         };
         match outcome {
             LatestOutcome::Info { info, changed } => {
-                // J-LIS writes birth dates YYYY-MM-DD, the card YYYYMMDD: compare the digits.
-                let got = BasicInfo {
-                    birth_date: info.birth_date.replace('-', ""),
-                    ..info
-                };
                 if changed {
                     Err(Failure::WrongInfo(
                         "`changed: true` for a holder whose info never changed".to_owned(),
                     ))
-                } else if got != card.info {
+                } else if !info.matches(&card.info) {
                     Err(Failure::WrongInfo(format!(
-                        "{got:?}, the holder's is {:?}",
+                        "{info:?}, the holder's is {:?}",
                         card.info
                     )))
                 } else {

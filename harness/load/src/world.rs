@@ -213,6 +213,8 @@ fn prepare(
             address: persona.address.clone(),
             birth_date: yyyymmdd(persona.birth_date),
             sex: persona.sex.code().to_string(),
+            name_substitute_flags: Some(persona.name_substitute_flags.clone()),
+            address_substitute_flags: Some(persona.address_substitute_flags.clone()),
         },
         card,
         present,

@@ -355,6 +355,8 @@ fn results() -> Vec<(&'static str, Value)> {
                 address: "東京都千代田区".to_owned(),
                 birth_date: "1990-01-01".to_owned(),
                 sex: "2".to_owned(),
+                name_substitute_flags: Some("00100".to_owned()),
+                address_substitute_flags: None,
             },
             changed: true,
         },

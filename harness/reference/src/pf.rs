@@ -374,9 +374,11 @@ impl Platform for ReferencePf {
             }
         };
         if reply.status == 200 {
-            return Ok(info(&reply).unwrap_or_else(|| LatestOutcome::Undetermined {
-                detail: format!("unreadable latest info: {}", body_text(&reply)),
-            }));
+            return Ok(
+                info(&reply, self.mutant).unwrap_or_else(|| LatestOutcome::Undetermined {
+                    detail: format!("unreadable latest info: {}", body_text(&reply)),
+                }),
+            );
         }
         Ok(match reply.error_code().as_deref() {
             Some("not_consented") => LatestOutcome::NotConsented,
@@ -418,6 +420,12 @@ impl Platform for ReferencePf {
         let user = match (reply.status, reply.json()) {
             (200, Some(json)) => match json.get("user_id") {
                 Some(serde_json::Value::String(user)) => user.clone(),
+                Some(serde_json::Value::Null) if is(self.mutant, Mutant::NotLinkedIsNewUser) => {
+                    let serial = x509::serial_hex(&enrolled.certificate);
+                    return Ok(UserOutcome::User {
+                        id: format!("new/{serial}"),
+                    });
+                }
                 Some(serde_json::Value::Null) => return Ok(UserOutcome::NotLinkedYet),
                 _ => {
                     return Ok(UserOutcome::Undetermined {
@@ -460,15 +468,18 @@ fn hierarchy(key: KeyKind) -> &'static str {
     }
 }
 
-fn info(reply: &Reply) -> Option<LatestOutcome> {
+fn info(reply: &Reply, mutant: Option<Mutant>) -> Option<LatestOutcome> {
     let json = reply.json()?;
     let text = |field: &str| json.get(field)?.as_str().map(str::to_owned);
+    let flags = |field: &str| text(field).filter(|_| !is(mutant, Mutant::DropsSubstituteFlags));
     Some(LatestOutcome::Info {
         info: BasicInfo {
             name: text("name")?,
             address: text("address")?,
             birth_date: text("birth_date")?,
             sex: text("sex")?,
+            name_substitute_flags: flags("name_substitute_flags"),
+            address_substitute_flags: flags("address_substitute_flags"),
         },
         changed: json.get("changed")?.as_bool()?,
     })

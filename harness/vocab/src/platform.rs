@@ -105,6 +105,37 @@ pub struct BasicInfo {
     pub birth_date: String,
     /// Sex as the JIS X 0303 digit.
     pub sex: String,
+    /// J-LIS's substitute-character (代替文字) flags of `name`: one `0` or `1` per character,
+    /// `1` where the character stands in for one J-LIS cannot carry. Required when any flag
+    /// is `1` (the name shown must then say it is not the holder's own spelling); may be left
+    /// out when all are `0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_substitute_flags: Option<String>,
+    /// The flags of `address`, as `name_substitute_flags`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_substitute_flags: Option<String>,
+}
+
+impl BasicInfo {
+    /// Whether a PF's answer (`self`) is the holder's info `holder`: birth dates compare as
+    /// digits (J-LIS writes `YYYY-MM-DD`, the card `YYYYMMDD`); flags may be left out while
+    /// all of the holder's are `0`, and must be right when given.
+    pub fn matches(&self, holder: &BasicInfo) -> bool {
+        let digits = |date: &str| date.replace('-', "");
+        let flags = |got: &Option<String>, want: &Option<String>| match got {
+            None => want.as_deref().is_none_or(|flags| !flags.contains('1')),
+            Some(_) => got == want,
+        };
+        self.name == holder.name
+            && self.address == holder.address
+            && digits(&self.birth_date) == digits(&holder.birth_date)
+            && self.sex == holder.sex
+            && flags(&self.name_substitute_flags, &holder.name_substitute_flags)
+            && flags(
+                &self.address_substitute_flags,
+                &holder.address_substitute_flags,
+            )
+    }
 }
 
 /// The holder's latest basic 4 info, or why there is none, by `outcome`.
@@ -190,4 +221,48 @@ pub trait Platform: Send {
     fn latest_info(&mut self, enrolment: &str) -> Result<LatestOutcome, PlatformError>;
     /// The stable user behind an enrolment, across renewals, re-issues and sign ↔ auth.
     fn resolve_user(&mut self, enrolment: &str) -> Result<UserOutcome, PlatformError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(name_flags: &str) -> BasicInfo {
+        BasicInfo {
+            name: "渡邉　花子".to_owned(),
+            address: "東京都千代田区".to_owned(),
+            birth_date: "19900101".to_owned(),
+            sex: "2".to_owned(),
+            name_substitute_flags: Some(name_flags.to_owned()),
+            address_substitute_flags: Some("0000000".to_owned()),
+        }
+    }
+
+    #[test]
+    fn birth_dates_compare_as_digits_and_zero_flags_may_be_left_out() {
+        let answer = BasicInfo {
+            birth_date: "1990-01-01".to_owned(),
+            name_substitute_flags: None,
+            address_substitute_flags: None,
+            ..holder("00000")
+        };
+        assert!(answer.matches(&holder("00000")));
+        assert!(!BasicInfo {
+            sex: "1".to_owned(),
+            ..answer.clone()
+        }
+        .matches(&holder("00000")));
+    }
+
+    #[test]
+    fn a_substitute_character_must_be_reported_and_reported_right() {
+        let dropped = BasicInfo {
+            name_substitute_flags: None,
+            ..holder("01000")
+        };
+        assert!(!dropped.matches(&holder("01000")));
+        assert!(holder("01000").matches(&holder("01000")));
+        assert!(!holder("00100").matches(&holder("01000")));
+        assert!(!holder("00000").matches(&holder("01000")));
+    }
 }

@@ -54,7 +54,10 @@ pub enum ResponderSigner {
 }
 
 /// The unsuccessful OCSPResponseStatus values (RFC 6960 §4.2.1): answers without a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Named in snake case where faults are configured (`try_later`, `sig_required`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum OcspErrorStatus {
     /// `1`: the request could not be parsed.
     MalformedRequest,

@@ -2,6 +2,7 @@
 //! to whoever serves the routes; these need the CRL or OCSP encoder.
 
 use crate::forgery::{CrlForgery, OcspForgery};
+use crate::ocsp::OcspErrorStatus;
 
 /// A CRL that is wrong on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,8 +22,11 @@ pub enum CrlFault {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OcspFault {
-    /// responseStatus `tryLater`.
-    TryLater,
+    /// An unsuccessful responseStatus (`tryLater`, `internalError`, ...) without responseBytes.
+    Unsuccessful(OcspErrorStatus),
+    /// A genuine, validly signed answer whose certStatus is `unknown` for every certificate
+    /// asked about, as a responder that has not heard of them answers.
+    UnknownStatus,
     /// A well-formed response signed by a key that is neither the CA's nor its responder's.
     WrongKey,
     /// thisUpdate a day in the past (nextUpdate too), as a stale cache would serve.

@@ -53,8 +53,8 @@ impl Publisher {
     ) -> Arc<[u8]> {
         let now = source.now();
         let fault = source.ocsp_fault();
-        if fault == Some(OcspFault::TryLater) {
-            return OcspResponse::error(OcspErrorStatus::TryLater).into();
+        if let Some(OcspFault::Unsuccessful(status)) = fault {
+            return OcspResponse::error(status).into();
         }
         let renonced;
         let request = match fault {
@@ -83,7 +83,11 @@ impl Publisher {
         let hierarchy = responder.hierarchy();
         // Realistic windows hold what was revoked before they opened; instant ones everything.
         let as_of = self.cadence().data_as_of(window.this_update);
+        let unknown = fault == Some(OcspFault::UnknownStatus);
         let status = |serial: &Serial| -> CertStatus {
+            if unknown {
+                return CertStatus::Unknown;
+            }
             source.read(|data| data.status(hierarchy, serial, as_of))
         };
         if let Some(OcspFault::Forged(forgery)) = fault {

@@ -137,6 +137,27 @@ impl ProvisionedCard {
             .transmit(command)
     }
 
+    /// Arms a card fault (see [`sim_card::card::faults`]) for the next `count` commands it
+    /// applies to (`None`: until cleared). A life event that re-personalises the card drops it.
+    pub fn arm_fault(
+        &self,
+        fault: sim_card::card::faults::CardFault,
+        count: Option<u32>,
+    ) -> Result<(), sim_card::card::faults::CardFaultError> {
+        self.card
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .arm_fault(fault, count)
+    }
+
+    /// Disarms the card's faults.
+    pub fn clear_faults(&self) {
+        self.card
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear_faults();
+    }
+
     /// The card for transports (vpcd) that share it with the bridge. Life events swap the card
     /// OS inside this slot, so an attached transport keeps working.
     pub fn shared(&self) -> SharedCard {

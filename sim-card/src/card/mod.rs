@@ -7,6 +7,7 @@
 
 mod challenge;
 mod data;
+pub mod faults;
 mod pins;
 mod read;
 mod security;
@@ -27,6 +28,7 @@ pub use pins::{
 };
 
 use challenge::Rng;
+use faults::{ArmedFault, CardFault, CardFaultError};
 use pins::PinStore;
 use security::SecurityState;
 
@@ -71,6 +73,8 @@ pub struct Card {
     ef: Option<FileId>,
     security: SecurityState,
     rng: Rng,
+    /// Armed faults, matched in the order they were armed (see [`faults`]).
+    faults: Vec<ArmedFault>,
 }
 
 /// A handler's result: response data (sent with `90 00`) or the status word to answer with.
@@ -115,18 +119,28 @@ impl Card {
             applet: None,
             ef: None,
             security: SecurityState::default(),
+            faults: Vec::new(),
         })
     }
 
     /// Exchanges one APDU. The response is the data followed by the status word, so it is always
     /// at least 2 bytes. A card that is not powered is powered on first (cold start).
+    ///
+    /// The one exception is an armed [`CardFault::Pulled`]: the card leaves the field and the
+    /// answer is empty, which a transport reports as a card removed.
     pub fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
         if !self.powered {
             tracing::debug!("APDU to an unpowered card: powering on");
             self.power_on();
         }
         let (name, outcome) = match Apdu::parse(command) {
-            Ok(apdu) => (apdu.command_name(), self.dispatch(&apdu)),
+            Ok(apdu) => match self.fault_for(&apdu) {
+                Some(fault) => match self.misbehave(fault, &apdu) {
+                    Some(outcome) => (apdu.command_name(), outcome),
+                    None => return Vec::new(),
+                },
+                None => (apdu.command_name(), self.dispatch(&apdu)),
+            },
             Err(error) => {
                 tracing::debug!(%error, "malformed APDU");
                 ("MALFORMED", Err(error.status()))
@@ -146,6 +160,57 @@ impl Card {
             "APDU"
         );
         response
+    }
+
+    /// Arms `fault` for the next `count` commands it applies to (`None`: until cleared).
+    pub fn arm_fault(
+        &mut self,
+        fault: CardFault,
+        count: Option<u32>,
+    ) -> Result<(), CardFaultError> {
+        self.faults.push(ArmedFault::new(fault, count)?);
+        Ok(())
+    }
+
+    /// Disarms every card fault.
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    /// The first armed fault that applies to `apdu`, one firing of it used up.
+    fn fault_for(&mut self, apdu: &Apdu) -> Option<CardFault> {
+        let index = self
+            .faults
+            .iter()
+            .position(|armed| armed.applies_to(apdu))?;
+        let armed = &mut self.faults[index];
+        let fired = armed.spend();
+        let fault = armed.fault;
+        if armed.left == Some(0) {
+            self.faults.remove(index);
+        }
+        fired.then_some(fault)
+    }
+
+    /// The faulty answer to `apdu`; `None` when the card left the field and answers nothing.
+    fn misbehave(&mut self, fault: CardFault, apdu: &Apdu) -> Option<Outcome> {
+        tracing::debug!(?fault, command = apdu.command_name(), "card fault");
+        Some(match fault {
+            CardFault::WrongLe => match self.dispatch(apdu) {
+                Ok(data) => Err(StatusWord::from_bytes(0x6C, data.len() as u8)),
+                Err(status) => Err(status),
+            },
+            CardFault::NoDiagnosis { .. } => Err(StatusWord::NO_PRECISE_DIAGNOSIS),
+            CardFault::Slow { millis } => {
+                std::thread::sleep(std::time::Duration::from_millis(millis));
+                self.dispatch(apdu)
+            }
+            CardFault::Pulled { .. } => {
+                self.power_off();
+                return None;
+            }
+            CardFault::TruncatedFile => self.read_binary_truncated(apdu),
+        })
     }
 
     /// The answer to reset.

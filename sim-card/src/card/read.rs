@@ -49,6 +49,27 @@ impl Card {
         Ok(out)
     }
 
+    /// READ BINARY of a file cut at half its length ([`super::faults::CardFault::TruncatedFile`]):
+    /// what the whole file would answer, short of the cut, and `6B 00` at or past it.
+    pub(super) fn read_binary_truncated(&mut self, apdu: &Apdu) -> Outcome {
+        let mut data = self.read_binary(apdu)?;
+        let offset = if apdu.p1 & 0x80 != 0 {
+            apdu.p2 as usize
+        } else {
+            u16::from_be_bytes([apdu.p1, apdu.p2]) as usize
+        };
+        let len = match self.ef.and_then(|fid| self.file(fid)) {
+            Some(FileImage::Binary { data, .. }) => data.len(),
+            _ => return Ok(data),
+        };
+        let cut = len / 2;
+        if offset >= cut {
+            return Err(StatusWord::OFFSET_OUTSIDE_EF);
+        }
+        data.truncate(cut - offset);
+        Ok(data)
+    }
+
     /// `00 B2 <record> <P2> Le`: P2 `04` = current EF, `(SFI<<3)|04` = by SFI (which becomes
     /// current). Only single-record reads; `05`/`06` (ranges) are `6A 81`.
     pub(super) fn read_record(&mut self, apdu: &Apdu) -> Outcome {

@@ -651,3 +651,103 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_wrong_le_fault_answers_6c_with_the_length_then_the_data() {
+    let mut card = testing::card();
+    card.arm_fault(faults::CardFault::WrongLe, Some(1)).unwrap();
+    send(&mut card, SEL_JPKI);
+    send(&mut card, "00 A4 02 0C 02 00 0A");
+    let (data, status) = send(&mut card, "00 B0 06 00 00");
+    let rest = testing::files::auth_cert().len() - 0x600;
+    assert_eq!(
+        (data.len(), status),
+        (0, StatusWord::from_bytes(0x6C, rest as u8))
+    );
+    let (data, status) = send(&mut card, &format!("00 B0 06 00 {rest:02X}"));
+    assert_eq!(status, StatusWord::SUCCESS);
+    assert_eq!(data, testing::files::auth_cert()[0x600..]);
+}
+
+#[test]
+fn a_no_diagnosis_fault_answers_6f00_and_signs_nothing() {
+    let mut card = testing::card();
+    login_sign(&mut card);
+    send(&mut card, "00 A4 02 0C 02 00 1A");
+    let on = faults::CommandClass::Sign;
+    card.arm_fault(faults::CardFault::NoDiagnosis { on }, Some(1))
+        .unwrap();
+    let digest_info = [SHA256_DIGEST_INFO_PREFIX, &[0u8; 32]].concat();
+    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    assert_eq!((data.len(), status), (0, StatusWord::NO_PRECISE_DIAGNOSIS));
+    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    assert_eq!((data.len(), status), (256, StatusWord::SUCCESS));
+}
+
+#[test]
+fn a_card_pulled_mid_signature_answers_nothing_and_comes_back_cold() {
+    let mut card = testing::card();
+    login_sign(&mut card);
+    send(&mut card, "00 A4 02 0C 02 00 1A");
+    let on = faults::CommandClass::Sign;
+    card.arm_fault(faults::CardFault::Pulled { on }, None)
+        .unwrap();
+    let digest_info = [SHA256_DIGEST_INFO_PREFIX, &[0u8; 32]].concat();
+    assert!(card
+        .transmit(&sign_apdu(0x00, 0x80, &digest_info))
+        .is_empty());
+    card.clear_faults();
+    send(&mut card, SEL_JPKI);
+    send(&mut card, "00 A4 02 0C 02 00 1A");
+    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    assert_eq!(
+        (data.len(), status),
+        (0, StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+    );
+}
+
+#[test]
+fn a_truncated_file_ends_at_half_its_length() {
+    let mut card = testing::card();
+    card.arm_fault(faults::CardFault::TruncatedFile, None)
+        .unwrap();
+    send(&mut card, SEL_JPKI);
+    send(&mut card, "00 A4 02 0C 02 00 0A");
+    let whole = testing::files::auth_cert();
+    let cut = whole.len() / 2;
+    let (data, status) = send(&mut card, "00 B0 00 00 05");
+    assert_eq!(
+        (data.as_slice(), status),
+        (&whole[..5], StatusWord::SUCCESS)
+    );
+    let near = cut - 10;
+    let (data, status) = send(
+        &mut card,
+        &format!("00 B0 {:02X} {:02X} 00", near >> 8, near & 0xFF),
+    );
+    assert_eq!(
+        (data.as_slice(), status),
+        (&whole[near..cut], StatusWord::SUCCESS)
+    );
+    let (_, status) = send(
+        &mut card,
+        &format!("00 B0 {:02X} {:02X} 00", cut >> 8, cut & 0xFF),
+    );
+    assert_eq!(status, StatusWord::OFFSET_OUTSIDE_EF);
+}
+
+#[test]
+fn card_faults_that_could_never_fire_or_hang_are_refused() {
+    let mut card = testing::card();
+    assert_eq!(
+        card.arm_fault(faults::CardFault::WrongLe, Some(0)),
+        Err(faults::CardFaultError::ZeroCount)
+    );
+    assert_eq!(
+        card.arm_fault(faults::CardFault::Slow { millis: 60_000 }, None),
+        Err(faults::CardFaultError::TooSlow { millis: 60_000 })
+    );
+    card.arm_fault(faults::CardFault::Slow { millis: 1 }, None)
+        .unwrap();
+    assert_eq!(sw(&mut card, SEL_JPKI), StatusWord::SUCCESS);
+}

@@ -42,8 +42,10 @@ pub enum VpcdError {
     /// vpcd sent a frame of length 0.
     #[error("vpcd sent a zero-length frame, which the protocol never uses")]
     EmptyFrame,
-    /// The card produced no bytes for a request; sending that frame would hang the driver.
-    #[error("the card answered with an empty frame, which would hang vpcd")]
+    /// The card produced no bytes for a request (it left the field: a `pulled` card fault);
+    /// sending that frame would hang the driver, so the connection is dropped, which the
+    /// reader sees as the card removed, and the card is inserted again.
+    #[error("the card answered nothing: it left the reader's field")]
     EmptyResponse,
     /// Reading or writing the socket failed for another reason.
     #[error("vpcd I/O failed")]
@@ -180,6 +182,9 @@ impl Worker {
                     self.stats.connections.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(addr = %self.addr, "card inserted into vpcd");
                     match self.serve(stream) {
+                        Err(VpcdError::EmptyResponse) => {
+                            tracing::info!(addr = %self.addr, "the card left the field; inserting it again")
+                        }
                         Ok(()) | Err(VpcdError::Closed) => {
                             if !self.stop.load(Ordering::SeqCst) {
                                 tracing::info!(addr = %self.addr, "vpcd closed the connection; reconnecting")

@@ -87,6 +87,14 @@ pub enum RunError {
     /// A card's persona overrides could not be turned into the world's form.
     #[error("persona overrides do not serialise: {0}")]
     Persona(String),
+    /// A life event came out otherwise than the step's `expect` says.
+    #[error("the event was {got}, the scenario expects it {expected}")]
+    Event {
+        /// What the step expects (`applied`, `refused: card_not_active`).
+        expected: String,
+        /// What the world did, with its reason when it refused.
+        got: String,
+    },
     /// The world refused to withdraw a consent (or the enrolment is unknown).
     #[error("cannot withdraw the consent: {0}")]
     Consent(String),
@@ -100,6 +108,9 @@ pub enum RunError {
     /// The world refused to arm a fault.
     #[error("the fault was refused")]
     Fault(#[from] mock_jlis::faults::FaultError),
+    /// A card refused to arm a fault.
+    #[error("the card fault was refused")]
+    CardFault(#[source] sim_card::card::faults::CardFaultError),
     /// The scenario's APDU bridge could not be served.
     #[error("cannot serve the APDU bridge")]
     Bridge(#[from] crate::runner::bridge::BridgeError),

@@ -8,21 +8,55 @@ use x509_cert::der::Decode;
 use mock_jlis::events::EventRequest;
 
 use super::check::StepFailure;
+use super::pf_steps::words;
 use super::scenario::ScenarioRun;
 use super::trace::TraceEntry;
 use super::RunError;
-use crate::scenario::model::{CardMove, ClockMove, ConsentMove, EventStep, FaultStep};
+use crate::scenario::model::{
+    CardMove, ClockMove, ConsentMove, EventExpect, EventRefusal, EventStep, FaultStep,
+};
+use mock_jlis::world::WorldError;
 
 /// Applies a life event to a card's holder, recording in the trace how many certificates it
 /// revoked and issued.
 pub fn event(run: &mut ScenarioRun<'_>, event: &EventStep) -> Result<(), StepFailure> {
     let card = run.world.card(event.card)?.id.clone();
-    let outcome = run.world.world.apply_event(&EventRequest {
+    let result = run.world.world.apply_event(&EventRequest {
         card: card.clone(),
         kind: event.kind,
         persona: event.persona.clone(),
         reason: event.reason,
-    })?;
+    });
+    let refusal = |err: &WorldError| match err {
+        WorldError::NotActive { .. } => Some(EventRefusal::CardNotActive),
+        WorldError::NoSignatureCertificate { .. } => Some(EventRefusal::NoSignatureCertificate),
+        _ => None,
+    };
+    let outcome = match (result, event.expect) {
+        (Ok(outcome), EventExpect::Applied) => outcome,
+        (Err(err), EventExpect::Refused(want)) if refusal(&err) == Some(want) => {
+            run.trace.push(TraceEntry::World {
+                action: format!(
+                    "event {:?} on {card} refused, as expected: {err}",
+                    event.kind
+                ),
+            });
+            return Ok(());
+        }
+        (Err(err), EventExpect::Applied) if refusal(&err).is_none() => {
+            return Err(RunError::World(err).into())
+        }
+        (result, expect) => {
+            return Err(RunError::Event {
+                expected: words(&expect),
+                got: match result {
+                    Ok(_) => "applied".to_owned(),
+                    Err(err) => format!("refused ({err})"),
+                },
+            }
+            .into())
+        }
+    };
     run.trace.push(TraceEntry::World {
         action: format!(
             "event {:?} on {card}: {} revoked, {} issued",
@@ -66,6 +100,9 @@ pub fn fault(run: &mut ScenarioRun<'_>, fault: &FaultStep) -> Result<(), StepFai
 /// Disarms every fault.
 pub fn clear_faults(run: &mut ScenarioRun<'_>) -> Result<(), StepFailure> {
     run.world.world.faults().clear();
+    for index in 0..run.world.present.len() {
+        run.world.card(index)?.clear_faults();
+    }
     run.trace.push(TraceEntry::World {
         action: "faults cleared".to_owned(),
     });
@@ -76,9 +113,19 @@ pub fn clear_faults(run: &mut ScenarioRun<'_>) -> Result<(), StepFailure> {
 /// inserted again finds it cold, with no PIN verified. A card in a PC/SC reader is detached
 /// from vpcd (or attached again).
 pub fn card(run: &mut ScenarioRun<'_>, move_: &CardMove) -> Result<(), StepFailure> {
-    let (index, present) = match *move_ {
-        CardMove::Remove(index) => (index, false),
-        CardMove::Insert(index) => (index, true),
+    let (index, present) = match move_ {
+        CardMove::Remove(index) => (*index, false),
+        CardMove::Insert(index) => (*index, true),
+        CardMove::Fault(step) => {
+            run.world
+                .card(step.card)?
+                .arm_fault(step.fault, step.count)
+                .map_err(RunError::CardFault)?;
+            run.trace.push(TraceEntry::World {
+                action: format!("card {} fault armed: {:?}", step.card, step.fault),
+            });
+            return Ok(());
+        }
     };
     let card = run.world.card(index)?.clone();
     if !present {

@@ -9,12 +9,11 @@ use super::check::{Mismatch, StepFailure};
 use super::scenario::{Enrolment, ScenarioRun};
 use super::sdk_steps::sign_data;
 use super::trace::TraceEntry;
-use crate::scenario::model::{EnrolExpect, LatestInfoExpect, PfStep, StatusExpect, UserExpect};
+use crate::scenario::model::{EnrolExpect, LatestInfoExpect, PfStep, UserExpect};
 use served_world::correct_pin;
 use vocab::SdkData;
 use vocab::{
-    BasicInfo, Consent, EnrolOutcome, EnrolRequest, LatestOutcome, PlatformError, StatusOutcome,
-    UserOutcome,
+    BasicInfo, Consent, EnrolOutcome, EnrolRequest, LatestOutcome, PlatformError, UserOutcome,
 };
 use vocab::{CertificateSlot, HashAlgorithm, KeyKind, PinKind};
 
@@ -102,15 +101,7 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                 &result,
             );
             let outcome = result.map_err(|err| platform_failed(expect, &err))?;
-            let pass = match (expect, &outcome) {
-                (StatusExpect::Good, StatusOutcome::Good)
-                | (StatusExpect::Unknown, StatusOutcome::Unknown)
-                | (StatusExpect::Undetermined, StatusOutcome::Undetermined { .. }) => true,
-                (StatusExpect::Revoked { reason: want }, StatusOutcome::Revoked { reason }) => {
-                    want.is_none() || want == reason
-                }
-                _ => false,
-            };
+            let pass = expect.accepts(&outcome);
             verdict(pass, expect, &outcome)
         }
         PfStep::LatestInfo {
@@ -305,17 +296,15 @@ fn current_info_matches(
         address: persona.address.clone(),
         birth_date: yyyymmdd(persona.birth_date),
         sex: persona.sex.code().to_string(),
+        name_substitute_flags: Some(persona.name_substitute_flags.clone()),
+        address_substitute_flags: Some(persona.address_substitute_flags.clone()),
     };
-    let got = BasicInfo {
-        birth_date: info.birth_date.replace('-', ""),
-        ..info.clone()
-    };
-    if got == want {
+    if info.matches(&want) {
         Ok(())
     } else {
         Err(format!(
             "info {}, the holder's is {}",
-            words(&got),
+            words(info),
             words(&want)
         ))
     }
@@ -362,6 +351,6 @@ fn trace_call<T: Serialize>(
 }
 
 /// A value as compact JSON, the form reports show expectations and answers in.
-fn words(value: &impl Serialize) -> String {
+pub(super) fn words(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|err| format!("<{err}>"))
 }

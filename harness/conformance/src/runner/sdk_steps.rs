@@ -270,6 +270,7 @@ fn check(
         Answer::Outcome(outcome) => outcome,
         Answer::NoCard if *expect == SdkExpect::NoCard => return Ok(()),
         Answer::NoCard => return Err(Mismatch::new(expected, "no card")),
+        Answer::Broken(_) if *expect == SdkExpect::Failed => return Ok(()),
         Answer::Broken(why) => return Err(Mismatch::new(expected, why.clone())),
     };
     let status = outcome.status;
@@ -292,6 +293,7 @@ fn check(
                 || status == sim_card::StatusWord::REFERENCED_IEF_LOCKED
         }
         SdkExpect::SecurityStatus => status == sim_card::StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        SdkExpect::Failed => !status.is_success() && outcome.data.is_none(),
         SdkExpect::NoCard => false,
         SdkExpect::Status(sw) => status == sw.0,
     };
@@ -311,6 +313,7 @@ fn describe_expect(expect: &SdkExpect) -> String {
         }
         SdkExpect::PinBlocked => "pin_blocked (63 C0 or 69 84)".to_owned(),
         SdkExpect::SecurityStatus => "security_status (69 82)".to_owned(),
+        SdkExpect::Failed => "failed (an error or a status word other than 90 00)".to_owned(),
         SdkExpect::NoCard => "no_card".to_owned(),
         SdkExpect::Status(sw) => format!("status {}", sw.0),
     }

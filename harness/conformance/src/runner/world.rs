@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mock_jlis::clock::ClockMode;
 use mock_jlis::store::Store;
@@ -93,6 +94,8 @@ fn open_world(
     let mut config = WorldConfig::new(base_url);
     config.cadence = scenario.cadence.unwrap_or_default();
     config.serial_style = scenario.serials.unwrap_or_default();
+    config.ocsp_signer = scenario.ocsp_signer.unwrap_or_default();
+    config.linkage_lag = scenario.linkage_lag.map_or(Duration::ZERO, |lag| lag.0);
     config.clock = Some(ClockMode::Frozen {
         at: scenario
             .clock

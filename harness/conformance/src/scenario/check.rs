@@ -21,6 +21,9 @@ pub enum Problem {
     /// `steps` is empty.
     #[error("a scenario needs at least one step")]
     NoSteps,
+    /// An `any_of` with no choice in it: no answer could pass.
+    #[error("`any_of` needs at least one expectation")]
+    EmptyAnyOf,
     /// A step or move names a card index past the end of `cards`.
     #[error("card {index} is out of range: expected an index into `cards` ({})", count_cards(*.count))]
     CardOutOfRange {
@@ -260,10 +263,18 @@ impl<'s> Checker<'s> {
             Step::Consent(ConsentMove::Withdraw(name)) => {
                 self.enrolment(name, at(&["withdraw"]));
             }
+            Step::Card(CardMove::Fault(fault)) => {
+                self.card_index(fault.card, at(&["fault", "card"]));
+                if fault.count == Some(0) {
+                    self.problems
+                        .push((at(&["fault", "count"]), Problem::ZeroCount));
+                }
+            }
             Step::Card(card) => {
                 let (card_index, key) = match *card {
                     CardMove::Remove(i) => (i, "remove"),
                     CardMove::Insert(i) => (i, "insert"),
+                    CardMove::Fault(_) => return,
                 };
                 if !self.card_index(card_index, at(&[key])) {
                     return;
@@ -351,8 +362,13 @@ impl<'s> Checker<'s> {
                     }
                 }
             }
-            PfStep::CheckStatus { enrolment, .. } => {
+            PfStep::CheckStatus {
+                enrolment, expect, ..
+            } => {
                 self.enrolment(enrolment, at(&["enrolment"]));
+                if expect.has_empty_any_of() {
+                    self.problems.push((at(&["expect"]), Problem::EmptyAnyOf));
+                }
             }
             PfStep::LatestInfo { enrolment, .. } => {
                 if let Some(step) = self.enrolment(enrolment, at(&["enrolment"])) {

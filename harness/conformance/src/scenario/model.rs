@@ -12,7 +12,7 @@ use std::time::Duration;
 use mock_ca::crl::RevocationReason;
 use mock_jlis::events::EventKind;
 use mock_jlis::faults::{Endpoint, FaultKind, FaultRule};
-use mock_jlis::world::Cadence;
+use mock_jlis::world::{Cadence, OcspSigner};
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,7 +22,9 @@ use vocab::{
     CertificateSlot, Feature, HashAlgorithm, KeyKind, PinKind, RejectReason, StatusChannel,
 };
 
-use super::schema::{CadenceName, CardIdText, EndpointName, EventKindName, FaultKindSchema};
+use super::schema::{
+    CadenceName, CardIdText, EndpointName, EventKindName, FaultKindSchema, OcspSignerName,
+};
 
 /// A jpki-sim conformance scenario: cards, then ordered steps, each checked against `expect`.
 /// The id is the file's path under `scenarios/` without `.yaml` (`revocation/ocsp_after_move`).
@@ -54,6 +56,15 @@ pub struct Scenario {
     /// bytes). Absent: `default` (8 bytes, top bit clear).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serials: Option<mock_ca::SerialStyle>,
+    /// Who signs OCSP answers: `delegated` (a responder certificate the CA issued, embedded in
+    /// each answer) or `ca` (the CA's own key). Absent: `delegated`. A PF must accept both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<OcspSignerName>")]
+    pub ocsp_signer: Option<OcspSigner>,
+    /// How long after issuance a certificate's linkage (old → new, sign ↔ auth) becomes
+    /// visible to PFs (`90m`, as seen in the field). Absent: `0s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linkage_lag: Option<ClockDuration>,
     /// What happens, in order: adapter operations (`sdk`, `pf`) and moves of the world (`event`,
     /// `clock`, `fault`) and of cards (`card`). At least one.
     pub steps: Vec<Step>,
@@ -118,7 +129,7 @@ pub enum Step {
     Clock(ClockMove),
     /// Arms a fault on an endpoint of the world.
     Fault(FaultStep),
-    /// Disarms every fault (written as a bare `- clear_faults`).
+    /// Disarms every fault, the world's and the cards' (written as a bare `- clear_faults`).
     ClearFaults,
     /// Removes a card from its reader or inserts it again.
     Card(CardMove),
@@ -346,6 +357,39 @@ pub struct EventStep {
     /// Overrides the reason the event revokes with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<RevocationReason>,
+    /// What the world does with the event. Absent: `applied`. A refusal the scenario did not
+    /// expect, or an event applied that it expected refused, stops the scenario as broken.
+    #[serde(default, skip_serializing_if = "EventExpect::is_applied")]
+    pub expect: EventExpect,
+}
+
+/// Whether the world applies a life event or refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventExpect {
+    /// J-LIS records it: certificates are revoked and issued as docs/revocation.md says.
+    #[default]
+    Applied,
+    /// J-LIS refuses it and nothing changes: `{refused: card_not_active}`.
+    Refused(EventRefusal),
+}
+
+impl EventExpect {
+    fn is_applied(&self) -> bool {
+        *self == EventExpect::Applied
+    }
+}
+
+/// Why the world refuses a life event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventRefusal {
+    /// The card is no longer active (its holder died or emigrated, it was lost, suspended or
+    /// superseded); only a re-issue takes a lost or suspended card.
+    CardNotActive,
+    /// A basic-4-info change for a holder under 15 at issuance, who has no signature
+    /// certificate to revoke and re-issue.
+    NoSignatureCertificate,
 }
 
 /// A clock move: `{advance: 15m}` or `{set: 2027-01-01T00:00:00Z}`. The clock only moves forward.
@@ -386,6 +430,26 @@ pub enum CardMove {
     Remove(usize),
     /// Puts a removed card back.
     Insert(usize),
+    /// Makes the card misbehave on purpose, over every transport:
+    /// `{fault: {card: 0, fault: {kind: no_diagnosis, on: sign}, count: 1}}`.
+    Fault(CardFaultStep),
+}
+
+/// A card fault to arm (docs/card.md, "Card faults").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardFaultStep {
+    /// Index into `cards` (default 0).
+    #[serde(default)]
+    pub card: usize,
+    /// What goes wrong: `wrong_le` (READ BINARY answers `6C xx`), `{kind: no_diagnosis, on:
+    /// sign}` (`6F 00`), `{kind: slow, millis: 50}`, `{kind: pulled, on: sign}` (the card
+    /// leaves the field), `truncated_file` (files end at half their length).
+    pub fault: sim_card::card::faults::CardFault,
+    /// Applies to the next `count` commands it concerns, then disarms; absent: until
+    /// `clear_faults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
 }
 
 /// What to sign: `{text: "..."}` (its UTF-8 bytes) or `{hex: "01 02 ..."}`.
@@ -417,6 +481,9 @@ pub enum SdkExpect {
     PinBlocked,
     /// `6982`: security status not satisfied (the PIN protecting it was not verified).
     SecurityStatus,
+    /// The SDK reports a failure, never data: any status word but `9000`, or an error (a
+    /// truncated file, an answer that does not parse).
+    Failed,
     /// No card answers: it was removed.
     NoCard,
     /// The exact status word, 4 hex digits (`"6A82"`).
@@ -454,6 +521,37 @@ pub enum StatusExpect {
     /// The PF got no trustworthy answer (service down, `tryLater`, a response signed by the
     /// wrong key, stale data) and says so instead of `good`: it fails closed.
     Undetermined,
+    /// Any one of these (`{any_of: [good, undetermined]}`): where the specifications leave a
+    /// choice, such as retrying after a transient failure or failing closed at once, every
+    /// safe answer passes.
+    AnyOf(Vec<StatusExpect>),
+}
+
+impl StatusExpect {
+    /// Whether an `any_of`, here or nested, lists nothing.
+    pub fn has_empty_any_of(&self) -> bool {
+        match self {
+            StatusExpect::AnyOf(choices) => {
+                choices.is_empty() || choices.iter().any(StatusExpect::has_empty_any_of)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `outcome` is one this expectation accepts.
+    pub fn accepts(&self, outcome: &vocab::StatusOutcome) -> bool {
+        use vocab::StatusOutcome;
+        match (self, outcome) {
+            (StatusExpect::AnyOf(choices), _) => choices.iter().any(|c| c.accepts(outcome)),
+            (StatusExpect::Good, StatusOutcome::Good)
+            | (StatusExpect::Unknown, StatusOutcome::Unknown)
+            | (StatusExpect::Undetermined, StatusOutcome::Undetermined { .. }) => true,
+            (StatusExpect::Revoked { reason: want }, StatusOutcome::Revoked { reason }) => {
+                want.is_none() || want == reason
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What a `latest_info` must come back with (docs/jlis-api.md).
@@ -541,6 +639,12 @@ impl Step {
             Step::Sdk(step) => step.features(),
             Step::Pf(step) => step.features(),
             Step::Fault(_) | Step::ClearFaults => vec![Feature::Faults],
+            Step::Card(CardMove::Fault(CardFaultStep {
+                fault: sim_card::card::faults::CardFault::Pulled { .. },
+                ..
+            })) => vec![Feature::CardRemoval],
+            // The card itself misbehaves: every transport carries it, no adapter can lack it.
+            Step::Card(CardMove::Fault(_)) => vec![],
             Step::Card(_) => vec![Feature::CardRemoval],
             Step::Consent(_) => vec![Feature::LatestInfo],
             Step::Event(_) | Step::Clock(_) => Vec::new(),

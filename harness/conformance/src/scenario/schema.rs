@@ -58,6 +58,19 @@ pub(crate) enum CadenceName {
     Instant,
 }
 
+/// `mock_jlis::world::OcspSigner`.
+#[cfg_attr(not(test), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "OcspSigner")]
+pub(crate) enum OcspSignerName {
+    /// A delegated responder certificate, issued by the CA with id-kp-OCSPSigning, embedded in
+    /// each answer.
+    Delegated,
+    /// The CA's own key; no certificate in the answer.
+    Ca,
+}
+
 /// `mock_jlis::events::EventKind` (docs/revocation.md has what each does).
 // Values are only made by the tests: the schema needs the types.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -125,6 +138,12 @@ pub(crate) enum FaultKindSchema {
     Down,
     /// OCSP: responseStatus `tryLater`.
     TryLater,
+    /// OCSP: another unsuccessful responseStatus, with no status in it.
+    UnsuccessfulOcsp {
+        status: mock_ca::ocsp::OcspErrorStatus,
+    },
+    /// OCSP: a genuine signed answer saying `unknown` for the certificate.
+    OcspUnknown,
     /// OCSP: a well-formed response signed by a key nobody certified.
     WrongKey,
     /// OCSP: thisUpdate and nextUpdate a day old.
@@ -153,7 +172,7 @@ pub(crate) enum FaultKindSchema {
 mod tests {
     use mock_jlis::events::EventKind;
     use mock_jlis::faults::{Endpoint, FaultKind};
-    use mock_jlis::world::Cadence;
+    use mock_jlis::world::{Cadence, OcspSigner};
     use serde::de::DeserializeOwned;
 
     use super::*;
@@ -163,6 +182,13 @@ mod tests {
         match c {
             Cadence::Realistic => CadenceName::Realistic,
             Cadence::Instant => CadenceName::Instant,
+        }
+    }
+
+    fn ocsp_signer(s: OcspSigner) -> OcspSignerName {
+        match s {
+            OcspSigner::Delegated => OcspSignerName::Delegated,
+            OcspSigner::Ca => OcspSignerName::Ca,
         }
     }
 
@@ -201,6 +227,8 @@ mod tests {
             FaultKind::Garbage => M::Garbage,
             FaultKind::Down => M::Down,
             FaultKind::TryLater => M::TryLater,
+            FaultKind::UnsuccessfulOcsp { status } => M::UnsuccessfulOcsp { status },
+            FaultKind::OcspUnknown => M::OcspUnknown,
             FaultKind::WrongKey => M::WrongKey,
             FaultKind::StaleThisUpdate => M::StaleThisUpdate,
             FaultKind::ForeignNonce => M::ForeignNonce,
@@ -231,6 +259,10 @@ mod tests {
     #[test]
     fn mirrors_have_the_names_of_the_world_types() {
         same_names(&[CadenceName::Realistic, CadenceName::Instant], cadence);
+        same_names(
+            &[OcspSignerName::Delegated, OcspSignerName::Ca],
+            ocsp_signer,
+        );
         use EventKindName as E;
         same_names(
             &[
@@ -258,6 +290,10 @@ mod tests {
                 F::Garbage,
                 F::Down,
                 F::TryLater,
+                F::UnsuccessfulOcsp {
+                    status: mock_ca::ocsp::OcspErrorStatus::Unauthorized,
+                },
+                F::OcspUnknown,
                 F::WrongKey,
                 F::StaleThisUpdate,
                 F::ForeignNonce,

@@ -66,7 +66,12 @@ impl CardChannel for InProcessChannel {
         if !self.present.load(Ordering::SeqCst) {
             return Err(ChannelError::NoCard);
         }
-        Ok(self.card.transmit(apdu))
+        // An empty answer is a card that left the field mid-command (a `pulled` card fault).
+        let response = self.card.transmit(apdu);
+        if response.is_empty() {
+            return Err(ChannelError::NoCard);
+        }
+        Ok(response)
     }
 }
 

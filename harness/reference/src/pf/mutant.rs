@@ -94,6 +94,20 @@ pub enum Mutant {
     /// Tells a holder who withdrew their consent apart from one who never gave it no more:
     /// J-LIS's `consent_withdrawn` becomes "not consented".
     WithdrawnIsNotConsented,
+    /// Treats an OCSP `unknown` as good, as if only `revoked` mattered.
+    UnknownIsGood,
+    /// Treats an unsuccessful OCSP answer other than `tryLater` (`internalError`,
+    /// `unauthorized`, ...) as good: a missing status is not a revocation.
+    UnsuccessfulIsGood,
+    /// Verifies OCSP answers only with a delegated responder certificate embedded in them, so
+    /// an answer the CA signs with its own key (RFC 6960 §4.2.2.2 allows both) is refused.
+    RequiresDelegatedResponder,
+    /// Takes "not linked yet" (the linkage lag after a renewal) for a holder J-LIS has never
+    /// seen: the renewed certificate becomes a new user.
+    NotLinkedIsNewUser,
+    /// Passes J-LIS's basic 4 info on without its substitute-character (代替文字) flags, so a
+    /// name with a stand-in character reads as the holder's own spelling.
+    DropsSubstituteFlags,
 }
 
 /// A name that is not a mutant's.
@@ -108,7 +122,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 39] = [
+    pub const ALL: [Mutant; 44] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -148,6 +162,11 @@ impl Mutant {
         Mutant::SignedSerial,
         Mutant::FullCrlOnly,
         Mutant::WithdrawnIsNotConsented,
+        Mutant::UnknownIsGood,
+        Mutant::UnsuccessfulIsGood,
+        Mutant::RequiresDelegatedResponder,
+        Mutant::NotLinkedIsNewUser,
+        Mutant::DropsSubstituteFlags,
     ];
 
     /// The kebab-case name.
@@ -192,6 +211,11 @@ impl Mutant {
             Mutant::SignedSerial => "signed-serial",
             Mutant::FullCrlOnly => "full-crl-only",
             Mutant::WithdrawnIsNotConsented => "withdrawn-is-not-consented",
+            Mutant::UnknownIsGood => "unknown-is-good",
+            Mutant::UnsuccessfulIsGood => "unsuccessful-is-good",
+            Mutant::RequiresDelegatedResponder => "requires-delegated-responder",
+            Mutant::NotLinkedIsNewUser => "not-linked-is-new-user",
+            Mutant::DropsSubstituteFlags => "drops-substitute-flags",
         }
     }
 }

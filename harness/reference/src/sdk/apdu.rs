@@ -50,6 +50,17 @@ pub fn compute_digital_signature(input: &[u8]) -> Vec<u8> {
         .encode()
 }
 
+/// `command` again with a short Le of `le` (`00` = 256), as a `6C xx` asks; `None` when it is
+/// not a short APDU that has an Le.
+pub fn with_short_le(command: &[u8], le: u8) -> Option<Vec<u8>> {
+    let mut apdu = Apdu::parse(command).ok()?;
+    if apdu.extended || apdu.le == Le::Absent {
+        return None;
+    }
+    apdu.le = Le::Short(if le == 0 { 256 } else { u16::from(le) });
+    Some(apdu.encode())
+}
+
 /// JPKI AP (公的個人認証AP).
 pub const JPKI_AP: &[u8] = Aid::JPKI;
 /// Text AP (券面事項入力補助AP).
@@ -81,5 +92,14 @@ mod tests {
             hex::encode_upper(select_ap(JPKI_AP)),
             "00A4040C0AD392F000260100000001"
         );
+    }
+
+    #[test]
+    fn a_6c_resend_changes_only_the_le() {
+        let again = with_short_le(&read_binary(0x0600, 256), 0x32).unwrap();
+        assert_eq!(hex::encode_upper(again), "00B0060032");
+        let again = with_short_le(&read_binary(0, 5), 0).unwrap();
+        assert_eq!(hex::encode_upper(again), "00B0000000");
+        assert_eq!(with_short_le(&select_ef(jpki::AUTH_CERT), 4), None);
     }
 }

@@ -34,11 +34,20 @@ pub enum SdkMutant {
     SkipsApSelect,
     /// Reads the basic 4 info with the name and the address swapped.
     SwapsNameAndAddress,
+    /// Reports a `6C xx` (wrong Le; send again with Le = xx) as a refusal instead of sending
+    /// the command again with the Le the card asked for.
+    NoLeResend,
+    /// Returns what COMPUTE DIGITAL SIGNATURE answered as the signature, whatever its status
+    /// word.
+    IgnoresSignStatus,
+    /// Takes the bytes read before a refused READ BINARY for the whole file, when the file
+    /// ends before its TLV header says.
+    KeepsShortFile,
 }
 
 impl SdkMutant {
     /// Every SDK mutant, in the order reports list them.
-    pub const ALL: [SdkMutant; 11] = [
+    pub const ALL: [SdkMutant; 14] = [
         SdkMutant::RetriesWrongPin,
         SdkMutant::IgnoresVerifyStatus,
         SdkMutant::PinStatusByVerify,
@@ -50,6 +59,9 @@ impl SdkMutant {
         SdkMutant::SignWithoutPin,
         SdkMutant::SkipsApSelect,
         SdkMutant::SwapsNameAndAddress,
+        SdkMutant::NoLeResend,
+        SdkMutant::IgnoresSignStatus,
+        SdkMutant::KeepsShortFile,
     ];
 
     /// The kebab-case name.
@@ -66,6 +78,9 @@ impl SdkMutant {
             SdkMutant::SignWithoutPin => "sdk-sign-without-pin",
             SdkMutant::SkipsApSelect => "sdk-skips-ap-select",
             SdkMutant::SwapsNameAndAddress => "sdk-swaps-name-and-address",
+            SdkMutant::NoLeResend => "sdk-no-le-resend",
+            SdkMutant::IgnoresSignStatus => "sdk-ignores-sign-status",
+            SdkMutant::KeepsShortFile => "sdk-keeps-short-file",
         }
     }
 }
