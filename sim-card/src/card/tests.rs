@@ -677,7 +677,7 @@ fn a_no_diagnosis_fault_answers_6f00_and_signs_nothing() {
     let on = faults::CommandClass::Sign;
     card.arm_fault(faults::CardFault::NoDiagnosis { on }, Some(1))
         .unwrap();
-    let digest_info = [SHA256_DIGEST_INFO_PREFIX, &[0u8; 32]].concat();
+    let digest_info = [&SHA256_DIGEST_INFO_PREFIX[..], &[0u8; 32]].concat();
     let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
     assert_eq!((data.len(), status), (0, StatusWord::NO_PRECISE_DIAGNOSIS));
     let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
@@ -692,7 +692,7 @@ fn a_card_pulled_mid_signature_answers_nothing_and_comes_back_cold() {
     let on = faults::CommandClass::Sign;
     card.arm_fault(faults::CardFault::Pulled { on }, None)
         .unwrap();
-    let digest_info = [SHA256_DIGEST_INFO_PREFIX, &[0u8; 32]].concat();
+    let digest_info = [&SHA256_DIGEST_INFO_PREFIX[..], &[0u8; 32]].concat();
     assert!(card
         .transmit(&sign_apdu(0x00, 0x80, &digest_info))
         .is_empty());
