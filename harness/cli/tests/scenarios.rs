@@ -335,3 +335,15 @@ fn the_clock_stays_within_the_worlds_calendar() {
     );
     insta::assert_snapshot!(errors(&yaml), @"scenarios/card/example.yaml:7:12: steps[0].clock: the clock goes up to 9000-01-01T00:00:00Z; 9999-12-31T00:00:00Z is later");
 }
+
+#[test]
+fn an_any_of_with_no_choice_fails_the_load() {
+    let yaml = format!(
+        "{HEAD}features: [ocsp]\nsteps:\n  - pf: {{op: enrol, key: auth, name: auth, expect: accepted}}\n  - pf: {{op: check_status, enrolment: auth, via: ocsp, expect: {{any_of: [good, {{any_of: []}}]}}}}\n"
+    );
+    let errors = errors(&yaml);
+    assert!(
+        errors.contains("`any_of` needs at least one expectation"),
+        "{errors}"
+    );
+}

@@ -123,14 +123,13 @@ impl ArmedFault {
         }
     }
 
-    /// Uses up one firing; `false` once none is left.
+    /// Uses up one firing; `true` when it was the last (a count is never armed at 0).
     pub(super) fn spend(&mut self) -> bool {
         match &mut self.left {
-            None => true,
-            Some(0) => false,
+            None => false,
             Some(left) => {
-                *left -= 1;
-                true
+                *left = left.saturating_sub(1);
+                *left == 0
             }
         }
     }

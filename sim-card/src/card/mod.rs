@@ -184,12 +184,11 @@ impl Card {
             .iter()
             .position(|armed| armed.applies_to(apdu))?;
         let armed = &mut self.faults[index];
-        let fired = armed.spend();
         let fault = armed.fault;
-        if armed.left == Some(0) {
+        if armed.spend() {
             self.faults.remove(index);
         }
-        fired.then_some(fault)
+        Some(fault)
     }
 
     /// The faulty answer to `apdu`; `None` when the card left the field and answers nothing.

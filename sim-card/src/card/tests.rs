@@ -669,37 +669,36 @@ fn a_wrong_le_fault_answers_6c_with_the_length_then_the_data() {
     assert_eq!(data, testing::files::auth_cert()[0x600..]);
 }
 
-#[test]
-fn a_no_diagnosis_fault_answers_6f00_and_signs_nothing() {
+/// A card with the signature key selected and its password verified, `fault` armed, and the
+/// SIGN APDU to send it.
+fn ready_to_sign_with(fault: faults::CardFault, count: Option<u32>) -> (Card, Vec<u8>) {
     let mut card = testing::card();
     login_sign(&mut card);
     send(&mut card, "00 A4 02 0C 02 00 1A");
-    let on = faults::CommandClass::Sign;
-    card.arm_fault(faults::CardFault::NoDiagnosis { on }, Some(1))
-        .unwrap();
+    card.arm_fault(fault, count).unwrap();
     let digest_info = [&SHA256_DIGEST_INFO_PREFIX[..], &[0u8; 32]].concat();
-    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    (card, sign_apdu(0x00, 0x80, &digest_info))
+}
+
+#[test]
+fn a_no_diagnosis_fault_answers_6f00_and_signs_nothing() {
+    let on = faults::CommandClass::Sign;
+    let (mut card, sign) = ready_to_sign_with(faults::CardFault::NoDiagnosis { on }, Some(1));
+    let (data, status) = send_bytes(&mut card, &sign);
     assert_eq!((data.len(), status), (0, StatusWord::NO_PRECISE_DIAGNOSIS));
-    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    let (data, status) = send_bytes(&mut card, &sign);
     assert_eq!((data.len(), status), (256, StatusWord::SUCCESS));
 }
 
 #[test]
 fn a_card_pulled_mid_signature_answers_nothing_and_comes_back_cold() {
-    let mut card = testing::card();
-    login_sign(&mut card);
-    send(&mut card, "00 A4 02 0C 02 00 1A");
     let on = faults::CommandClass::Sign;
-    card.arm_fault(faults::CardFault::Pulled { on }, None)
-        .unwrap();
-    let digest_info = [&SHA256_DIGEST_INFO_PREFIX[..], &[0u8; 32]].concat();
-    assert!(card
-        .transmit(&sign_apdu(0x00, 0x80, &digest_info))
-        .is_empty());
+    let (mut card, sign) = ready_to_sign_with(faults::CardFault::Pulled { on }, None);
+    assert!(card.transmit(&sign).is_empty());
     card.clear_faults();
     send(&mut card, SEL_JPKI);
     send(&mut card, "00 A4 02 0C 02 00 1A");
-    let (data, status) = send_bytes(&mut card, &sign_apdu(0x00, 0x80, &digest_info));
+    let (data, status) = send_bytes(&mut card, &sign);
     assert_eq!(
         (data.len(), status),
         (0, StatusWord::SECURITY_STATUS_NOT_SATISFIED)
