@@ -30,14 +30,15 @@ fn now(up: &Up) -> time::OffsetDateTime {
     .unwrap()
 }
 
-/// Moves the simulated clock to one minute past the next 15-minute boundary, so a test knows
-/// which OCSP window it is in.
+/// Moves the simulated clock to 03:01 UTC (12:01 JST) of the next day: one minute into an OCSP
+/// window, and half a day from the daily CRL issue at 00:00 JST, so a test knows which window
+/// and which day's CRL it is in whatever the host's time of day.
 fn align_to_window(up: &Up) {
     let t = now(up);
-    let minutes = i64::from(t.minute());
-    let boundary = t.replace_second(0).unwrap().replace_nanosecond(0).unwrap()
-        + time::Duration::minutes(15 - minutes % 15 + 1);
-    let at = boundary
+    let at = (t.to_offset(time::UtcOffset::UTC).date() + time::Duration::days(1))
+        .with_hms(3, 1, 0)
+        .unwrap()
+        .assume_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     json(

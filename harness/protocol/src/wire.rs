@@ -323,6 +323,10 @@ pub enum WireData {
         #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
         file: Vec<u8>,
     },
+    /// `read_certificate` or `sign`: the card holds no such certificate or key (JPKI EF `0008`
+    /// says so, as for a holder under 15 at issuance, who has no signature certificate);
+    /// `status` is the refusal that made the SDK look.
+    NoCertificate,
 }
 
 /// A harness message as an adapter reads it: a request whose `op` it cannot take is still
@@ -499,6 +503,7 @@ impl WireData {
             },
             SdkData::MyNumber(number) => WireData::MyNumber { number },
             SdkData::CardFace(file) => WireData::CardFace { file },
+            SdkData::NoCertificate => WireData::NoCertificate,
         }
     }
 
@@ -521,6 +526,7 @@ impl WireData {
             }),
             WireData::MyNumber { number } => SdkData::MyNumber(number),
             WireData::CardFace { file } => SdkData::CardFace(file),
+            WireData::NoCertificate => SdkData::NoCertificate,
         }
     }
 }

@@ -27,6 +27,11 @@ pub enum SdkData {
     MyNumber(String),
     /// The visual AP's card-face file, as read.
     CardFace(Vec<u8>),
+    /// The card holds no such certificate or key (JPKI EF `0008` says so: a holder under 15
+    /// at issuance has no signature certificate). It comes with the status word of the
+    /// refusal that made the SDK look; the holder is told the certificate is missing, not that
+    /// a password is blocked.
+    NoCertificate,
 }
 
 impl SdkOutcome {

@@ -266,6 +266,16 @@ fn check(
     ok: &dyn Fn(&SdkOutcome) -> Result<(), String>,
 ) -> Result<(), Mismatch> {
     let expected = describe_expect(expect);
+    if let SdkExpect::AnyOf(choices) = expect {
+        let mut last = None;
+        for choice in choices {
+            match check(choice, answer, ok) {
+                Ok(()) => return Ok(()),
+                Err(mismatch) => last = Some(mismatch.actual),
+            }
+        }
+        return Err(Mismatch::new(expected, last.unwrap_or_default()));
+    }
     let outcome = match answer {
         Answer::Outcome(outcome) => outcome,
         Answer::NoCard if *expect == SdkExpect::NoCard => return Ok(()),
@@ -274,6 +284,8 @@ fn check(
         Answer::Broken(why) => return Err(Mismatch::new(expected, why.clone())),
     };
     let status = outcome.status;
+    // A refusal reported as a missing certificate is not that refusal.
+    let refusal = outcome.data != Some(SdkData::NoCertificate);
     let pass = match expect {
         SdkExpect::Ok => {
             // A refusal reads better as its status word than as the data it did not give.
@@ -286,16 +298,23 @@ fn check(
                 Mismatch::new(expected, actual)
             });
         }
-        SdkExpect::RetriesLeft(n) => status.retries() == Some(*n),
-        SdkExpect::WrongPin { retries_left } => status.retries() == Some(*retries_left),
-        SdkExpect::PinBlocked => {
-            status == sim_card::StatusWord::NO_TRIES_LEFT
-                || status == sim_card::StatusWord::REFERENCED_IEF_LOCKED
+        SdkExpect::RetriesLeft(n) => refusal && status.retries() == Some(*n),
+        SdkExpect::WrongPin { retries_left } => {
+            refusal && status.retries() == Some(*retries_left)
         }
-        SdkExpect::SecurityStatus => status == sim_card::StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+        SdkExpect::PinBlocked => {
+            refusal
+                && (status == sim_card::StatusWord::NO_TRIES_LEFT
+                    || status == sim_card::StatusWord::REFERENCED_IEF_LOCKED)
+        }
+        SdkExpect::SecurityStatus => {
+            refusal && status == sim_card::StatusWord::SECURITY_STATUS_NOT_SATISFIED
+        }
         SdkExpect::Failed => !status.is_success() && outcome.data.is_none(),
         SdkExpect::NoCard => false,
-        SdkExpect::Status(sw) => status == sw.0,
+        SdkExpect::NoCertificate => outcome.data == Some(SdkData::NoCertificate),
+        SdkExpect::Status(sw) => refusal && status == sw.0,
+        SdkExpect::AnyOf(_) => false,
     };
     if pass {
         Ok(())
@@ -315,11 +334,23 @@ fn describe_expect(expect: &SdkExpect) -> String {
         SdkExpect::SecurityStatus => "security_status (69 82)".to_owned(),
         SdkExpect::Failed => "failed (an error or a status word other than 90 00)".to_owned(),
         SdkExpect::NoCard => "no_card".to_owned(),
+        SdkExpect::NoCertificate => "no_certificate (EF 0008 says the card holds none)".to_owned(),
         SdkExpect::Status(sw) => format!("status {}", sw.0),
+        SdkExpect::AnyOf(choices) => format!(
+            "any of: {}",
+            choices
+                .iter()
+                .map(describe_expect)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
     }
 }
 
 fn describe_outcome(outcome: &SdkOutcome) -> String {
+    if outcome.data == Some(SdkData::NoCertificate) {
+        return format!("no_certificate after status {}", outcome.status);
+    }
     match outcome.status.name() {
         Some(name) => format!("status {} ({name})", outcome.status),
         None => format!("status {}", outcome.status),

@@ -111,10 +111,16 @@ pub enum Problem {
         accepted: &'static [PinKind],
     },
     /// `retries_left` expected of an operation other than `pin_status`.
-    #[error("`retries_left` is what `pin_status` answers; `{op}` cannot: expected `ok`, `wrong_pin`, `pin_blocked`, `security_status`, `no_card` or `status`")]
+    #[error("`retries_left` is what `pin_status` answers; `{op}` cannot: expected `ok`, `wrong_pin`, `pin_blocked`, `security_status`, `failed`, `no_card`, `no_certificate` or `status`")]
     RetriesOnlyForPinStatus {
         /// The operation.
         op: &'static str,
+    },
+    /// `no_certificate` expected of an operation that reads no certificate or key of the holder.
+    #[error("`no_certificate` is what `sign` and `read_certificate` of `sign` or `auth` answer; `{op}` cannot")]
+    NoCertificateOnlyForCertificates {
+        /// The operation, with its certificate for `read_certificate`.
+        op: String,
     },
     /// A `remove` of a card already out of its reader.
     #[error("card {index} is already removed")]
@@ -319,9 +325,25 @@ impl<'s> Checker<'s> {
             }
             _ => {}
         }
-        let retries = matches!(sdk.expect(), SdkExpect::RetriesLeft(_));
+        if sdk.expect().has_empty_any_of() {
+            self.problems.push((at(&["expect"]), Problem::EmptyAnyOf));
+        }
+        let retries = sdk.expect().any(&|e| matches!(e, SdkExpect::RetriesLeft(_)));
         if retries && !matches!(sdk, SdkStep::PinStatus { .. }) {
             let problem = Problem::RetriesOnlyForPinStatus { op: sdk.op() };
+            self.problems.push((at(&["expect"]), problem));
+        }
+        let holders = match sdk {
+            SdkStep::ReadCertificate { which, .. } => {
+                matches!(which, CertificateSlot::Sign | CertificateSlot::Auth)
+                    .then_some(())
+                    .ok_or_else(|| format!("read_certificate` of `{}", which.name()))
+            }
+            SdkStep::Sign { .. } => Ok(()),
+            _ => Err(sdk.op().to_owned()),
+        };
+        if let (true, Err(op)) = (sdk.expect().any(&|e| *e == SdkExpect::NoCertificate), holders) {
+            let problem = Problem::NoCertificateOnlyForCertificates { op };
             self.problems.push((at(&["expect"]), problem));
         }
     }
@@ -519,3 +541,4 @@ fn pin_names(pins: &[PinKind]) -> String {
     let quoted: Vec<String> = pins.iter().map(|p| format!("`{}`", p.name())).collect();
     quoted.join(", ")
 }
+

@@ -486,8 +486,36 @@ pub enum SdkExpect {
     Failed,
     /// No card answers: it was removed.
     NoCard,
+    /// `read_certificate` (`sign`, `auth`) and `sign` only: the SDK reports that the card holds
+    /// no such certificate (JPKI EF `0008` says none, as for a holder under 15 at issuance),
+    /// whatever the refusal that made it look.
+    NoCertificate,
     /// The exact status word, 4 hex digits (`"6A82"`).
     Status(ExpectedStatus),
+    /// Any one of these (`{any_of: [{status: "6F00"}, ok]}`): where reporting a refusal and
+    /// recovering from it (sending the command again, with a result the harness still checks)
+    /// are both right.
+    AnyOf(Vec<SdkExpect>),
+}
+
+impl SdkExpect {
+    /// Whether an `any_of`, here or nested, lists nothing.
+    pub fn has_empty_any_of(&self) -> bool {
+        match self {
+            SdkExpect::AnyOf(choices) => {
+                choices.is_empty() || choices.iter().any(SdkExpect::has_empty_any_of)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this expectation, or one of its `any_of` choices, satisfies `test`.
+    pub fn any(&self, test: &dyn Fn(&SdkExpect) -> bool) -> bool {
+        match self {
+            SdkExpect::AnyOf(choices) => choices.iter().any(|c| c.any(test)),
+            other => test(other),
+        }
+    }
 }
 
 /// What an `enrol` must come back with.

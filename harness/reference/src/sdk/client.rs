@@ -74,15 +74,22 @@ impl<C: CardChannel> ReferenceSdk<C> {
             CertificateSlot::SignCa => jpki::SIGN_CA_CERT,
             CertificateSlot::AuthCa => jpki::AUTH_CA_CERT,
         };
-        if let Some(refused) =
-            self.open(apdu::JPKI_AP, password.map(|p| (jpki::SIGN_PASSWORD, p)))?
-        {
-            return Ok(refused);
+        let holder = match slot {
+            CertificateSlot::Sign => Some(KeyKind::Sign),
+            CertificateSlot::Auth => Some(KeyKind::Auth),
+            CertificateSlot::SignCa | CertificateSlot::AuthCa => None,
+        };
+        let outcome = match self.open(apdu::JPKI_AP, password.map(|p| (jpki::SIGN_PASSWORD, p)))? {
+            Some(refused) => refused,
+            None => match self.read_file(ef, "certificate")? {
+                Ok(der) => SdkOutcome::with_data(SdkData::Certificate(der)),
+                Err(status) => SdkOutcome::status(status),
+            },
+        };
+        match holder {
+            Some(key) => self.explain_refusal(key, outcome),
+            None => Ok(outcome),
         }
-        Ok(match self.read_file(ef, "certificate")? {
-            Ok(der) => SdkOutcome::with_data(SdkData::Certificate(der)),
-            Err(status) => SdkOutcome::status(status),
-        })
     }
 
     /// Asks how many tries `pin` has left with an empty VERIFY, which uses none.
@@ -143,6 +150,17 @@ impl<C: CardChannel> ReferenceSdk<C> {
     /// Signs the `hash` DigestInfo of `data` with a JPKI key, verifying its PIN first when
     /// given (else relying on an earlier VERIFY while the AP stayed selected).
     pub fn sign(
+        &mut self,
+        key: KeyKind,
+        data: &[u8],
+        hash: HashAlgorithm,
+        pin: Option<&[u8]>,
+    ) -> Result<SdkOutcome, SdkError> {
+        let outcome = self.sign_once(key, data, hash, pin)?;
+        self.explain_refusal(key, outcome)
+    }
+
+    fn sign_once(
         &mut self,
         key: KeyKind,
         data: &[u8],
@@ -232,6 +250,39 @@ impl<C: CardChannel> ReferenceSdk<C> {
             Ok(file) => SdkOutcome::with_data(SdkData::CardFace(file)),
             Err(status) => SdkOutcome::status(status),
         })
+    }
+
+    /// A refusal to read `key`'s certificate or sign with it may mean the card has neither:
+    /// JPKI EF `0008` says which certificates exist (byte 0 signature, byte 1
+    /// authentication, `00` for none), so it is read to tell a missing certificate from a
+    /// blocked password. Only on a refusal: a card that signs is not asked.
+    fn explain_refusal(
+        &mut self,
+        key: KeyKind,
+        refused: SdkOutcome,
+    ) -> Result<SdkOutcome, SdkError> {
+        if refused.status.is_success() || self.is(SdkMutant::IgnoresAvailability) {
+            return Ok(refused);
+        }
+        let selected = self.exchange(&apdu::select_ef(jpki::CERTIFICATE_AVAILABILITY))?;
+        if !selected.status.is_success() {
+            return Ok(refused);
+        }
+        let read = self.exchange(&apdu::read_binary(0, AVAILABILITY_LEN))?;
+        let byte = match key {
+            KeyKind::Sign => 0,
+            KeyKind::Auth => 1,
+        };
+        Ok(
+            if read.status.is_success() && read.data.get(byte) == Some(&0x00) {
+                SdkOutcome {
+                    status: refused.status,
+                    data: Some(SdkData::NoCertificate),
+                }
+            } else {
+                refused
+            },
+        )
     }
 
     /// Selects `ap` and, when given, selects and verifies a PIN EF. `Some` is the refusal to
@@ -346,6 +397,9 @@ fn hash_len(hash: HashAlgorithm) -> usize {
 
 /// Enough for a tag of 2 bytes and a length of 3.
 const HEAD_LEN: usize = 5;
+
+/// JPKI EF `0008`: one byte per certificate (signature, authentication), then `00`.
+const AVAILABILITY_LEN: usize = 3;
 
 /// Where `pin_status`, `verify_pin` and `change_pin` find each PIN: 照合番号A and B of the
 /// visual AP, as the scenario model documents.

@@ -43,11 +43,15 @@ pub enum SdkMutant {
     /// Takes the bytes read before a refused READ BINARY for the whole file, when the file
     /// ends before its TLV header says.
     KeepsShortFile,
+    /// Reports a refusal about a certificate or key as it came, without reading JPKI EF
+    /// `0008` to see whether the card holds one (a holder under 15 is told their signature
+    /// password is blocked).
+    IgnoresAvailability,
 }
 
 impl SdkMutant {
     /// Every SDK mutant, in the order reports list them.
-    pub const ALL: [SdkMutant; 14] = [
+    pub const ALL: [SdkMutant; 15] = [
         SdkMutant::RetriesWrongPin,
         SdkMutant::IgnoresVerifyStatus,
         SdkMutant::PinStatusByVerify,
@@ -62,6 +66,7 @@ impl SdkMutant {
         SdkMutant::NoLeResend,
         SdkMutant::IgnoresSignStatus,
         SdkMutant::KeepsShortFile,
+        SdkMutant::IgnoresAvailability,
     ];
 
     /// The kebab-case name.
@@ -81,6 +86,7 @@ impl SdkMutant {
             SdkMutant::NoLeResend => "sdk-no-le-resend",
             SdkMutant::IgnoresSignStatus => "sdk-ignores-sign-status",
             SdkMutant::KeepsShortFile => "sdk-keeps-short-file",
+            SdkMutant::IgnoresAvailability => "sdk-ignores-availability",
         }
     }
 }
