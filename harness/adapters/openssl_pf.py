@@ -94,7 +94,22 @@ class OpenSslPf:
         converted = openssl(["x509", "-inform", "DER", "-in", cert_der, "-out", cert_pem])
         if converted.returncode != 0:
             return rejected("untrusted", "not DER X.509: " + tail(converted))
-        chain = openssl(["verify", "-attime", str(now), "-CAfile", self.anchors[key], cert_pem])
+        untrusted = []
+        presented = request.get("intermediates", [])
+        if presented:
+            pems = []
+            for index, der_hex in enumerate(presented):
+                der = self.write_new(f"intermediate{index}.der", bytes.fromhex(der_hex))
+                pem = self.new_path(f"intermediate{index}.pem")
+                if openssl(["x509", "-inform", "DER", "-in", der, "-out", pem]).returncode != 0:
+                    return rejected("untrusted", f"presented certificate {index} is not DER X.509")
+                with open(pem, encoding="ascii") as text:
+                    pems.append(text.read())
+            bundle = self.write_new("intermediates.pem", "".join(pems).encode("ascii"))
+            untrusted = ["-untrusted", bundle]
+        chain = openssl(
+            ["verify", "-attime", str(now), "-CAfile", self.anchors[key], *untrusted, cert_pem]
+        )
         if chain.returncode != 0:
             code = verify_error(chain)
             reason = "expired" if code in (CERT_NOT_YET_VALID, CERT_HAS_EXPIRED) else "untrusted"

@@ -247,4 +247,10 @@ pub enum Error {
         /// What was being forged.
         what: &'static str,
     },
+    /// A forgery signed by the holder's key was asked for without that key.
+    #[error("cannot forge the {what}: the holder's key is needed and was not given")]
+    ForgeryNeedsHolderKey {
+        /// What was being forged.
+        what: &'static str,
+    },
 }

@@ -179,6 +179,7 @@ fn pf_operations() -> Vec<Operation> {
             name: enrolment(),
             key: KeyKind::Sign,
             certificate: vec![0x30, 0x00],
+            intermediates: vec![vec![0x30, 0x03, 0x02, 0x01, 0x01]],
             data: b"challenge".to_vec(),
             hash: HashAlgorithm::Sha256,
             signature: vec![1, 2, 3],

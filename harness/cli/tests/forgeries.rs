@@ -187,7 +187,8 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
             let der = fixture
                 .world
                 .forge_certificate(hierarchy, &genuine, forgery)
-                .unwrap();
+                .unwrap()
+                .der;
             fixture.verify(hierarchy, &der, &[])
         };
         for (forgery, wanted) in [
@@ -216,7 +217,8 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         let der = fixture
             .world
             .forge_certificate(hierarchy, &genuine, CertificateForgery::WrongKeyUsage)
-            .unwrap();
+            .unwrap()
+            .der;
         assert_has(
             &fixture.verify(hierarchy, &der, &[]),
             ": OK",
@@ -228,6 +230,47 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         ]);
         assert_has(&usage, "Key Encipherment", "wrong_key_usage");
         assert!(!usage.contains("Digital Signature"), "{usage}");
+
+        // An end entity posing as issuer, presented with the genuine certificate as the
+        // intermediate: the path fails for the genuine certificate being no CA, and only that.
+        let forged = fixture
+            .world
+            .forge_certificate(hierarchy, &genuine, CertificateForgery::IssuedByEndEntity)
+            .unwrap();
+        assert_eq!(forged.intermediates, vec![genuine.clone()]);
+        let genuine_der = fixture.write("intermediate.der", &genuine);
+        let genuine_pem = fixture.openssl(&["x509", "-inform", "DER", "-in", &genuine_der]);
+        let intermediate = fixture.write("intermediate.pem", genuine_pem.as_bytes());
+        let only_not_a_ca = |out: &str| {
+            assert_has(out, "invalid CA certificate", "issued_by_end_entity");
+            assert!(!out.contains(": OK"), "issued_by_end_entity: {out}");
+            for line in out
+                .lines()
+                .filter(|l| l.starts_with("error ") && l.contains(" at "))
+            {
+                assert!(
+                    line.contains("invalid CA certificate")
+                        || line.contains("key usage does not include certificate signing"),
+                    "issued_by_end_entity fails for another reason too: {line}\n{out}"
+                );
+            }
+        };
+        only_not_a_ca(&fixture.verify(
+            hierarchy,
+            &forged.der,
+            &["-untrusted", &intermediate, "-show_chain"],
+        ));
+        // With the genuine certificate as the anchor itself, the path is the forgery and its
+        // issuer alone: still refused for its issuer being no CA, and for nothing else (no
+        // signature, name or validity error).
+        let presented = fixture.path("presented.pem");
+        only_not_a_ca(&fixture.openssl(&[
+            "verify",
+            "-partial_chain",
+            "-trusted",
+            &intermediate,
+            &presented,
+        ]));
     }
 }
 

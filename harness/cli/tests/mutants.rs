@@ -85,7 +85,7 @@ fn an_unknown_mutant_is_a_usage_error() {
 /// platform's answer is the wrong one the mutant's doc describes. The correct PF passes it.
 #[test]
 fn each_mutant_makes_its_documented_mistake() {
-    let cases: [(Mutant, &str, &str); 13] = [
+    let cases: [(Mutant, &str, &str); 14] = [
         (
             Mutant::IgnoresRevocation,
             "enrolment/revoked_certificate_rejected",
@@ -152,6 +152,12 @@ fn each_mutant_makes_its_documented_mistake() {
             "faults/ocsp_foreign_nonce_rejected",
             // Believed although it answers another request.
             "got {\"outcome\":\"good\"}",
+        ),
+        (
+            Mutant::AcceptsEndEntityIssuer,
+            "forgery/certificate_issued_by_an_end_entity",
+            // The whole path checks out but for the end entity posing as a CA.
+            "got {\"outcome\":\"accepted\"}",
         ),
     ];
     // The other mutants' scenarios are the checklist's (tests/checklist.rs).

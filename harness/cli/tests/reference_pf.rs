@@ -162,6 +162,7 @@ fn request(card: &ProvisionedCard, name: &str, key: KeyKind) -> EnrolRequest {
         name: name.to_owned(),
         key,
         certificate: certificate(card, key),
+        intermediates: Vec::new(),
         signature: sign_on_card(card, &data, key),
         data,
         hash: HashAlgorithm::Sha256,

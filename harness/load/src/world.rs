@@ -201,6 +201,7 @@ fn prepare(
             name,
             key,
             certificate,
+            intermediates: Vec::new(),
             data: challenge,
             hash: HashAlgorithm::Sha256,
             signature,

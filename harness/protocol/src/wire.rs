@@ -604,6 +604,7 @@ mod tests {
                 name: "a".to_owned(),
                 key: KeyKind::Auth,
                 certificate: vec![0x30, 0x00],
+                intermediates: Vec::new(),
                 data: b"hi".to_vec(),
                 hash: HashAlgorithm::Sha256,
                 signature: vec![1, 2],

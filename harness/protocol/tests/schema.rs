@@ -167,6 +167,7 @@ fn operations() -> Vec<Operation> {
             name: "alice".to_owned(),
             key: KeyKind::Auth,
             certificate: vec![0x30, 0x82, 0x01, 0x0A],
+            intermediates: vec![vec![0x30, 0x00]],
             data: b"challenge".to_vec(),
             hash: HashAlgorithm::Sha256,
             signature: vec![0x5A; 8],

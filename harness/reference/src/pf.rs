@@ -15,6 +15,7 @@ mod crl;
 mod http;
 mod mutant;
 mod ocsp;
+mod path;
 mod x509;
 
 use std::collections::HashMap;
@@ -183,11 +184,15 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<Option<(RejectReason, String)>, PlatformError> {
         let reject = |reason, detail: String| Ok(Some((reason, detail)));
+        let top = match path::top(certificate, &request.intermediates, now, self.mutant) {
+            Ok(top) => top,
+            Err(detail) => return reject(RejectReason::Untrusted, detail),
+        };
         let issued_by = |anchor: &Anchor| {
             if is(self.mutant, Mutant::SkipsCertificateSignature) {
-                anchor.named_issuer_of(certificate)
+                anchor.named_issuer_of(&top)
             } else {
-                anchor.issued(certificate)
+                anchor.issued(&top)
             }
         };
         let mut key = request.key;

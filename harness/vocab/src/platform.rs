@@ -32,6 +32,13 @@ pub struct EnrolRequest {
     #[serde(with = "hex::serde")]
     #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
     pub certificate: Vec<u8>,
+    /// Certificates presented between `certificate` and the trusted CA (DER, hex in JSON),
+    /// nearest first. JPKI CAs issue end-entity certificates directly, so only a CA's own
+    /// certificates (a link certificate after a key change) could belong here; the suite
+    /// presents an end-entity certificate posing as an issuer, which a PF must refuse.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hex_list")]
+    #[schemars(with = "Vec<String>")]
+    pub intermediates: Vec<Vec<u8>>,
     /// The signed data (hex in JSON).
     #[serde(with = "hex::serde")]
     #[schemars(with = "String", regex(pattern = r"^([0-9A-Fa-f]{2})*$"))]
@@ -221,6 +228,24 @@ pub trait Platform: Send {
     fn latest_info(&mut self, enrolment: &str) -> Result<LatestOutcome, PlatformError>;
     /// The stable user behind an enrolment, across renewals, re-issues and sign ↔ auth.
     fn resolve_user(&mut self, enrolment: &str) -> Result<UserOutcome, PlatformError>;
+}
+
+/// A list of byte strings as a JSON array of hex strings.
+mod hex_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(items: &[Vec<u8>], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(items.iter().map(hex::encode))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<Vec<u8>>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|text| hex::decode(text).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Forged end-entity certificates, each made from a holder's genuine one: the serial, subject and
-//! key stay, so the status services still vouch for the serial and the card's signature still
-//! verifies under the certified key. Only the one forged property can make a verifier refuse.
+//! Forged end-entity certificates, each made from a holder's genuine one: the serial and key stay
+//! (and the subject, but where an end entity plays issuer), so the status services still vouch
+//! for the serial and the card's signature still verifies under the certified key. Only the one
+//! forged property can make a verifier refuse.
 
 use der::asn1::OctetString;
 use der::{Decode, Encode};
@@ -16,6 +17,13 @@ use crate::keys::KeyMaterial;
 
 const WHAT: &str = "certificate";
 const KEY_USAGE: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.29.15");
+const SUBJECT_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.14");
+const AUTHORITY_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.35");
+/// The RDN the end-entity-issued forgery adds to the holder's subject, so that it is not
+/// self-issued (a certificate whose subject is its issuer's reads as a self-signed root).
+const IMPOSTOR_RDN: &str = "OU=jpki-sim issued by an end entity";
 
 /// How an end-entity certificate presented at enrolment is forged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,21 +42,56 @@ pub enum CertificateForgery {
     NotYetValid,
     /// Signed by the CA, with keyUsage keyEncipherment only: the key may not sign.
     WrongKeyUsage,
+    /// Issued by the holder's own genuine certificate, as if an end entity could be a CA: the
+    /// holder's key signs it, its issuer is the genuine certificate's subject (its own subject
+    /// gets one more RDN, so it is not self-issued) and its authorityKeyIdentifier names the
+    /// genuine certificate. Presented with the genuine certificate as the intermediate, whose
+    /// basicConstraints do not make it a CA; everything else in the path checks out.
+    IssuedByEndEntity,
 }
 
-/// Forges `forgery` from the genuine certificate `genuine_der` that `ca` issued. `impostor` is
-/// the attacker's key; `now` the world's time.
+/// A forged certificate, with what must be presented along with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgedCertificate {
+    /// The forged end-entity certificate (DER).
+    pub der: Vec<u8>,
+    /// The certificates to present between it and the CA (DER, nearest first); empty for
+    /// every forgery but [`CertificateForgery::IssuedByEndEntity`].
+    pub intermediates: Vec<Vec<u8>>,
+}
+
+/// The keys a certificate forgery may sign with.
+pub struct ForgerySigners<'a> {
+    /// The CA that issued the genuine certificate.
+    pub ca: &'a CertificateAuthority,
+    /// A key nobody certified: the attacker CA's.
+    pub impostor: &'a KeyMaterial,
+    /// The holder's key of the genuine certificate (the card's), for
+    /// [`CertificateForgery::IssuedByEndEntity`]; `None` if the caller has none.
+    pub holder: Option<&'a KeyMaterial>,
+}
+
+impl CertificateForgery {
+    /// Whether this forgery is signed with the holder's key ([`ForgerySigners::holder`]).
+    pub fn needs_holder_key(self) -> bool {
+        self == CertificateForgery::IssuedByEndEntity
+    }
+}
+
+/// Forges `forgery` from the genuine certificate `genuine_der` that `signers.ca` issued; `now` is
+/// the world's time.
 pub fn forge_certificate(
     genuine_der: &[u8],
     forgery: CertificateForgery,
-    ca: &CertificateAuthority,
-    impostor: &KeyMaterial,
+    signers: &ForgerySigners<'_>,
     now: OffsetDateTime,
-) -> Result<Vec<u8>> {
+) -> Result<ForgedCertificate> {
+    let ca = signers.ca;
     let mut certificate = Certificate::from_der(genuine_der).map_err(der_error(WHAT))?;
+    let mut intermediates = Vec::new();
     let tbs = &mut certificate.tbs_certificate;
     let signer = match forgery {
-        CertificateForgery::AttackerCa => Some(Resigner::of_key(impostor, WHAT)?),
+        CertificateForgery::AttackerCa => Some(Resigner::of_key(signers.impostor, WHAT)?),
         CertificateForgery::AlteredAfterSigning => {
             let not_after = x509_to_offset(&tbs.validity.not_after) + Duration::days(5 * 365);
             tbs.validity.not_after = x509_time(not_after, "forged notAfter")?;
@@ -75,6 +118,14 @@ pub fn forge_certificate(
             }
             Some(Resigner::of_ca(ca, WHAT)?)
         }
+        CertificateForgery::IssuedByEndEntity => {
+            let holder = signers
+                .holder
+                .ok_or(crate::Error::ForgeryNeedsHolderKey { what: WHAT })?;
+            issued_by_end_entity(tbs)?;
+            intermediates.push(genuine_der.to_vec());
+            Some(Resigner::of_key(holder, WHAT)?)
+        }
     };
     if let Some(signer) = signer {
         let tbs_der = certificate
@@ -83,7 +134,47 @@ pub fn forge_certificate(
             .map_err(der_error(WHAT))?;
         certificate.signature = signer.sign(&tbs_der, WHAT)?;
     }
-    certificate.to_der().map_err(der_error(WHAT))
+    Ok(ForgedCertificate {
+        der: certificate.to_der().map_err(der_error(WHAT))?,
+        intermediates,
+    })
+}
+
+/// Turns the genuine TBS into one the genuine certificate issued: issuer, subject and
+/// authorityKeyIdentifier (keyIdentifier, and the genuine certificate's issuer and serial, as
+/// RFC 5280 §4.2.1.1 has them).
+fn issued_by_end_entity(tbs: &mut x509_cert::TbsCertificate) -> Result<()> {
+    let genuine_subject = tbs.subject.clone();
+    let genuine_issuer = tbs.issuer.to_der().map_err(der_error(WHAT))?;
+    let genuine_serial = tbs.serial_number.as_bytes().to_vec();
+    let impostor_rdn = IMPOSTOR_RDN
+        .parse::<x509_cert::name::RelativeDistinguishedName>()
+        .map_err(der_error(WHAT))?;
+    tbs.subject.0.push(impostor_rdn);
+    tbs.issuer = genuine_subject;
+    let extensions = tbs.extensions.get_or_insert_with(Vec::new);
+    let key_id = extensions
+        .iter()
+        .find(|extension| extension.extn_id == SUBJECT_KEY_IDENTIFIER)
+        .map(|extension| OctetString::from_der(extension.extn_value.as_bytes()))
+        .transpose()
+        .map_err(der_error(WHAT))?;
+    extensions.retain(|extension| extension.extn_id != AUTHORITY_KEY_IDENTIFIER);
+    let mut identifier = Vec::new();
+    if let Some(key_id) = key_id {
+        identifier.push(asn1::context_primitive(0, key_id.as_bytes()));
+    }
+    identifier.push(asn1::context_constructed(
+        1,
+        &asn1::context_constructed(4, &genuine_issuer),
+    ));
+    identifier.push(asn1::context_primitive(2, &genuine_serial));
+    extensions.push(x509_cert::ext::Extension {
+        extn_id: AUTHORITY_KEY_IDENTIFIER,
+        critical: false,
+        extn_value: OctetString::new(asn1::sequence(&identifier)).map_err(der_error(WHAT))?,
+    });
+    Ok(())
 }
 
 fn x509_to_offset(time: &x509_cert::time::Time) -> OffsetDateTime {

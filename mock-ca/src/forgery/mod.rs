@@ -18,7 +18,7 @@ mod certificate;
 mod crl;
 mod ocsp;
 
-pub use certificate::{forge_certificate, CertificateForgery};
+pub use certificate::{forge_certificate, CertificateForgery, ForgedCertificate, ForgerySigners};
 pub use crl::{forge_crl, CrlForgery};
 pub use ocsp::{forge_ocsp, OcspForgery, OcspForgeryContext};
 

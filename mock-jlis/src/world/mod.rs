@@ -74,6 +74,9 @@ pub enum WorldError {
     /// The card id names no provisioned card (`404 card_not_found`).
     #[error("no card {0} is provisioned")]
     UnknownCard(CardId),
+    /// A forgery signed by the holder's key, of a certificate no card of the world holds now.
+    #[error("the certificate to forge from is on none of this world's cards")]
+    ForgeryOfForeignCertificate,
     /// Persona overrides do not parse or do not validate (`422 invalid_persona`).
     #[error("persona overrides are invalid")]
     Persona(#[from] PersonaError),

@@ -1,8 +1,9 @@
 //! The world as mock-ca's [`RevocationSource`]: the registry is the data, the world's clock the
 //! time, and the armed protocol faults of `/crl` and `/ocsp` the fault hooks.
 
+use mock_ca::forgery::{CertificateForgery, ForgedCertificate, ForgerySigners};
 use mock_ca::publication::{CrlFault, OcspFault, RevocationData, RevocationSource};
-use mock_ca::{CaKeyRole, KeyMaterial, KeySeed};
+use mock_ca::{CaKeyRole, Hierarchy, KeyMaterial, KeyRole, KeySeed};
 use time::OffsetDateTime;
 
 use super::World;
@@ -39,25 +40,68 @@ impl RevocationSource for World {
 
 impl World {
     /// `forgery` of `genuine`, a certificate of `hierarchy` this world issued, as of the world's
-    /// time: what an attacker (or a careless CA) presents at enrolment.
+    /// time: what an attacker (or a careless CA) presents at enrolment, with the certificates
+    /// presented along with it.
     pub fn forge_certificate(
         &self,
-        hierarchy: mock_ca::Hierarchy,
+        hierarchy: Hierarchy,
         genuine: &[u8],
-        forgery: mock_ca::forgery::CertificateForgery,
-    ) -> Result<Vec<u8>, super::WorldError> {
+        forgery: CertificateForgery,
+    ) -> Result<ForgedCertificate, super::WorldError> {
+        let unavailable = |what: &str| super::WorldError::CorruptState {
+            card: format!("({what})"),
+            what: format!("the key cache cannot derive the {what}"),
+        };
         let impostor = self
             .impostor_key()
-            .ok_or_else(|| super::WorldError::CorruptState {
-                card: "(impostor key)".to_owned(),
-                what: "the key cache cannot derive the impostor key".to_owned(),
-            })?;
+            .ok_or_else(|| unavailable("impostor key"))?;
+        let holder = if forgery.needs_holder_key() {
+            Some(self.holder_key(hierarchy, genuine)?)
+        } else {
+            None
+        };
+        let signers = ForgerySigners {
+            ca: self.ca(hierarchy),
+            impostor: &impostor,
+            holder: holder.as_ref(),
+        };
         Ok(mock_ca::forgery::forge_certificate(
             genuine,
             forgery,
-            self.ca(hierarchy),
-            &impostor,
+            &signers,
             self.clock.now(),
         )?)
+    }
+
+    /// The private key of `certificate`, a certificate of `hierarchy` on one of this world's
+    /// cards now: the key the card holds for it.
+    fn holder_key(
+        &self,
+        hierarchy: Hierarchy,
+        certificate: &[u8],
+    ) -> Result<KeyMaterial, super::WorldError> {
+        let holder = self.cards().into_iter().find_map(|card| {
+            let state = card.state();
+            let on_card = match hierarchy {
+                Hierarchy::Sign => state.sign.as_ref().map(|sign| sign.der.as_slice()),
+                Hierarchy::Auth => Some(state.auth.der.as_slice()),
+            };
+            (on_card == Some(certificate)).then_some(state)
+        });
+        let state = holder.ok_or(super::WorldError::ForgeryOfForeignCertificate)?;
+        let card = state.persona.card_id.to_string();
+        let generation = state.persona.generation;
+        let seed = match hierarchy {
+            Hierarchy::Sign => {
+                KeySeed::for_card_revision(&card, generation, state.sign_revision, KeyRole::Sign)?
+            }
+            Hierarchy::Auth => KeySeed::for_card(&card, generation, KeyRole::Auth)?,
+        };
+        self.keys
+            .key_of(seed)
+            .ok_or_else(|| super::WorldError::CorruptState {
+                card,
+                what: "the key cache cannot derive the holder's key".to_owned(),
+            })
     }
 }

@@ -43,11 +43,14 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                 holder_signs(run, *card, signer, &data, pin).map_err(|actual| {
                     Mismatch::new(words(expect), format!("the card did not sign: {actual}"))
                 })?;
-            let certificate = match forgery {
-                None => certificate,
-                Some(forgery) => forged(run, signer, &certificate, *forgery).map_err(|err| {
-                    Mismatch::new(words(expect), format!("the world could not forge: {err}"))
-                })?,
+            let (certificate, intermediates) = match forgery {
+                None => (certificate, Vec::new()),
+                Some(forgery) => {
+                    let forged = forged(run, signer, &certificate, *forgery).map_err(|err| {
+                        Mismatch::new(words(expect), format!("the world could not forge: {err}"))
+                    })?;
+                    (forged.der, forged.intermediates)
+                }
             };
             let mut data = data;
             if *tamper {
@@ -61,6 +64,7 @@ pub fn run(run: &mut ScenarioRun<'_>, index: usize, step: &PfStep) -> Result<(),
                 name: name.clone(),
                 key: *key,
                 certificate: certificate.clone(),
+                intermediates,
                 data,
                 hash: HashAlgorithm::Sha256,
                 signature,
@@ -182,7 +186,7 @@ fn forged(
     key: KeyKind,
     genuine: &[u8],
     forgery: mock_ca::forgery::CertificateForgery,
-) -> Result<Vec<u8>, String> {
+) -> Result<mock_ca::forgery::ForgedCertificate, String> {
     let hierarchy = match key {
         KeyKind::Sign => mock_ca::Hierarchy::Sign,
         KeyKind::Auth => mock_ca::Hierarchy::Auth,

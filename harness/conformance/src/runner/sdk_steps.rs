@@ -299,9 +299,7 @@ fn check(
             });
         }
         SdkExpect::RetriesLeft(n) => refusal && status.retries() == Some(*n),
-        SdkExpect::WrongPin { retries_left } => {
-            refusal && status.retries() == Some(*retries_left)
-        }
+        SdkExpect::WrongPin { retries_left } => refusal && status.retries() == Some(*retries_left),
         SdkExpect::PinBlocked => {
             refusal
                 && (status == sim_card::StatusWord::NO_TRIES_LEFT

@@ -328,7 +328,9 @@ impl<'s> Checker<'s> {
         if sdk.expect().has_empty_any_of() {
             self.problems.push((at(&["expect"]), Problem::EmptyAnyOf));
         }
-        let retries = sdk.expect().any(&|e| matches!(e, SdkExpect::RetriesLeft(_)));
+        let retries = sdk
+            .expect()
+            .any(&|e| matches!(e, SdkExpect::RetriesLeft(_)));
         if retries && !matches!(sdk, SdkStep::PinStatus { .. }) {
             let problem = Problem::RetriesOnlyForPinStatus { op: sdk.op() };
             self.problems.push((at(&["expect"]), problem));
@@ -342,7 +344,10 @@ impl<'s> Checker<'s> {
             SdkStep::Sign { .. } => Ok(()),
             _ => Err(sdk.op().to_owned()),
         };
-        if let (true, Err(op)) = (sdk.expect().any(&|e| *e == SdkExpect::NoCertificate), holders) {
+        if let (true, Err(op)) = (
+            sdk.expect().any(&|e| *e == SdkExpect::NoCertificate),
+            holders,
+        ) {
             let problem = Problem::NoCertificateOnlyForCertificates { op };
             self.problems.push((at(&["expect"]), problem));
         }
@@ -541,4 +546,3 @@ fn pin_names(pins: &[PinKind]) -> String {
     let quoted: Vec<String> = pins.iter().map(|p| format!("`{}`", p.name())).collect();
     quoted.join(", ")
 }
-

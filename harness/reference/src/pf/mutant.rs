@@ -108,6 +108,10 @@ pub enum Mutant {
     /// Passes J-LIS's basic 4 info on without its substitute-character (代替文字) flags, so a
     /// name with a stand-in character reads as the holder's own spelling.
     DropsSubstituteFlags,
+    /// Builds the certification path through whatever certificates are presented with the
+    /// end-entity one without asking whether each is a CA (basicConstraints cA, keyUsage
+    /// keyCertSign): a holder's own certificate then issues certificates.
+    AcceptsEndEntityIssuer,
 }
 
 /// A name that is not a mutant's.
@@ -122,7 +126,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 44] = [
+    pub const ALL: [Mutant; 45] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -167,6 +171,7 @@ impl Mutant {
         Mutant::RequiresDelegatedResponder,
         Mutant::NotLinkedIsNewUser,
         Mutant::DropsSubstituteFlags,
+        Mutant::AcceptsEndEntityIssuer,
     ];
 
     /// The kebab-case name.
@@ -216,6 +221,7 @@ impl Mutant {
             Mutant::RequiresDelegatedResponder => "requires-delegated-responder",
             Mutant::NotLinkedIsNewUser => "not-linked-is-new-user",
             Mutant::DropsSubstituteFlags => "drops-substitute-flags",
+            Mutant::AcceptsEndEntityIssuer => "accepts-end-entity-issuer",
         }
     }
 }

@@ -19,6 +19,7 @@ const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 /// The extensions this PF understands, and may therefore see marked critical: the RFC 5280
 /// ones a JPKI end-entity certificate carries, plus basicConstraints.
 const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
@@ -27,7 +28,7 @@ const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
     ObjectIdentifier::new_unwrap("2.5.29.14"), // subjectKeyIdentifier
     ObjectIdentifier::new_unwrap("2.5.29.17"), // subjectAltName
     ObjectIdentifier::new_unwrap("2.5.29.18"), // issuerAltName
-    ObjectIdentifier::new_unwrap("2.5.29.19"), // basicConstraints
+    BASIC_CONSTRAINTS,
     ObjectIdentifier::new_unwrap("2.5.29.31"), // cRLDistributionPoints
     ObjectIdentifier::new_unwrap("2.5.29.32"), // certificatePolicies
     ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
@@ -155,6 +156,44 @@ pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool 
         vocab::KeyKind::Auth => usage.0.contains(KeyUsages::DigitalSignature),
         vocab::KeyKind::Sign => usage.0.contains(KeyUsages::NonRepudiation),
     }
+}
+
+/// Whether `certificate` may issue certificates (RFC 5280 §6.1.4 (k) and (n)): basicConstraints
+/// with cA TRUE, and a keyUsage, if it has one, with keyCertSign.
+pub fn is_ca(certificate: &Certificate) -> bool {
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    let extension = |oid| {
+        certificate
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(move |extension| extension.extn_id == oid)
+    };
+    let ca = extension(BASIC_CONSTRAINTS)
+        .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
+        .is_some_and(|constraints| constraints.ca);
+    let signs_certificates = match extension(KEY_USAGE) {
+        None => true,
+        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
+            .is_ok_and(|usage| usage.0.contains(KeyUsages::KeyCertSign)),
+    };
+    ca && signs_certificates
+}
+
+/// Checks that `issuer` is named as `certificate`'s issuer and signed it.
+pub fn issued_by(issuer: &Certificate, certificate: &Certificate) -> Result<(), X509Error> {
+    if certificate.tbs_certificate.issuer != issuer.tbs_certificate.subject {
+        return Err(X509Error::Issuer {
+            expected: issuer.tbs_certificate.subject.to_string(),
+        });
+    }
+    verify(
+        public_key(issuer),
+        &certificate.signature_algorithm.oid,
+        &certificate.tbs_certificate.to_der()?,
+        certificate.signature.raw_bytes(),
+    )
 }
 
 /// The RSAPublicKey of a certificate, as aws-lc-rs takes it.
