@@ -231,6 +231,32 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         assert_has(&usage, "Key Encipherment", "wrong_key_usage");
         assert!(!usage.contains("Digital Signature"), "{usage}");
 
+        // The other use's policy: OpenSSL checks policies only when asked for one; asked for
+        // this use's, explicitly, it refuses the forgery and takes the genuine certificate.
+        let policy = match hierarchy {
+            Hierarchy::Sign => "1.2.392.200149.8.5.1.1.20",
+            Hierarchy::Auth => "1.2.392.200149.8.5.1.3.30",
+        };
+        let explicit = ["-policy", policy, "-explicit_policy"];
+        assert_has(
+            &fixture.verify(hierarchy, &genuine, &explicit),
+            ": OK",
+            "genuine under its policy",
+        );
+        let der = fixture
+            .world
+            .forge_certificate(hierarchy, &genuine, CertificateForgery::OtherUsePolicy)
+            .unwrap()
+            .der;
+        assert_has(
+            &fixture.verify(hierarchy, &der, &[]),
+            ": OK",
+            "other_use_policy",
+        );
+        let out = fixture.verify(hierarchy, &der, &explicit);
+        assert_has(&out, "no explicit policy", "other_use_policy");
+        assert!(!out.contains(": OK"), "other_use_policy: {out}");
+
         // An end entity posing as issuer, presented with the genuine certificate as the
         // intermediate: the path fails for the genuine certificate being no CA, and only that.
         let forged = fixture

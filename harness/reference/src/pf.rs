@@ -243,6 +243,19 @@ impl ReferencePf {
                 ),
             );
         }
+        // The policy of the hierarchy the path ends at (which is the request's but for the
+        // either-hierarchy mutant, whose one mistake stays the hierarchy).
+        if !x509::has_policy_for(certificate, key)
+            && !is(self.mutant, Mutant::IgnoresCertificatePolicy)
+        {
+            return reject(
+                RejectReason::Untrusted,
+                format!(
+                    "certificatePolicies do not name the JPKI {} policy",
+                    hierarchy(key)
+                ),
+            );
+        }
         let verified = x509::verify(
             x509::public_key(certificate),
             &x509::rsa_with(request.hash),

@@ -21,6 +21,13 @@ const SUBJECT_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.14");
 const AUTHORITY_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.35");
+const CERTIFICATE_POLICIES: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.32");
+/// The JPKI policies of the two certificate kinds (docs/card-protocol.md, certificate profiles).
+const POLICY_SIGN: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.1.20");
+const POLICY_AUTH: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.3.30");
 /// The RDN the end-entity-issued forgery adds to the holder's subject, so that it is not
 /// self-issued (a certificate whose subject is its issuer's reads as a self-signed root).
 const IMPOSTOR_RDN: &str = "OU=jpki-sim issued by an end entity";
@@ -42,6 +49,10 @@ pub enum CertificateForgery {
     NotYetValid,
     /// Signed by the CA, with keyUsage keyEncipherment only: the key may not sign.
     WrongKeyUsage,
+    /// Signed by the CA, with certificatePolicies naming the other kind's policy (the
+    /// authentication policy on a signature certificate and the other way round): the CA
+    /// vouches for the key, but not for this use.
+    OtherUsePolicy,
     /// Issued by the holder's own genuine certificate, as if an end entity could be a CA: the
     /// holder's key signs it, its issuer is the genuine certificate's subject (its own subject
     /// gets one more RDN, so it is not self-issued) and its authorityKeyIdentifier names the
@@ -118,6 +129,10 @@ pub fn forge_certificate(
             }
             Some(Resigner::of_ca(ca, WHAT)?)
         }
+        CertificateForgery::OtherUsePolicy => {
+            other_use_policy(tbs)?;
+            Some(Resigner::of_ca(ca, WHAT)?)
+        }
         CertificateForgery::IssuedByEndEntity => {
             let holder = signers
                 .holder
@@ -138,6 +153,28 @@ pub fn forge_certificate(
         der: certificate.to_der().map_err(der_error(WHAT))?,
         intermediates,
     })
+}
+
+/// Swaps each JPKI policy in certificatePolicies for the other kind's, qualifiers kept.
+fn other_use_policy(tbs: &mut x509_cert::TbsCertificate) -> Result<()> {
+    use x509_cert::ext::pkix::CertificatePolicies;
+    for extension in tbs.extensions.iter_mut().flatten() {
+        if extension.extn_id != CERTIFICATE_POLICIES {
+            continue;
+        }
+        let mut policies = CertificatePolicies::from_der(extension.extn_value.as_bytes())
+            .map_err(der_error(WHAT))?;
+        for policy in &mut policies.0 {
+            policy.policy_identifier = match policy.policy_identifier {
+                POLICY_SIGN => POLICY_AUTH,
+                POLICY_AUTH => POLICY_SIGN,
+                other => other,
+            };
+        }
+        extension.extn_value = OctetString::new(policies.to_der().map_err(der_error(WHAT))?)
+            .map_err(der_error(WHAT))?;
+    }
+    Ok(())
 }
 
 /// Turns the genuine TBS into one the genuine certificate issued: issuer, subject and

@@ -112,6 +112,9 @@ pub enum Mutant {
     /// end-entity one without asking whether each is a CA (basicConstraints cA, keyUsage
     /// keyCertSign): a holder's own certificate then issues certificates.
     AcceptsEndEntityIssuer,
+    /// Enrols a certificate whatever policy its certificatePolicies name, so one the CA
+    /// certified for the other use passes.
+    IgnoresCertificatePolicy,
 }
 
 /// A name that is not a mutant's.
@@ -126,7 +129,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 45] = [
+    pub const ALL: [Mutant; 46] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -172,6 +175,7 @@ impl Mutant {
         Mutant::NotLinkedIsNewUser,
         Mutant::DropsSubstituteFlags,
         Mutant::AcceptsEndEntityIssuer,
+        Mutant::IgnoresCertificatePolicy,
     ];
 
     /// The kebab-case name.
@@ -222,6 +226,7 @@ impl Mutant {
             Mutant::NotLinkedIsNewUser => "not-linked-is-new-user",
             Mutant::DropsSubstituteFlags => "drops-substitute-flags",
             Mutant::AcceptsEndEntityIssuer => "accepts-end-entity-issuer",
+            Mutant::IgnoresCertificatePolicy => "ignores-certificate-policy",
         }
     }
 }

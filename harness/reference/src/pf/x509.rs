@@ -20,6 +20,10 @@ const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const CERTIFICATE_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
+/// The JPKI certificate policies: 署名用 and 利用者証明用 (docs/card-protocol.md).
+const POLICY_SIGN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.1.20");
+const POLICY_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.3.30");
 /// The extensions this PF understands, and may therefore see marked critical: the RFC 5280
 /// ones a JPKI end-entity certificate carries, plus basicConstraints.
 const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
@@ -30,7 +34,7 @@ const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
     ObjectIdentifier::new_unwrap("2.5.29.18"), // issuerAltName
     BASIC_CONSTRAINTS,
     ObjectIdentifier::new_unwrap("2.5.29.31"), // cRLDistributionPoints
-    ObjectIdentifier::new_unwrap("2.5.29.32"), // certificatePolicies
+    CERTIFICATE_POLICIES,
     ObjectIdentifier::new_unwrap("2.5.29.35"), // authorityKeyIdentifier
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1"), // authorityInfoAccess
 ];
@@ -156,6 +160,25 @@ pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool 
         vocab::KeyKind::Auth => usage.0.contains(KeyUsages::DigitalSignature),
         vocab::KeyKind::Sign => usage.0.contains(KeyUsages::NonRepudiation),
     }
+}
+
+/// Whether the certificatePolicies of `certificate` name the JPKI policy of `key`'s certificates:
+/// path validation (RFC 5280 §6.1) with that policy as the user-initial-policy-set and an
+/// explicit policy required, which for a path of one certificate under the anchor is this.
+pub fn has_policy_for(certificate: &Certificate, key: vocab::KeyKind) -> bool {
+    use x509_cert::ext::pkix::CertificatePolicies;
+    let wanted = match key {
+        vocab::KeyKind::Sign => POLICY_SIGN,
+        vocab::KeyKind::Auth => POLICY_AUTH,
+    };
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|extension| extension.extn_id == CERTIFICATE_POLICIES)
+        .filter_map(|extension| CertificatePolicies::from_der(extension.extn_value.as_bytes()).ok())
+        .any(|policies| policies.0.iter().any(|p| p.policy_identifier == wanted))
 }
 
 /// Whether `certificate` may issue certificates (RFC 5280 §6.1.4 (k) and (n)): basicConstraints
