@@ -231,6 +231,53 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         assert_has(&usage, "Key Encipherment", "wrong_key_usage");
         assert!(!usage.contains("Digital Signature"), "{usage}");
 
+        // E-mail protection only: OpenSSL checks extendedKeyUsage only for a purpose. For
+        // login (TLS client) the authentication forgery is refused and the genuine taken; the
+        // signature forgery (OpenSSL has no document-signing purpose) verifies, with the
+        // extension as forged.
+        let der = fixture
+            .world
+            .forge_certificate(
+                hierarchy,
+                &genuine,
+                CertificateForgery::OtherExtendedKeyUsage,
+            )
+            .unwrap()
+            .der;
+        assert_has(
+            &fixture.verify(hierarchy, &der, &[]),
+            ": OK",
+            "other_extended_key_usage",
+        );
+        if hierarchy == Hierarchy::Auth {
+            let client = ["-purpose", "sslclient"];
+            assert_has(
+                &fixture.verify(hierarchy, &genuine, &client),
+                ": OK",
+                "genuine client",
+            );
+            let out = fixture.verify(hierarchy, &der, &client);
+            assert_has(
+                &out,
+                "unsuitable certificate purpose",
+                "other_extended_key_usage",
+            );
+            assert!(!out.contains(": OK"), "other_extended_key_usage: {out}");
+        }
+        let path = fixture.write("eku.der", &der);
+        let usage = fixture.openssl(&[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            &path,
+            "-noout",
+            "-ext",
+            "extendedKeyUsage",
+        ]);
+        assert_has(&usage, "E-mail Protection", "other_extended_key_usage");
+        assert!(!usage.contains("TLS Web Client"), "{usage}");
+
         // The other use's policy: OpenSSL checks policies only when asked for one; asked for
         // this use's, explicitly, it refuses the forgery and takes the genuine certificate.
         let policy = match hierarchy {

@@ -243,6 +243,17 @@ impl ReferencePf {
                 ),
             );
         }
+        if !x509::extended_key_usage_allows(certificate, key)
+            && !is(self.mutant, Mutant::IgnoresExtendedKeyUsage)
+        {
+            return reject(
+                RejectReason::Untrusted,
+                format!(
+                    "extendedKeyUsage does not allow {} signatures",
+                    hierarchy(key)
+                ),
+            );
+        }
         // The policy of the hierarchy the path ends at (which is the request's but for the
         // either-hierarchy mutant, whose one mistake stays the hierarchy).
         if !x509::has_policy_for(certificate, key)

@@ -21,6 +21,11 @@ const SUBJECT_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.14");
 const AUTHORITY_KEY_IDENTIFIER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.35");
+const EXTENDED_KEY_USAGE: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37");
+/// id-kp-emailProtection (RFC 5280 §4.2.1.12): a purpose neither JPKI certificate serves.
+const KP_EMAIL_PROTECTION: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 const CERTIFICATE_POLICIES: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.32");
 /// The JPKI policies of the two certificate kinds (docs/card-protocol.md, certificate profiles).
@@ -53,6 +58,10 @@ pub enum CertificateForgery {
     /// authentication policy on a signature certificate and the other way round): the CA
     /// vouches for the key, but not for this use.
     OtherUsePolicy,
+    /// Signed by the CA, with extendedKeyUsage id-kp-emailProtection only: in place of the
+    /// authentication certificate's clientAuth, and added to the signature certificate, which
+    /// has none. The key may then serve that purpose alone.
+    OtherExtendedKeyUsage,
     /// Issued by the holder's own genuine certificate, as if an end entity could be a CA: the
     /// holder's key signs it, its issuer is the genuine certificate's subject (its own subject
     /// gets one more RDN, so it is not self-issued) and its authorityKeyIdentifier names the
@@ -131,6 +140,18 @@ pub fn forge_certificate(
         }
         CertificateForgery::OtherUsePolicy => {
             other_use_policy(tbs)?;
+            Some(Resigner::of_ca(ca, WHAT)?)
+        }
+        CertificateForgery::OtherExtendedKeyUsage => {
+            let usage = x509_cert::ext::pkix::ExtendedKeyUsage(vec![KP_EMAIL_PROTECTION]);
+            let extensions = tbs.extensions.get_or_insert_with(Vec::new);
+            extensions.retain(|extension| extension.extn_id != EXTENDED_KEY_USAGE);
+            extensions.push(x509_cert::ext::Extension {
+                extn_id: EXTENDED_KEY_USAGE,
+                critical: false,
+                extn_value: OctetString::new(usage.to_der().map_err(der_error(WHAT))?)
+                    .map_err(der_error(WHAT))?,
+            });
             Some(Resigner::of_ca(ca, WHAT)?)
         }
         CertificateForgery::IssuedByEndEntity => {

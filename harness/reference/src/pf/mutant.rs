@@ -115,6 +115,8 @@ pub enum Mutant {
     /// Enrols a certificate whatever policy its certificatePolicies name, so one the CA
     /// certified for the other use passes.
     IgnoresCertificatePolicy,
+    /// Enrols a certificate whose extendedKeyUsage lists other purposes only.
+    IgnoresExtendedKeyUsage,
 }
 
 /// A name that is not a mutant's.
@@ -129,7 +131,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 46] = [
+    pub const ALL: [Mutant; 47] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -176,6 +178,7 @@ impl Mutant {
         Mutant::DropsSubstituteFlags,
         Mutant::AcceptsEndEntityIssuer,
         Mutant::IgnoresCertificatePolicy,
+        Mutant::IgnoresExtendedKeyUsage,
     ];
 
     /// The kebab-case name.
@@ -227,6 +230,7 @@ impl Mutant {
             Mutant::DropsSubstituteFlags => "drops-substitute-flags",
             Mutant::AcceptsEndEntityIssuer => "accepts-end-entity-issuer",
             Mutant::IgnoresCertificatePolicy => "ignores-certificate-policy",
+            Mutant::IgnoresExtendedKeyUsage => "ignores-extended-key-usage",
         }
     }
 }

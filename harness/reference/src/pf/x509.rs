@@ -39,6 +39,10 @@ const UNDERSTOOD_EXTENSIONS: [ObjectIdentifier; 10] = [
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1"), // authorityInfoAccess
 ];
 const KP_OCSP_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.9");
+const KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+/// id-kp-documentSigning (RFC 9336).
+const KP_DOCUMENT_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36");
+const ANY_EXTENDED_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 
 /// Why a certificate or signature does not check out.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +164,29 @@ pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool 
         vocab::KeyKind::Auth => usage.0.contains(KeyUsages::DigitalSignature),
         vocab::KeyKind::Sign => usage.0.contains(KeyUsages::NonRepudiation),
     }
+}
+
+/// Whether the extendedKeyUsage of `certificate`, if it has one, allows `key`'s use (RFC 5280
+/// §4.2.1.12: with the extension, the key serves the purposes listed only): id-kp-clientAuth for
+/// authentication, id-kp-documentSigning (RFC 9336) for document signatures, or
+/// anyExtendedKeyUsage. Without it any use is allowed, as for JPKI signature certificates;
+/// an unreadable one allows none.
+pub fn extended_key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool {
+    let purpose = match key {
+        vocab::KeyKind::Auth => KP_CLIENT_AUTH,
+        vocab::KeyKind::Sign => KP_DOCUMENT_SIGNING,
+    };
+    let Some(extension) = certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id == EXTENDED_KEY_USAGE)
+    else {
+        return true;
+    };
+    ExtendedKeyUsage::from_der(extension.extn_value.as_bytes())
+        .is_ok_and(|usage| usage.0.contains(&purpose) || usage.0.contains(&ANY_EXTENDED_KEY_USAGE))
 }
 
 /// Whether the certificatePolicies of `certificate` name the JPKI policy of `key`'s certificates:
