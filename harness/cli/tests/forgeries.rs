@@ -231,6 +231,38 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         assert_has(&usage, "Key Encipherment", "wrong_key_usage");
         assert!(!usage.contains("Digital Signature"), "{usage}");
 
+        // Another issuer's name over the CA's signature: OpenSSL finds no issuer of that name
+        // (its one error), and the issuer field is the CA's name and one more RDN.
+        let der = fixture
+            .world
+            .forge_certificate(hierarchy, &genuine, CertificateForgery::OtherIssuerName)
+            .unwrap()
+            .der;
+        let out = fixture.verify(hierarchy, &der, &[]);
+        assert_has(
+            &out,
+            "unable to get local issuer certificate",
+            "other_issuer_name",
+        );
+        let errors: Vec<_> = out
+            .lines()
+            .filter(|l| l.starts_with("error ") && l.contains(" at "))
+            .collect();
+        assert_eq!(errors.len(), 1, "other_issuer_name: {out}");
+        let path = fixture.write("issuer.der", &der);
+        let issuer =
+            fixture.openssl(&["x509", "-inform", "DER", "-in", &path, "-noout", "-issuer"]);
+        let ca = fixture.openssl(&[
+            "x509",
+            "-in",
+            &fixture.path(&format!("{}-ca.pem", hierarchy.tag())),
+            "-noout",
+            "-subject",
+        ]);
+        let ca_name = ca.trim().trim_start_matches("subject=").trim();
+        assert_has(&issuer, ca_name, "other_issuer_name keeps the CA's name");
+        assert_has(&issuer, "OU = jpki-sim another issuer", "other_issuer_name");
+
         // E-mail protection only: OpenSSL checks extendedKeyUsage only for a purpose. For
         // login (TLS client) the authentication forgery is refused and the genuine taken; the
         // signature forgery (OpenSSL has no document-signing purpose) verifies, with the

@@ -241,6 +241,7 @@ fn misused_options_are_refused() {
   - sdk: {{op: read_my_number, pin: pin_b, expect: ok}}
   - sdk: {{op: verify_pin, pin: auth, expect: {{retries_left: 3}}}}
   - sdk: {{op: read_certificate, which: auth_ca, expect: no_certificate}}
+  - sdk: {{op: pin_status, pin: auth, expect: {{any_of: []}}}}
 "
     );
     insta::assert_snapshot!(errors(&yaml), @r#"
@@ -248,6 +249,7 @@ fn misused_options_are_refused() {
     scenarios/card/example.yaml:8:36: steps[1].sdk.pin: `read_my_number` cannot use PIN `pin_b`: expected one of `text`, `pin_a`
     scenarios/card/example.yaml:9:46: steps[2].sdk.expect: `retries_left` is what `pin_status` answers; `verify_pin` cannot: expected `ok`, `wrong_pin`, `pin_blocked`, `security_status`, `failed`, `no_card`, `no_certificate` or `status`
     scenarios/card/example.yaml:10:57: steps[3].sdk.expect: `no_certificate` is what `sign` and `read_certificate` of `sign` or `auth` answer; `read_certificate` of `auth_ca` cannot
+    scenarios/card/example.yaml:11:46: steps[4].sdk.expect: `any_of` needs at least one expectation
     "#);
 }
 

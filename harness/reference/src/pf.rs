@@ -188,12 +188,10 @@ impl ReferencePf {
             Ok(top) => top,
             Err(detail) => return reject(RejectReason::Untrusted, detail),
         };
-        let issued_by = |anchor: &Anchor| {
-            if is(self.mutant, Mutant::SkipsCertificateSignature) {
-                anchor.named_issuer_of(&top)
-            } else {
-                anchor.issued(&top)
-            }
+        let issued_by = |anchor: &Anchor| match self.mutant {
+            Some(Mutant::SkipsCertificateSignature) => anchor.named_issuer_of(&top),
+            Some(Mutant::IgnoresIssuerName) => anchor.signed(&top),
+            _ => anchor.issued(&top),
         };
         let mut key = request.key;
         if let Err(err) = issued_by(self.anchor(key)?) {

@@ -36,6 +36,8 @@ const POLICY_AUTH: der::asn1::ObjectIdentifier =
 /// The RDN the end-entity-issued forgery adds to the holder's subject, so that it is not
 /// self-issued (a certificate whose subject is its issuer's reads as a self-signed root).
 const IMPOSTOR_RDN: &str = "OU=jpki-sim issued by an end entity";
+/// The RDN the other-issuer-name forgery adds to the CA's name in the issuer field.
+const OTHER_ISSUER_RDN: &str = "OU=jpki-sim another issuer";
 
 /// How an end-entity certificate presented at enrolment is forged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +52,9 @@ pub enum CertificateForgery {
     AlteredAfterSigning,
     /// Signed by the CA, with one more extension, critical, that no verifier knows.
     UnknownCriticalExtension,
+    /// Signed by the CA's key, with one more RDN in the issuer name: the key is the CA's, the
+    /// name is nobody's the verifier trusts, so the names do not chain.
+    OtherIssuerName,
     /// Signed by the CA, with notBefore a day after now.
     NotYetValid,
     /// Signed by the CA, with keyUsage keyEncipherment only: the key may not sign.
@@ -136,6 +141,13 @@ pub fn forge_certificate(
                         OctetString::new(value.clone()).map_err(der_error(WHAT))?;
                 }
             }
+            Some(Resigner::of_ca(ca, WHAT)?)
+        }
+        CertificateForgery::OtherIssuerName => {
+            let rdn = OTHER_ISSUER_RDN
+                .parse::<x509_cert::name::RelativeDistinguishedName>()
+                .map_err(der_error(WHAT))?;
+            tbs.issuer.0.push(rdn);
             Some(Resigner::of_ca(ca, WHAT)?)
         }
         CertificateForgery::OtherUsePolicy => {

@@ -117,10 +117,10 @@ pub enum Problem {
         op: &'static str,
     },
     /// `no_certificate` expected of an operation that reads no certificate or key of the holder.
-    #[error("`no_certificate` is what `sign` and `read_certificate` of `sign` or `auth` answer; `{op}` cannot")]
+    #[error("`no_certificate` is what `sign` and `read_certificate` of `sign` or `auth` answer; {what} cannot")]
     NoCertificateOnlyForCertificates {
-        /// The operation, with its certificate for `read_certificate`.
-        op: String,
+        /// The operation in backticks, with its certificate for `read_certificate`.
+        what: String,
     },
     /// A `remove` of a card already out of its reader.
     #[error("card {index} is already removed")]
@@ -335,20 +335,21 @@ impl<'s> Checker<'s> {
             let problem = Problem::RetriesOnlyForPinStatus { op: sdk.op() };
             self.problems.push((at(&["expect"]), problem));
         }
-        let holders = match sdk {
+        let holder_certificate = match sdk {
             SdkStep::ReadCertificate { which, .. } => {
                 matches!(which, CertificateSlot::Sign | CertificateSlot::Auth)
-                    .then_some(())
-                    .ok_or_else(|| format!("read_certificate` of `{}", which.name()))
             }
-            SdkStep::Sign { .. } => Ok(()),
-            _ => Err(sdk.op().to_owned()),
+            SdkStep::Sign { .. } => true,
+            _ => false,
         };
-        if let (true, Err(op)) = (
-            sdk.expect().any(&|e| *e == SdkExpect::NoCertificate),
-            holders,
-        ) {
-            let problem = Problem::NoCertificateOnlyForCertificates { op };
+        if !holder_certificate && sdk.expect().any(&|e| *e == SdkExpect::NoCertificate) {
+            let what = match sdk {
+                SdkStep::ReadCertificate { which, .. } => {
+                    format!("`{}` of `{}`", sdk.op(), which.name())
+                }
+                _ => format!("`{}`", sdk.op()),
+            };
+            let problem = Problem::NoCertificateOnlyForCertificates { what };
             self.problems.push((at(&["expect"]), problem));
         }
     }

@@ -117,6 +117,9 @@ pub enum Mutant {
     IgnoresCertificatePolicy,
     /// Enrols a certificate whose extendedKeyUsage lists other purposes only.
     IgnoresExtendedKeyUsage,
+    /// Checks that the CA's key signed a certificate, never that the certificate names the CA
+    /// as its issuer.
+    IgnoresIssuerName,
 }
 
 /// A name that is not a mutant's.
@@ -131,7 +134,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 47] = [
+    pub const ALL: [Mutant; 48] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -179,6 +182,7 @@ impl Mutant {
         Mutant::AcceptsEndEntityIssuer,
         Mutant::IgnoresCertificatePolicy,
         Mutant::IgnoresExtendedKeyUsage,
+        Mutant::IgnoresIssuerName,
     ];
 
     /// The kebab-case name.
@@ -231,6 +235,7 @@ impl Mutant {
             Mutant::AcceptsEndEntityIssuer => "accepts-end-entity-issuer",
             Mutant::IgnoresCertificatePolicy => "ignores-certificate-policy",
             Mutant::IgnoresExtendedKeyUsage => "ignores-extended-key-usage",
+            Mutant::IgnoresIssuerName => "ignores-issuer-name",
         }
     }
 }

@@ -110,6 +110,12 @@ impl Anchor {
     /// Checks that `certificate` names this CA as issuer and carries its signature.
     pub fn issued(&self, certificate: &Certificate) -> Result<(), X509Error> {
         self.named_issuer_of(certificate)?;
+        self.signed(certificate)
+    }
+
+    /// Checks only that `certificate` carries this CA's signature: the other half of
+    /// [`Anchor::issued`].
+    pub fn signed(&self, certificate: &Certificate) -> Result<(), X509Error> {
         verify(
             self.public_key(),
             &certificate.signature_algorithm.oid,

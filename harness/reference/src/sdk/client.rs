@@ -160,6 +160,7 @@ impl<C: CardChannel> ReferenceSdk<C> {
         self.explain_refusal(key, outcome)
     }
 
+    /// [`ReferenceSdk::sign`] but for the look at EF `0008` after a refusal.
     fn sign_once(
         &mut self,
         key: KeyKind,
