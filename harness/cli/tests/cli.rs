@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::{http, Up};
+use support::{http, http_with, Up};
 
 const CARD: &str = "typea:04A1B2C3";
 
@@ -186,6 +186,73 @@ fn the_admin_token_guards_the_bridge_and_consents_too() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("admin token is empty"));
+}
+
+/// What a web page could make a browser send to the loopback server is refused — a rebinding
+/// page's Host, another site's Origin, a cross-site text or form POST — and nothing happens;
+/// the same write from a tool goes through.
+#[test]
+fn requests_a_web_page_could_send_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("keys.sqlite");
+    let up = Up::start(&[
+        "--no-vpcd",
+        "--card",
+        CARD,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ]);
+    let death = format!(r#"{{"card":"{CARD}","kind":"death"}}"#);
+    let events = format!("{}/admin/v1/events", up.url);
+    let port = up.url.rsplit(':').next().unwrap().to_owned();
+    let rebound = format!("rebind.example:{port}");
+    for (headers, status, code) in [
+        (vec![("Host", rebound.as_str())], 421, "misdirected_host"),
+        (
+            vec![
+                ("Origin", "http://evil.example"),
+                ("Content-Type", "application/json"),
+            ],
+            403,
+            "cross_origin",
+        ),
+        (
+            vec![("Content-Type", "text/plain;charset=UTF-8")],
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            vec![("Content-Type", "application/x-www-form-urlencoded")],
+            415,
+            "unsupported_media_type",
+        ),
+    ] {
+        let (got, body) = http_with("POST", &events, &headers, death.as_bytes());
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(got, status, "{headers:?}: {text}");
+        let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error["error"], code, "{text}");
+    }
+    // A rebinding page cannot read a card's view (its PINs) either.
+    let view = format!("{}/admin/v1/cards/{CARD}", up.url);
+    let (got, _) = http_with("GET", &view, &[("Host", rebound.as_str())], b"");
+    assert_eq!(got, 421);
+    let (got, body) = http("GET", &view, b"");
+    assert_eq!(got, 200);
+    let card: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        card["life"], "active",
+        "a refused request changed the world"
+    );
+    // A tool: its own Host, JSON, no Origin.
+    let (got, body) = http_with(
+        "POST",
+        &events,
+        &[("Content-Type", "application/json")],
+        death.as_bytes(),
+    );
+    assert_eq!(got, 200, "{}", String::from_utf8_lossy(&body));
+    up.stop();
 }
 
 /// `persona --state` shows the saved card as it is and writes nothing: a lost card stays lost.

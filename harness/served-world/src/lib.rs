@@ -2,6 +2,7 @@
 //! address `jpki-sim up` is given), every exchange observable, and the view a system under test
 //! gets of it — its URLs, its trust anchors and its holders' PINs.
 
+mod browsers;
 pub mod environment;
 pub mod pins;
 pub mod server;

@@ -198,10 +198,13 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let token = admin_token.map(Arc::new);
-        let mut app =
-            mock_jlis::routes::router(world).layer(middleware::from_fn(move |request, next| {
+        let mut app = mock_jlis::routes::router(world)
+            .layer(middleware::from_fn(move |request, next| {
                 let token = token.clone();
                 async move { require_admin_token(token, request, next).await }
+            }))
+            .layer(middleware::from_fn(move |request, next| {
+                crate::browsers::refuse_browser_requests(addr, request, next)
             }));
         if let Some(observer) = observer {
             app = app.layer(middleware::from_fn(move |request, next| {
@@ -278,7 +281,7 @@ async fn require_admin_token(token: Option<Arc<String>>, request: Request, next:
 /// admin API, the APDU bridge (a VERIFY or a signature is the holder's act, and wrong PINs block
 /// the card for good), and registering or withdrawing consent. Reads of what the CA publishes
 /// (`/ca`, `/crl`, `/ocsp`) and J-LIS queries stay open, as the real services are.
-fn needs_token(method: &axum::http::Method, path: &str) -> bool {
+pub(crate) fn needs_token(method: &axum::http::Method, path: &str) -> bool {
     path.starts_with("/admin/")
         || path.starts_with("/cards/")
         || (path.starts_with("/jlis/v1/consents") && method != axum::http::Method::GET)

@@ -315,15 +315,35 @@ pub fn run_in_pty(command_line: &str, steps: &[(&str, &[u8])], timeout: Duration
 
 /// A minimal HTTP/1.1 client for the server's own endpoints (loopback only).
 pub fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    http_with(
+        method,
+        url,
+        &[("Content-Type", "application/octet-stream")],
+        body,
+    )
+}
+
+/// [`http`] with these headers (`Host` among them replaces the URL's).
+pub fn http_with(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: {host}\r\n"));
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
+    ));
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut response = Vec::new();
