@@ -108,6 +108,11 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         },
         linkage_lag: args.linkage_lag,
     };
+    // Held while the server runs: a second server on the same state is refused.
+    let _state_lock = match &args.world.state {
+        Some(dir) => Some(served_world::StateLock::acquire(dir)?),
+        None => None,
+    };
     let world = tokio::task::spawn_blocking(move || state.open(&base_url)).await??;
     let world = Arc::new(world);
 

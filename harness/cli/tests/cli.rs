@@ -255,6 +255,50 @@ fn requests_a_web_page_could_send_are_refused() {
     up.stop();
 }
 
+/// A second server on a state directory in use is refused, naming the first; once the first
+/// has stopped, the directory is free again.
+#[test]
+fn a_second_server_on_one_state_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state_arg = state.to_str().unwrap();
+    let up = Up::start(&["--no-vpcd", "--state", state_arg]);
+    let second = || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+            .args([
+                "up",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-vpcd",
+                "--state",
+                state_arg,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("a second server on {state_arg} kept running");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let out = second();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another jpki-sim server (pid "),
+        "{stderr}"
+    );
+    up.stop();
+    let again = Up::start(&["--no-vpcd", "--state", state_arg]);
+    again.stop();
+}
+
 /// `persona --state` shows the saved card as it is and writes nothing: a lost card stays lost.
 #[test]
 fn persona_with_state_reads_the_saved_card_and_writes_nothing() {

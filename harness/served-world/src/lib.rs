@@ -6,6 +6,7 @@ mod browsers;
 pub mod environment;
 pub mod pins;
 pub mod server;
+mod state_lock;
 
 pub use environment::{adapter_environment, pf_environment, DEFAULT_START};
 pub use pins::correct_pin;
@@ -13,3 +14,4 @@ pub use server::{
     default_key_cache, open_key_cache, serve_on_loopback, HttpExchange, HttpObserver,
     LoopbackError, Server, ServerError, StateConfig,
 };
+pub use state_lock::{StateLock, StateLockError};
