@@ -4,6 +4,7 @@
 
 mod browsers;
 pub mod environment;
+mod panics;
 pub mod pins;
 pub mod server;
 mod state_lock;

@@ -198,7 +198,7 @@ impl Server {
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let token = admin_token.map(Arc::new);
-        let mut app = mock_jlis::routes::router(world)
+        let mut app = crate::panics::guarded(mock_jlis::routes::router(world))
             .layer(middleware::from_fn(move |request, next| {
                 let token = token.clone();
                 async move { require_admin_token(token, request, next).await }
