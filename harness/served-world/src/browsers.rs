@@ -4,8 +4,8 @@
 //! SDKs, adapters) send neither an `Origin` nor a foreign `Host`, so refusing those costs them
 //! nothing. The rules, each answered with our JSON error shape (docs/security.md):
 //!
-//! - `Host` must name the listener (an IP literal or `localhost`, with its port) when it listens
-//!   on loopback: another name is a rebinding page (`421 misdirected_host`).
+//! - `Host` must name the listener (its IP literal or `localhost`, and its port if it gives one)
+//!   when it listens on loopback: another name is a rebinding page (`421 misdirected_host`).
 //! - An `Origin` other than the server's own is a page of another site (`403 cross_origin`).
 //! - A write to a guarded route (the admin API, the APDU bridge, consents) may not carry a
 //!   content type a browser sends cross-site unasked — `text/plain`,
@@ -64,7 +64,7 @@ fn refusal(
         let origin = origin.to_str().unwrap_or("");
         let own = origin
             .strip_prefix("http://")
-            .is_some_and(|host| names_listener(host, listener));
+            .is_some_and(|host| is_own_origin(host, listener));
         if !own {
             return Some((
                 StatusCode::FORBIDDEN,
@@ -114,20 +114,29 @@ fn writes(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Whether `authority` (`host[:port]`) names `listener`: its IP literal, or `localhost`, with
-/// its port (port 80 may be left out).
+/// Whether `authority` (`host[:port]`) names `listener`: its IP literal, or `localhost`, and its
+/// port if it gives one. (OpenSSL's HTTP client, for one, sends the host without the port; what
+/// a rebinding page cannot do is name the listener's IP.)
 fn names_listener(authority: &str, listener: SocketAddr) -> bool {
+    names_listener_with(authority, listener, None)
+}
+
+/// [`names_listener`] for an `Origin`, whose port is 80 when it gives none: another local
+/// server's page is another origin.
+fn is_own_origin(authority: &str, listener: SocketAddr) -> bool {
+    names_listener_with(authority, listener, Some(80))
+}
+
+fn names_listener_with(authority: &str, listener: SocketAddr, default_port: Option<u16>) -> bool {
     let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            match port.parse::<u16>() {
-                Ok(port) => (host, port),
-                // `[::1]` without a port: the last colon is inside the brackets.
-                Err(_) => (authority, 80),
-            }
-        }
-        _ => (authority, 80),
+        // `[::1]` without a port: the last colon is inside the brackets.
+        Some((host, port)) if !port.ends_with(']') => match port.parse::<u16>() {
+            Ok(port) => (host, Some(port)),
+            Err(_) => return false,
+        },
+        _ => (authority, default_port),
     };
-    if port != listener.port() {
+    if port.is_some_and(|port| port != listener.port()) {
         return false;
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -162,14 +171,21 @@ mod tests {
     }
 
     #[test]
-    fn the_listener_is_named_by_its_ip_or_localhost_with_its_port() {
-        for good in ["127.0.0.1:8700", "localhost:8700", "LOCALHOST:8700"] {
+    fn the_listener_is_named_by_its_ip_or_localhost_and_its_port_if_given() {
+        for good in [
+            "127.0.0.1:8700",
+            "localhost:8700",
+            "LOCALHOST:8700",
+            "127.0.0.1",
+            "localhost",
+        ] {
             assert!(names_listener(good, listener()), "{good}");
         }
         for bad in [
             "evil.example:8700",
+            "evil.example",
             "127.0.0.1:8701",
-            "127.0.0.1",
+            "127.0.0.1:x",
             "127.0.0.2:8700",
             "",
         ] {
@@ -178,7 +194,12 @@ mod tests {
         let v6: SocketAddr = "[::1]:80".parse().unwrap();
         assert!(names_listener("[::1]", v6));
         assert!(names_listener("[::1]:80", v6));
+        assert!(!names_listener("[::1]:81", v6));
         assert!(!names_listener("[::2]:80", v6));
+        // An Origin's missing port is 80.
+        assert!(is_own_origin("127.0.0.1:8700", listener()));
+        assert!(!is_own_origin("127.0.0.1", listener()));
+        assert!(is_own_origin("[::1]", v6));
     }
 
     #[test]
