@@ -6,17 +6,24 @@ use support::{http, http_with, Up};
 
 const CARD: &str = "typea:04A1B2C3";
 
-#[test]
-fn bridge_answers_apdus_and_keeps_pin_state_with_the_card() {
-    let dir = tempfile::tempdir().unwrap();
+/// `jpki-sim up --no-vpcd --card CARD` with its key cache in `dir`, and `extra` flags.
+fn up_with_card(dir: &tempfile::TempDir, extra: &[&str]) -> Up {
     let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
+    let mut args = vec![
         "--no-vpcd",
         "--card",
         CARD,
         "--key-cache",
         cache.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    Up::start(&args)
+}
+
+#[test]
+fn bridge_answers_apdus_and_keeps_pin_state_with_the_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = up_with_card(&dir, &[]);
     let apdu = |hex_apdu: &str| {
         let (status, body) = http(
             "POST",
@@ -140,16 +147,7 @@ fn a_bad_persona_file_is_reported_with_file_line_and_field() {
 #[test]
 fn the_admin_token_guards_the_bridge_and_consents_too() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-        "--admin-token",
-        "s3cret",
-    ]);
+    let up = up_with_card(&dir, &["--admin-token", "s3cret"]);
     for (method, path, body) in [
         (
             "POST",
@@ -194,14 +192,7 @@ fn the_admin_token_guards_the_bridge_and_consents_too() {
 #[test]
 fn requests_a_web_page_could_send_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("keys.sqlite");
-    let up = Up::start(&[
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-    ]);
+    let up = up_with_card(&dir, &[]);
     let death = format!(r#"{{"card":"{CARD}","kind":"death"}}"#);
     let events = format!("{}/admin/v1/events", up.url);
     let port = up.url.rsplit(':').next().unwrap().to_owned();

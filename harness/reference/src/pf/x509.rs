@@ -149,18 +149,25 @@ pub fn unknown_critical_extension(certificate: &Certificate) -> Option<ObjectIde
         .map(|extension| extension.extn_id)
 }
 
+/// The extension `oid` of `certificate`, if it has one.
+fn extension(
+    certificate: &Certificate,
+    oid: ObjectIdentifier,
+) -> Option<&x509_cert::ext::Extension> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|extension| extension.extn_id == oid)
+}
+
 /// Whether the keyUsage of `certificate` allows the signatures `key` makes (RFC 5280
 /// §4.2.1.3): digitalSignature for authentication, nonRepudiation (contentCommitment) for
 /// document signatures. No keyUsage allows any use; an unreadable one allows none.
 pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool {
     use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
-    let Some(extension) = certificate
-        .tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .find(|extension| extension.extn_id == KEY_USAGE)
-    else {
+    let Some(extension) = extension(certificate, KEY_USAGE) else {
         return true;
     };
     let Ok(usage) = KeyUsage::from_der(extension.extn_value.as_bytes()) else {
@@ -182,13 +189,7 @@ pub fn extended_key_usage_allows(certificate: &Certificate, key: vocab::KeyKind)
         vocab::KeyKind::Auth => KP_CLIENT_AUTH,
         vocab::KeyKind::Sign => KP_DOCUMENT_SIGNING,
     };
-    let Some(extension) = certificate
-        .tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .find(|extension| extension.extn_id == EXTENDED_KEY_USAGE)
-    else {
+    let Some(extension) = extension(certificate, EXTENDED_KEY_USAGE) else {
         return true;
     };
     ExtendedKeyUsage::from_der(extension.extn_value.as_bytes())
@@ -218,18 +219,10 @@ pub fn has_policy_for(certificate: &Certificate, key: vocab::KeyKind) -> bool {
 /// with cA TRUE, and a keyUsage, if it has one, with keyCertSign.
 pub fn is_ca(certificate: &Certificate) -> bool {
     use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
-    let extension = |oid| {
-        certificate
-            .tbs_certificate
-            .extensions
-            .iter()
-            .flatten()
-            .find(move |extension| extension.extn_id == oid)
-    };
-    let ca = extension(BASIC_CONSTRAINTS)
+    let ca = extension(certificate, BASIC_CONSTRAINTS)
         .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
         .is_some_and(|constraints| constraints.ca);
-    let signs_certificates = match extension(KEY_USAGE) {
+    let signs_certificates = match extension(certificate, KEY_USAGE) {
         None => true,
         Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
             .is_ok_and(|usage| usage.0.contains(KeyUsages::KeyCertSign)),
