@@ -69,6 +69,20 @@ impl fmt::Display for Hierarchy {
     }
 }
 
+/// What a CA certificate's keyUsage lets its key sign. JPKI CAs sign certificates and their own
+/// CRLs; a CA certified for certificates only may not sign CRLs (RFC 5280 §4.2.1.3,
+/// §6.3.3 (f)), so a verifier must not believe a CRL it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum CaKeyUsage {
+    /// keyCertSign and cRLSign, as the JPKI CAs have.
+    #[default]
+    CertAndCrlSign,
+    /// keyCertSign only: the CA's CRLs are signed by a key not allowed to sign them.
+    CertSignOnly,
+}
+
 /// A root CA of one hierarchy and generation: its key, its self-signed certificate (profile
 /// docs/card-protocol.md §8.1) and the end-entity profile it issues (§8.2 or §8.3).
 pub struct CertificateAuthority {
@@ -99,6 +113,17 @@ impl CertificateAuthority {
         base_url: &str,
         key: &KeyMaterial,
     ) -> Result<Self> {
+        Self::from_key_with(hierarchy, generation, base_url, key, CaKeyUsage::default())
+    }
+
+    /// As [`CertificateAuthority::from_key`], with the CA certificate's keyUsage `usage`.
+    pub fn from_key_with(
+        hierarchy: Hierarchy,
+        generation: u32,
+        base_url: &str,
+        key: &KeyMaterial,
+        usage: CaKeyUsage,
+    ) -> Result<Self> {
         let (not_before, not_after) = ca_validity(generation)?;
         let base_url = BaseUrl::parse(base_url)?;
         let signer = signing_key(key.pkcs8_der(), CaKeyRole::root_of(hierarchy).tag())?;
@@ -113,7 +138,8 @@ impl CertificateAuthority {
         params.distinguished_name = name.to_rcgen()?;
         // Kept in the issuer so rcgen-made AKIs agree with our SHA-1 SKI.
         params.key_identifier_method = KeyIdMethod::PreSpecified(key_id.clone());
-        params.custom_extensions = profile::ca_extensions(hierarchy, &name, &key_id, &base_url);
+        params.custom_extensions =
+            profile::ca_extensions(hierarchy, &name, &key_id, &base_url, usage);
         let certificate = params
             .self_signed(&signer)
             .map_err(|source| Error::Certificate {

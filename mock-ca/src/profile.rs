@@ -52,13 +52,16 @@ pub(crate) fn ca_extensions(
     ca_name: &Name,
     key_id: &[u8],
     base_url: &BaseUrl,
+    usage: crate::hierarchy::CaKeyUsage,
 ) -> Vec<CustomExtension> {
+    let key_usage = match usage {
+        crate::hierarchy::CaKeyUsage::CertAndCrlSign => {
+            key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN
+        }
+        crate::hierarchy::CaKeyUsage::CertSignOnly => key_usage::KEY_CERT_SIGN,
+    };
     vec![
-        ext(
-            oid::KEY_USAGE,
-            true,
-            asn1::named_bits(&[key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN]),
-        ),
+        ext(oid::KEY_USAGE, true, asn1::named_bits(&[key_usage])),
         ext(
             oid::SUBJECT_ALT_NAME,
             false,

@@ -132,7 +132,7 @@ fn yaml_syntax_errors_name_the_position() {
 #[test]
 fn unknown_top_level_key_lists_the_expected_ones() {
     let yaml = format!("{HEAD}setps: []\n");
-    insta::assert_snapshot!(errors(&yaml), @r#"scenarios/card/example.yaml:5:1: unknown field `setps`, expected one of `description`, `features`, `importance`, `cards`, `clock`, `cadence`, `serials`, `ocsp_signer`, `linkage_lag`, `steps`"#);
+    insta::assert_snapshot!(errors(&yaml), @r#"scenarios/card/example.yaml:5:1: unknown field `setps`, expected one of `description`, `features`, `importance`, `cards`, `clock`, `cadence`, `serials`, `ocsp_signer`, `linkage_lag`, `ca_key_usage`, `steps`"#);
 }
 
 #[test]

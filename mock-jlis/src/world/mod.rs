@@ -173,6 +173,8 @@ pub struct WorldConfig {
     /// derived again when a state is reopened, so a state directory must be reopened with the
     /// style it was made with; scenario worlds live in memory.
     pub serial_style: SerialStyle,
+    /// What the CA certificates' keyUsage allows (default: certificates and CRLs, as JPKI's).
+    pub ca_key_usage: mock_ca::CaKeyUsage,
 }
 
 impl WorldConfig {
@@ -186,6 +188,7 @@ impl WorldConfig {
             linkage_lag: std::time::Duration::ZERO,
             ocsp_signer: OcspSigner::Delegated,
             serial_style: SerialStyle::Default,
+            ca_key_usage: mock_ca::CaKeyUsage::default(),
         }
     }
 }
@@ -236,8 +239,14 @@ impl World {
                 .unwrap_or(ClockMode::Following { offset_seconds: 0 }),
         };
         let authority = |hierarchy: Hierarchy, key: &KeyMaterial| {
-            CertificateAuthority::from_key(hierarchy, CA_GENERATION, &config.base_url, key)
-                .map(Arc::new)
+            CertificateAuthority::from_key_with(
+                hierarchy,
+                CA_GENERATION,
+                &config.base_url,
+                key,
+                config.ca_key_usage,
+            )
+            .map(Arc::new)
         };
         let issuer = Issuer {
             sign_ca: authority(Hierarchy::Sign, &sign_key)?,

@@ -95,6 +95,7 @@ fn open_world(
     config.cadence = scenario.cadence.unwrap_or_default();
     config.serial_style = scenario.serials.unwrap_or_default();
     config.ocsp_signer = scenario.ocsp_signer.unwrap_or_default();
+    config.ca_key_usage = scenario.ca_key_usage.unwrap_or_default();
     config.linkage_lag = scenario.linkage_lag.map_or(Duration::ZERO, |lag| lag.0);
     config.clock = Some(ClockMode::Frozen {
         at: scenario

@@ -65,6 +65,11 @@ pub struct Scenario {
     /// visible to PFs (`90m`, as seen in the field). Absent: `0s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linkage_lag: Option<ClockDuration>,
+    /// What the CA certificates' keyUsage allows: `cert_and_crl_sign` (as JPKI's) or
+    /// `cert_sign_only` (the CAs' CRLs are then signed by a key not allowed to sign them, and a
+    /// PF must not believe them). Absent: `cert_and_crl_sign`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_key_usage: Option<mock_ca::CaKeyUsage>,
     /// What happens, in order: adapter operations (`sdk`, `pf`) and moves of the world (`event`,
     /// `clock`, `fault`) and of cards (`card`). At least one.
     pub steps: Vec<Step>,

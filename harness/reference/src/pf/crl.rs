@@ -36,6 +36,8 @@ pub enum CrlError {
     Garbage(der::Error),
     #[error("the CRL is not the CA's: {0}")]
     Signer(x509::X509Error),
+    #[error("the CA's certificate does not allow it to sign CRLs (keyUsage without cRLSign)")]
+    NoCrlSign,
     #[error("the CRL has no nextUpdate")]
     NoNextUpdate,
     #[error(
@@ -81,6 +83,10 @@ pub fn check(
         }
         if is(mutant, Mutant::SkipsCrlSignature) {
             return Ok(());
+        }
+        // RFC 5280 §6.3.3 (f): the CRL issuer's key must be one certified to sign CRLs.
+        if !x509::may_sign_crls(&anchor.certificate) && !is(mutant, Mutant::IgnoresCrlSign) {
+            return Err(CrlError::NoCrlSign);
         }
         x509::verify(
             anchor.public_key(),

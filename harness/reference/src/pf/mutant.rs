@@ -120,6 +120,9 @@ pub enum Mutant {
     /// Checks that the CA's key signed a certificate, never that the certificate names the CA
     /// as its issuer.
     IgnoresIssuerName,
+    /// Believes a CRL its CA signed whatever the CA certificate's keyUsage allows, cRLSign or
+    /// not.
+    IgnoresCrlSign,
 }
 
 /// A name that is not a mutant's.
@@ -134,7 +137,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 48] = [
+    pub const ALL: [Mutant; 49] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -183,6 +186,7 @@ impl Mutant {
         Mutant::IgnoresCertificatePolicy,
         Mutant::IgnoresExtendedKeyUsage,
         Mutant::IgnoresIssuerName,
+        Mutant::IgnoresCrlSign,
     ];
 
     /// The kebab-case name.
@@ -236,6 +240,7 @@ impl Mutant {
             Mutant::IgnoresCertificatePolicy => "ignores-certificate-policy",
             Mutant::IgnoresExtendedKeyUsage => "ignores-extended-key-usage",
             Mutant::IgnoresIssuerName => "ignores-issuer-name",
+            Mutant::IgnoresCrlSign => "ignores-crl-sign",
         }
     }
 }

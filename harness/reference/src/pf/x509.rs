@@ -230,6 +230,17 @@ pub fn is_ca(certificate: &Certificate) -> bool {
     ca && signs_certificates
 }
 
+/// Whether `certificate`'s keyUsage, if it has one, allows signing CRLs (cRLSign; RFC 5280
+/// §4.2.1.3, §6.3.3 (f)).
+pub fn may_sign_crls(certificate: &Certificate) -> bool {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    match extension(certificate, KEY_USAGE) {
+        None => true,
+        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
+            .is_ok_and(|usage| usage.0.contains(KeyUsages::CRLSign)),
+    }
+}
+
 /// Checks that `issuer` is named as `certificate`'s issuer and signed it.
 pub fn issued_by(issuer: &Certificate, certificate: &Certificate) -> Result<(), X509Error> {
     if certificate.tbs_certificate.issuer != issuer.tbs_certificate.subject {
