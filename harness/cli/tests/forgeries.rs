@@ -28,11 +28,17 @@ struct Fixture {
 impl Fixture {
     /// A world at the host's time (OpenSSL checks validity by it), one card, files for OpenSSL.
     fn new() -> Fixture {
+        Fixture::with(|_| {})
+    }
+
+    /// [`Fixture::new`] with the world's configuration changed by `change`.
+    fn with(change: impl FnOnce(&mut WorldConfig)) -> Fixture {
         let mut config = WorldConfig::new("http://127.0.0.1:8700");
         let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
         config.clock = Some(ClockMode::Frozen { at: now });
         // Revocations show at once, so the true answer after a death is `revoked`.
         config.cadence = mock_ca::publication::Cadence::Instant;
+        change(&mut config);
         let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("forgeries-keys.sqlite");
         let world = Arc::new(
             World::open(
@@ -456,5 +462,31 @@ fn forged_crls_fail_openssl_for_their_reason_only() {
         &out,
         "unhandled critical CRL extension",
         "unknown_critical_entry_extension",
+    );
+}
+
+#[test]
+fn crls_of_a_ca_not_certified_to_sign_them_fail_openssl_for_that_only() {
+    let fixture = Fixture::with(|config| config.ca_key_usage = mock_ca::CaKeyUsage::CertSignOnly);
+    // The certificates still verify: the CA may sign those.
+    assert_has(
+        &fixture.verify(Hierarchy::Auth, &fixture.genuine(Hierarchy::Auth), &[]),
+        ": OK",
+        "certificate under a cert-sign-only CA",
+    );
+    let out = fixture.crl(None);
+    assert_has(
+        &out,
+        "key usage does not include CRL signing",
+        "cert_sign_only",
+    );
+    let errors: Vec<_> = out
+        .lines()
+        .filter(|l| l.starts_with("error ") && l.contains(" at "))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "cert_sign_only fails for another reason too: {out}"
     );
 }
