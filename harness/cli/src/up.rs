@@ -57,11 +57,32 @@ pub struct UpArgs {
     /// or e.g. `90m`, as observed in the field.
     #[arg(long, default_value = "0s", value_parser = parse_lag, env = "JPKI_SIM_LINKAGE_LAG")]
     pub linkage_lag: std::time::Duration,
-    /// Bearer token the admin API requires (required when listening off loopback).
+    /// Bearer token the admin API, the APDU bridge and consents require (required when
+    /// listening off loopback). Prefer --admin-token-file or the environment: `ps` shows flags.
     #[arg(long, env = "JPKI_SIM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// A file holding the admin token (its first line; surrounding blanks ignored), so the
+    /// token appears neither in `ps` nor in the environment.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "admin_token",
+        env = "JPKI_SIM_ADMIN_TOKEN_FILE"
+    )]
+    pub admin_token_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub world: WorldArgs,
+}
+
+/// The admin token: given, read from its file, or none.
+fn admin_token(args: &UpArgs) -> anyhow::Result<Option<String>> {
+    let Some(path) = &args.admin_token_file else {
+        return Ok(args.admin_token.clone());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+    // An empty file gives an empty token, which the server refuses with its own message.
+    Ok(Some(text.lines().next().unwrap_or("").trim().to_owned()))
 }
 
 fn parse_lag(text: &str) -> Result<std::time::Duration, String> {
@@ -90,6 +111,8 @@ pub fn run(args: UpArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // Read first: a missing token file should stop the server before any work.
+    let token = admin_token(&args)?;
     let base_url = args
         .base_url
         .clone()
@@ -133,7 +156,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         provisioned.push(card);
     }
 
-    let server = Server::start(world.clone(), args.listen, args.admin_token.clone()).await?;
+    let server = Server::start(world.clone(), args.listen, token).await?;
 
     let mut attachments = Vec::new();
     if !args.no_vpcd && !provisioned.is_empty() {

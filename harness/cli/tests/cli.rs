@@ -170,6 +170,16 @@ fn the_admin_token_guards_the_bridge_and_consents_too() {
     assert_eq!(status, 200);
     up.stop();
 
+    // The token from a file (its first line), which neither `ps` nor the environment shows.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "f1le-s3cret\n").unwrap();
+    let up = up_with_card(&dir, &["--admin-token-file", token_file.to_str().unwrap()]);
+    let view = format!("{}/admin/v1/cards/{CARD}", up.url);
+    assert_eq!(http("GET", &view, b"").0, 401);
+    let bearer = [("Authorization", "Bearer f1le-s3cret")];
+    assert_eq!(http_with("GET", &view, &bearer, b"").0, 200);
+    up.stop();
+
     // An empty token protects nothing: refused at start.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
         .args([
