@@ -145,6 +145,22 @@ impl From<WorldError> for ApiError {
             WorldError::Personalise(crate::personalise::PersonaliseError::FileOverflow {
                 ..
             }) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_persona", message),
+            // Persona values the CA cannot put in a certificate: the client's, not ours.
+            WorldError::Ca(
+                mock_ca::Error::InvalidHolderField { .. }
+                | mock_ca::Error::SubstituteFlagsLength { .. }
+                | mock_ca::Error::BornAfterIssuance { .. }
+                | mock_ca::Error::EmptyValidity { .. },
+            ) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_persona", message),
+            // A certificate issued when the CA is not valid: the card's issue date or the world
+            // clock is outside the CA's validity, which the client set.
+            WorldError::Ca(mock_ca::Error::OutsideCaValidity { .. }) => ApiError::new(
+                StatusCode::CONFLICT,
+                "outside_ca_validity",
+                format!(
+                    "{message}: move card_issued_on, or the world clock, within the CA's validity"
+                ),
+            ),
             _ => {
                 tracing::error!(error = %message, "world operation failed");
                 ApiError::new(

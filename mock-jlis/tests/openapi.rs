@@ -502,6 +502,24 @@ async fn refusals_are_documented_with_their_status_and_code() {
             422,
             "invalid_persona",
         ),
+        // Values only the CA's profile refuses are still the client's: 422 or 409, never 503.
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            br#"{"card":"felica:00000000000000F1","persona":{"sex":"0"}}"#.to_vec(),
+            422,
+            "invalid_persona",
+        ),
+        (
+            "POST",
+            "/admin/v1/cards",
+            "/admin/v1/cards".into(),
+            br#"{"card":"felica:00000000000000F2","persona":{"card_issued_on":"2010-01-01"}}"#
+                .to_vec(),
+            409,
+            "outside_ca_validity",
+        ),
         (
             "POST",
             "/admin/v1/cards",
