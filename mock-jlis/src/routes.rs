@@ -194,11 +194,24 @@ async fn inject_faults(State(world): State<Arc<World>>, request: Request, next: 
         return next.run(request).await;
     };
     tracing::info!(?endpoint, ?fault, "injecting a fault");
+    if let FaultKind::Delay { millis } = fault {
+        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        return next.run(request).await;
+    }
+    // Read the request before answering in its place, as a real server does: a connection left
+    // with an unread body is closed after the answer, and a client that pooled it meets a dead
+    // connection on its next request.
+    let _ = axum::body::to_bytes(request.into_body(), FAULTED_BODY_LIMIT).await;
+    faulted(fault)
+}
+
+/// The largest request body read before a faulted answer (an OCSP request is a few hundred
+/// bytes); a longer one is left unread, and its connection closed.
+const FAULTED_BODY_LIMIT: usize = 64 * 1024;
+
+/// The answer a fault gives in place of the route's.
+fn faulted(fault: FaultKind) -> Response {
     match fault {
-        FaultKind::Delay { millis } => {
-            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-            next.run(request).await
-        }
         FaultKind::Unavailable => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
