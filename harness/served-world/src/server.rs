@@ -337,6 +337,29 @@ mod tests {
     use super::*;
     use axum::http::Method;
 
+    /// The OpenAPI document marks with `bearerAuth` exactly the operations the token guards.
+    #[test]
+    fn the_openapi_document_lists_each_routes_protection() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../mock-jlis/openapi.json")).unwrap();
+        let mut guarded = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if !["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let method: Method = method.to_uppercase().parse().unwrap();
+                let documented = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearerAuth").is_some()));
+                assert_eq!(documented, needs_token(&method, path), "{method} {path}");
+                guarded += usize::from(documented);
+            }
+        }
+        // The admin API, the bridge and the two consent writes.
+        assert_eq!(guarded, 11);
+    }
+
     #[test]
     fn the_token_guards_what_changes_the_world_or_acts_for_a_holder() {
         for (method, path) in [
