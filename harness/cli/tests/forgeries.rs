@@ -176,6 +176,14 @@ impl Fixture {
     }
 }
 
+/// The error lines of `openssl verify` output (`error 24 at 1 depth lookup: ...`), one per
+/// failed check.
+fn verify_errors(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter(|l| l.starts_with("error ") && l.contains(" at "))
+        .collect()
+}
+
 fn assert_has(text: &str, wanted: &str, what: &str) {
     assert!(
         text.contains(wanted),
@@ -250,11 +258,7 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
             "unable to get local issuer certificate",
             "other_issuer_name",
         );
-        let errors: Vec<_> = out
-            .lines()
-            .filter(|l| l.starts_with("error ") && l.contains(" at "))
-            .collect();
-        assert_eq!(errors.len(), 1, "other_issuer_name: {out}");
+        assert_eq!(verify_errors(&out).len(), 1, "other_issuer_name: {out}");
         let path = fixture.write("issuer.der", &der);
         let issuer =
             fixture.openssl(&["x509", "-inform", "DER", "-in", &path, "-noout", "-issuer"]);
@@ -355,10 +359,7 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         let only_not_a_ca = |out: &str| {
             assert_has(out, "invalid CA certificate", "issued_by_end_entity");
             assert!(!out.contains(": OK"), "issued_by_end_entity: {out}");
-            for line in out
-                .lines()
-                .filter(|l| l.starts_with("error ") && l.contains(" at "))
-            {
+            for line in verify_errors(out) {
                 assert!(
                     line.contains("invalid CA certificate")
                         || line.contains("key usage does not include certificate signing"),
@@ -480,12 +481,8 @@ fn crls_of_a_ca_not_certified_to_sign_them_fail_openssl_for_that_only() {
         "key usage does not include CRL signing",
         "cert_sign_only",
     );
-    let errors: Vec<_> = out
-        .lines()
-        .filter(|l| l.starts_with("error ") && l.contains(" at "))
-        .collect();
     assert_eq!(
-        errors.len(),
+        verify_errors(&out).len(),
         1,
         "cert_sign_only fails for another reason too: {out}"
     );

@@ -166,16 +166,23 @@ fn extension(
 /// §4.2.1.3): digitalSignature for authentication, nonRepudiation (contentCommitment) for
 /// document signatures. No keyUsage allows any use; an unreadable one allows none.
 pub fn key_usage_allows(certificate: &Certificate, key: vocab::KeyKind) -> bool {
-    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
-    let Some(extension) = extension(certificate, KEY_USAGE) else {
-        return true;
-    };
-    let Ok(usage) = KeyUsage::from_der(extension.extn_value.as_bytes()) else {
-        return false;
-    };
-    match key {
-        vocab::KeyKind::Auth => usage.0.contains(KeyUsages::DigitalSignature),
-        vocab::KeyKind::Sign => usage.0.contains(KeyUsages::NonRepudiation),
+    use x509_cert::ext::pkix::KeyUsages;
+    key_usage_has(
+        certificate,
+        match key {
+            vocab::KeyKind::Auth => KeyUsages::DigitalSignature,
+            vocab::KeyKind::Sign => KeyUsages::NonRepudiation,
+        },
+    )
+}
+
+/// Whether `certificate`'s keyUsage has `bit`: without the extension every use is allowed,
+/// with an unreadable one none.
+fn key_usage_has(certificate: &Certificate, bit: x509_cert::ext::pkix::KeyUsages) -> bool {
+    use x509_cert::ext::pkix::KeyUsage;
+    match extension(certificate, KEY_USAGE) {
+        None => true,
+        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes()).is_ok_and(|u| u.0.contains(bit)),
     }
 }
 
@@ -218,27 +225,17 @@ pub fn has_policy_for(certificate: &Certificate, key: vocab::KeyKind) -> bool {
 /// Whether `certificate` may issue certificates (RFC 5280 §6.1.4 (k) and (n)): basicConstraints
 /// with cA TRUE, and a keyUsage, if it has one, with keyCertSign.
 pub fn is_ca(certificate: &Certificate) -> bool {
-    use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+    use x509_cert::ext::pkix::{BasicConstraints, KeyUsages};
     let ca = extension(certificate, BASIC_CONSTRAINTS)
         .and_then(|e| BasicConstraints::from_der(e.extn_value.as_bytes()).ok())
         .is_some_and(|constraints| constraints.ca);
-    let signs_certificates = match extension(certificate, KEY_USAGE) {
-        None => true,
-        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
-            .is_ok_and(|usage| usage.0.contains(KeyUsages::KeyCertSign)),
-    };
-    ca && signs_certificates
+    ca && key_usage_has(certificate, KeyUsages::KeyCertSign)
 }
 
 /// Whether `certificate`'s keyUsage, if it has one, allows signing CRLs (cRLSign; RFC 5280
 /// §4.2.1.3, §6.3.3 (f)).
 pub fn may_sign_crls(certificate: &Certificate) -> bool {
-    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
-    match extension(certificate, KEY_USAGE) {
-        None => true,
-        Some(e) => KeyUsage::from_der(e.extn_value.as_bytes())
-            .is_ok_and(|usage| usage.0.contains(KeyUsages::CRLSign)),
-    }
+    key_usage_has(certificate, x509_cert::ext::pkix::KeyUsages::CRLSign)
 }
 
 /// Checks that `issuer` is named as `certificate`'s issuer and signed it.
