@@ -346,6 +346,33 @@ fn forged_certificates_fail_openssl_for_their_reason_only() {
         assert_has(&out, "no explicit policy", "other_use_policy");
         assert!(!out.contains(": OK"), "other_use_policy: {out}");
 
+        // The attacker's certificate under the CA's own certificate: OpenSSL's one error is the
+        // signature of the certificate presented.
+        let forged = fixture
+            .world
+            .forge_certificate(
+                hierarchy,
+                &genuine,
+                CertificateForgery::AttackerCaUnderTheCa,
+            )
+            .unwrap();
+        assert_eq!(
+            forged.intermediates,
+            vec![fixture.world.ca(hierarchy).certificate_der().to_vec()]
+        );
+        let ca_pem = fixture.path(&format!("{}-ca.pem", hierarchy.tag()));
+        let out = fixture.verify(hierarchy, &forged.der, &["-untrusted", &ca_pem]);
+        assert_has(
+            &out,
+            "certificate signature failure",
+            "attacker_ca_under_the_ca",
+        );
+        assert_eq!(
+            verify_errors(&out).len(),
+            1,
+            "attacker_ca_under_the_ca: {out}"
+        );
+
         // An end entity posing as issuer, presented with the genuine certificate as the
         // intermediate: the path fails for the genuine certificate being no CA, and only that.
         let forged = fixture

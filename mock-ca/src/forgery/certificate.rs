@@ -47,6 +47,10 @@ pub enum CertificateForgery {
     /// The genuine contents signed by an attacker CA that copies the CA's subject name and key
     /// identifier but holds its own key: only the signature tells them apart.
     AttackerCa,
+    /// The [`CertificateForgery::AttackerCa`] certificate, presented with the genuine CA's own
+    /// certificate as its intermediate: a verifier that climbs to a presented certificate by
+    /// name without checking its signature on the one below reaches the trusted CA.
+    AttackerCaUnderTheCa,
     /// The genuine certificate with notAfter moved five years on after the CA signed it, the
     /// CA's signature kept: the signature no longer covers the contents.
     AlteredAfterSigning,
@@ -117,6 +121,10 @@ pub fn forge_certificate(
     let tbs = &mut certificate.tbs_certificate;
     let signer = match forgery {
         CertificateForgery::AttackerCa => Some(Resigner::of_key(signers.impostor, WHAT)?),
+        CertificateForgery::AttackerCaUnderTheCa => {
+            intermediates.push(ca.certificate_der().to_vec());
+            Some(Resigner::of_key(signers.impostor, WHAT)?)
+        }
         CertificateForgery::AlteredAfterSigning => {
             let not_after = x509_to_offset(&tbs.validity.not_after) + Duration::days(5 * 365);
             tbs.validity.not_after = x509_time(not_after, "forged notAfter")?;

@@ -123,6 +123,9 @@ pub enum Mutant {
     /// Believes a CRL its CA signed whatever the CA certificate's keyUsage allows, cRLSign or
     /// not.
     IgnoresCrlSign,
+    /// Climbs from a certificate to the presented one that names its issuer without checking
+    /// that one's signature on it.
+    SkipsIntermediateSignature,
 }
 
 /// A name that is not a mutant's.
@@ -137,7 +140,7 @@ pub struct UnknownMutant {
 
 impl Mutant {
     /// Every mutant, in the order reports list them.
-    pub const ALL: [Mutant; 49] = [
+    pub const ALL: [Mutant; 50] = [
         Mutant::IgnoresRevocation,
         Mutant::AcceptsStaleCrl,
         Mutant::SkipsOcspSignature,
@@ -187,6 +190,7 @@ impl Mutant {
         Mutant::IgnoresExtendedKeyUsage,
         Mutant::IgnoresIssuerName,
         Mutant::IgnoresCrlSign,
+        Mutant::SkipsIntermediateSignature,
     ];
 
     /// The kebab-case name.
@@ -241,6 +245,7 @@ impl Mutant {
             Mutant::IgnoresExtendedKeyUsage => "ignores-extended-key-usage",
             Mutant::IgnoresIssuerName => "ignores-issuer-name",
             Mutant::IgnoresCrlSign => "ignores-crl-sign",
+            Mutant::SkipsIntermediateSignature => "skips-intermediate-signature",
         }
     }
 }
