@@ -11,7 +11,7 @@ use sim_card::transport::vpcd::{Backoff, VpcdClient};
 use sim_card::CardId;
 
 use super::{parse_card_id, WorldArgs};
-use served_world::{Server, StateConfig};
+use served_world::{Limits, Server, StateConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
@@ -70,8 +70,54 @@ pub struct UpArgs {
         env = "JPKI_SIM_ADMIN_TOKEN_FILE"
     )]
     pub admin_token_file: Option<std::path::PathBuf>,
+    /// Time a connection has to send a complete request head, after connecting and again
+    /// between requests (so also the keep-alive idle timeout).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub header_timeout: std::time::Duration,
+    /// Time a request's body has to arrive, whole, after its head; later it gets 408.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub body_timeout: std::time::Duration,
+    /// Connections open at once. Beyond it the longest-idle connection is closed, or, with
+    /// every connection busy, the newcomer gets 503. Lowered to what the open-file limit allows.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// The TCP accept queue asked of the kernel (capped by net.core.somaxconn).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().backlog,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub backlog: u32,
     #[command(flatten)]
     pub world: WorldArgs,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    let duration = mock_jlis::clock::parse_duration(text).map_err(|err| err.to_string())?;
+    if duration.is_zero() {
+        return Err("a timeout of zero would close every connection at once".to_owned());
+    }
+    Ok(duration)
+}
+
+/// The listener's limits from the flags, the connection cap lowered to what the open-file
+/// limit (raised to its hard limit first) can hold.
+fn limits(args: &UpArgs) -> Limits {
+    let files = served_world::raise_open_file_limit();
+    let capacity = files.connection_capacity().max(1);
+    let mut max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
+    if max_connections > capacity {
+        eprintln!(
+            "jpki-sim: --max-connections {max_connections} lowered to {capacity}: the open-file \
+             limit is {} (raise it with `ulimit -Hn`)",
+            files.soft
+        );
+        max_connections = capacity;
+    }
+    Limits {
+        header_timeout: args.header_timeout,
+        body_timeout: args.body_timeout,
+        max_connections,
+        backlog: args.backlog,
+    }
 }
 
 /// The admin token: given, read from its file, or none.
@@ -113,6 +159,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     // Read first: a missing token file should stop the server before any work.
     let token = admin_token(&args)?;
+    let limits = limits(&args);
     let base_url = args
         .base_url
         .clone()
@@ -156,7 +203,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         provisioned.push(card);
     }
 
-    let server = Server::start(world.clone(), args.listen, token).await?;
+    let server = Server::start_with(world.clone(), args.listen, token, None, limits).await?;
 
     let mut attachments = Vec::new();
     if !args.no_vpcd && !provisioned.is_empty() {
@@ -178,6 +225,10 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         provisioned.len(),
         if provisioned.len() == 1 { "" } else { "s" }
+    );
+    println!(
+        "  limits: header timeout {:?}, body timeout {:?}, {} connections, backlog {}",
+        limits.header_timeout, limits.body_timeout, limits.max_connections, limits.backlog
     );
     for card in &provisioned {
         let id = &card.id;

@@ -345,6 +345,12 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
         args.extend(["--card", card.as_str()]);
     }
     let mut up = Up::start(&args);
+    // Slow and idle clients hold connections while the events stream and the server dies.
+    support::unfriendly::raise_open_file_limit();
+    let addr = support::unfriendly::addr_of(&up.url);
+    let slow = support::unfriendly::SlowClients::open(addr, 200, Duration::from_millis(300));
+    let idle = support::unfriendly::IdleClients::open(addr, 500);
+    assert_eq!(idle.answered(), 500);
     // Fire events from another thread and kill the server while they are in flight.
     let url = up.url.clone();
     let stream_cards = cards.clone();
@@ -375,6 +381,7 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
     std::thread::sleep(Duration::from_millis(700));
     up.kill();
     let acknowledged = sender.join().unwrap();
+    drop((slow, idle));
     assert!(
         !acknowledged.is_empty(),
         "no event was acknowledged before the kill"

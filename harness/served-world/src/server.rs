@@ -10,7 +10,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mock_jlis::store::Store;
 use mock_jlis::world::{Cadence, OcspSigner, World, WorldConfig};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
+
+use crate::limits::Limits;
 use tokio::sync::oneshot;
 
 /// Why the server could not start.
@@ -142,7 +144,7 @@ pub fn default_key_cache() -> Option<PathBuf> {
 pub struct Server {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// One request the server answered, as a scenario's trace shows it.
@@ -172,7 +174,7 @@ impl Server {
         addr: SocketAddr,
         admin_token: Option<String>,
     ) -> Result<Server, ServerError> {
-        Server::start_observed(world, addr, admin_token, None).await
+        Server::start_with(world, addr, admin_token, None, Limits::default()).await
     }
 
     /// [`Server::start`], telling `observer` of every exchange (the runner traces them).
@@ -181,6 +183,17 @@ impl Server {
         addr: SocketAddr,
         admin_token: Option<String>,
         observer: Option<HttpObserver>,
+    ) -> Result<Server, ServerError> {
+        Server::start_with(world, addr, admin_token, observer, Limits::default()).await
+    }
+
+    /// [`Server::start_observed`] with the listener's [`Limits`] given.
+    pub async fn start_with(
+        world: Arc<World>,
+        addr: SocketAddr,
+        admin_token: Option<String>,
+        observer: Option<HttpObserver>,
+        limits: Limits,
     ) -> Result<Server, ServerError> {
         if !addr.ip().is_loopback() && admin_token.is_none() {
             return Err(ServerError::TokenRequired { addr });
@@ -191,14 +204,17 @@ impl Server {
         {
             return Err(ServerError::EmptyToken);
         }
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind { addr, source })?;
+        let listener =
+            listen(addr, limits.backlog).map_err(|source| ServerError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
         let token = admin_token.map(Arc::new);
+        let body_timeout = limits.body_timeout;
         let mut app = crate::panics::guarded(mock_jlis::routes::router(world))
+            .layer(middleware::from_fn(move |request, next| {
+                crate::body_deadline::within(body_timeout, request, next)
+            }))
             .layer(middleware::from_fn(move |request, next| {
                 let token = token.clone();
                 async move { require_admin_token(token, request, next).await }
@@ -213,13 +229,7 @@ impl Server {
             }));
         }
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(crate::connections::serve(listener, app, limits, stopped));
         Ok(Server {
             addr,
             shutdown: Some(shutdown),
@@ -254,6 +264,19 @@ impl Drop for Server {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// A listening socket with the accept queue `backlog` long (`TcpListener::bind` asks for 128,
+/// so that a burst of connects had SYNs dropped and clients stall for seconds).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 async fn require_admin_token(token: Option<Arc<String>>, request: Request, next: Next) -> Response {

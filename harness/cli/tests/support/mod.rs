@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod unfriendly;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -144,6 +146,11 @@ impl Up {
     /// Waits until the first vpcd reader reports a card (pcscd polls every 400 ms).
     pub fn wait_for_reader(&self) {
         wait_for_reader_state(true);
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: a crash, no shutdown code runs.
