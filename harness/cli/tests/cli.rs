@@ -40,6 +40,20 @@ fn bridge_answers_apdus_and_keeps_pin_state_with_the_card() {
     // one wrong PIN costs one try
     assert_eq!(apdu("002000800430303030"), "63C2");
     assert_eq!(apdu("00200080"), "63C2");
+    // a PIN the holder changes on the card is the one the card view shows from then on
+    let view = || {
+        let (status, body) = http("GET", &format!("{}/admin/v1/cards/{CARD}", up.url), b"");
+        assert_eq!(status, 200);
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+    };
+    let pin = view()["persona"]["pins"]["auth_pin"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_pin = if pin == "9876" { "6789" } else { "9876" };
+    assert_eq!(apdu(&format!("0020008004{}", hex::encode(&pin))), "9000");
+    assert_eq!(apdu(&format!("0024018004{}", hex::encode(new_pin))), "9000");
+    assert_eq!(view()["persona"]["pins"]["auth_pin"], new_pin);
     // an unknown AID is not found
     assert_eq!(apdu("00A4040C0AA0000000030000000000"), "6A82");
     // a malformed APDU gets a status word, not an HTTP error

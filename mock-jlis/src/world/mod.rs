@@ -470,7 +470,9 @@ impl World {
         let now = self.now();
         let state = card.state();
         let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
-        CardView::of(&card.id, &state, &registry, now)
+        let mut view = CardView::of(&card.id, &state, &registry, now);
+        view.persona.pins = pins::current_pins(&view.persona.pins, &card.pin_snapshot());
+        view
     }
 
     /// The CRL `partition` of `hierarchy` as published now (DER), honouring CRL faults.
