@@ -2,10 +2,14 @@
 //! a fixed contract (docs/contracts.md §3).
 
 mod adapter;
+mod check;
+mod interrupt;
 mod load;
 mod persona;
 mod report;
 mod run;
+mod schema;
+mod select;
 mod up;
 
 use std::path::PathBuf;
@@ -36,6 +40,10 @@ pub enum Command {
     Persona(persona::PersonaArgs),
     /// Run conformance scenarios against the reference SDK and PF and write reports.
     Run(run::RunArgs),
+    /// Load and validate scenarios (and an expectations file) without running them.
+    Check(check::CheckArgs),
+    /// Print the JSON Schema of scenario files, the JSON report or adapter messages.
+    Schema(schema::SchemaArgs),
     /// Merge the JSON reports of several runs into one conformance matrix (HTML, JUnit, JSON).
     Report(report::ReportArgs),
     /// Serve the bundled reference SDK or PF as an adapter process (JSON lines on stdin/stdout).
@@ -66,6 +74,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up::run(args),
         Command::Persona(args) => persona::run(args),
         Command::Run(args) => run::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Report(args) => report::run(args),
         Command::Adapter(args) => adapter::run(args),
         Command::Load(args) => load::run(args),
@@ -91,6 +101,20 @@ pub fn init_tracing(cli: &Cli) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an error: what it wanted
+/// it has, so the command ends quietly instead of panicking on the broken pipe.
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Parses a card id with the error text users see for a bad `--card`.

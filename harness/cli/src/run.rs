@@ -14,17 +14,31 @@ use std::time::Duration;
 use anyhow::Context;
 
 use conformance::report::{html, json, junit, Tally};
-use conformance::runner::{run_suite, run_suite_observed, Expectations, RunConfig, ScenarioResult};
-use conformance::scenario::{load_file, load_suite, LoadError, LoadedScenario};
+use conformance::runner::{run_suite, run_suite_until, Expectations, RunConfig, ScenarioResult};
+use conformance::scenario::LoadedScenario;
+
+use crate::{interrupt, select};
 use reference::ReferenceMutant;
 use vocab::Role;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Suite directories (`<area>/<name>.yaml` under each), area directories (`scenarios/card`)
-    /// or single scenario files.
-    #[arg(value_name = "PATH", default_value = "scenarios")]
+    /// Suite directories (`<area>/<name>.yaml` under each), area directories (`scenarios/card`),
+    /// single scenario files, or scenario ids (`revocation/ocsp_loss_window`) and areas (`card`)
+    /// of the suite root (`JPKI_SIM_SCENARIOS`, default `scenarios`). Default: the suite root.
+    #[arg(value_name = "PATH|ID")]
     pub paths: Vec<PathBuf>,
+    /// Only scenarios whose id matches PATTERN (`*` matches anything; a word without `*`
+    /// matches ids containing it). Repeatable: any may match.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+    /// Print the selected scenarios' ids and descriptions, and run nothing.
+    #[arg(long)]
+    pub list: bool,
+    /// Start no further scenario after the first unexpected outcome (those running finish);
+    /// the reports cover what ran.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
@@ -35,8 +49,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
     /// Scenarios run at once. Default: one per core.
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Seconds one step may take before its scenario counts as hung.
     #[arg(long, value_name = "SECONDS", default_value_t = 20)]
     pub step_timeout: u64,
@@ -84,7 +98,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenarios = match load(&args.paths) {
+    let paths = select::resolve(&args.paths)?;
+    let scenarios = match select::load(&paths) {
         Ok(scenarios) => scenarios,
         Err(errors) => {
             for error in &errors {
@@ -94,6 +109,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let whole_suites =
+        args.filter.is_empty() && paths.iter().all(|path| select::is_suite_root(path));
+    let scenarios = select::filter(scenarios, &args.filter)?;
+    if args.list {
+        crate::print_out(&listing(&scenarios))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // A report that cannot be written is found out now, not after the whole run.
+    for path in [&args.junit, &args.json, &args.html].into_iter().flatten() {
+        prepare_report(path)?;
+    }
     let expectations = match &args.expectations {
         Some(path) => match Expectations::load(path) {
             Ok(expectations) => Some(expectations),
@@ -108,11 +134,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // entries unmatched legitimately, and a glob may cover scenarios not loaded. Stale too:
     // an entry covering only scenarios without a step of the role under test, which could
     // only ever come out not exercised.
-    if let (Some(expectations), None, true) = (
-        &expectations,
-        args.shard,
-        args.paths.iter().all(|path| is_suite_root(path)),
-    ) {
+    if let (Some(expectations), None, true) = (&expectations, args.shard, whole_suites) {
         let under_test: Vec<Role> = [Role::Sdk, Role::Pf]
             .into_iter()
             .filter(|role| args.sut.iter().any(|sut| sut.role == *role))
@@ -137,7 +159,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let mut config = RunConfig::reference();
     if let Some(jobs) = args.jobs {
-        config.jobs = jobs.max(1);
+        config.jobs = usize::from(jobs);
     }
     config.step_timeout = Duration::from_secs(args.step_timeout.max(1));
     if let Some(cache) = &args.key_cache {
@@ -186,15 +208,55 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         config.adapter = name;
     }
     let progress = ProgressLine::start(scenarios.len());
-    let results = run_suite_observed(&scenarios, &config, &|result| {
-        let expected = match &expectations {
-            Some(expectations) => expectations.apply(result.clone()).outcome.is_expected(),
-            None => result.outcome.is_expected(),
-        };
-        progress.record(expected);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let late = std::sync::Mutex::new(Vec::<String>::new());
+    let interrupted = interrupt::Watch::start();
+    let results = std::thread::scope(|scope| {
+        // Ctrl-C starts no further scenario; a second one quits at once.
+        scope.spawn(|| {
+            if interrupted.wait() {
+                progress.suspend(|| {
+                    eprintln!(
+                        "jpki-sim: interrupted: finishing the running scenarios, then writing \
+                         the reports of those that finished before (Ctrl-C again to quit now)"
+                    );
+                });
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let results = run_suite_until(
+            &scenarios,
+            &config,
+            &|result| {
+                if interrupted.happened() {
+                    // Finished after Ctrl-C, which the adapters' processes got too: not a
+                    // result to report.
+                    late.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(result.id.to_string());
+                    return;
+                }
+                let expected = match &expectations {
+                    Some(expectations) => expectations.apply(result.clone()).outcome.is_expected(),
+                    None => result.outcome.is_expected(),
+                };
+                progress.record(expected);
+                if !expected && args.fail_fast {
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            },
+            &stop,
+        );
+        interrupted.release();
+        results
     });
     progress.finish();
-    let results = results.context("cannot run the suite")?;
+    let late = late.into_inner().unwrap_or_else(|e| e.into_inner());
+    let results: Vec<ScenarioResult> = results
+        .context("cannot run the suite")?
+        .into_iter()
+        .filter(|result| !late.contains(&result.id.to_string()))
+        .collect();
     let results: Vec<ScenarioResult> = match &expectations {
         Some(expectations) => results.into_iter().map(|r| expectations.apply(r)).collect(),
         None => results,
@@ -202,15 +264,40 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for result in &results {
         println!("{}", line(result));
     }
-    let suite = args
-        .paths
+    let mut suite = paths
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
+    let cut_short = results.len() < scenarios.len();
+    if cut_short {
+        suite += &format!(
+            " ({} of {} scenarios reported)",
+            results.len(),
+            scenarios.len()
+        );
+    }
     write_report(args.junit.as_deref(), || junit::render(&suite, &results))?;
     write_report(args.json.as_deref(), || json::render(&suite, &results))?;
     write_report(args.html.as_deref(), || html::render(&suite, &results))?;
+    if interrupted.happened() {
+        let tally = Tally::of(&results);
+        println!("{}", tally.line());
+        eprintln!(
+            "jpki-sim: interrupted after {} of {} scenarios; the reports cover those",
+            results.len(),
+            scenarios.len()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    if cut_short {
+        eprintln!(
+            "jpki-sim: --fail-fast: stopped after the first unexpected outcome; {} of {} \
+             scenarios ran",
+            results.len(),
+            scenarios.len()
+        );
+    }
     let tally = Tally::of(&results);
     println!("{}", tally.line());
     if tally.errors > 0 {
@@ -300,8 +387,6 @@ fn mutant_table(verdicts: &[MutantVerdict]) -> String {
     table
 }
 
-/// Loads every path: a directory as a suite root, a file with its grandparent as the root
-/// (`scenarios/card/x.yaml` is `card/x`). Every problem of every path.
 /// One of N deterministic parts of the suite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -334,60 +419,6 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
     Ok(Shard { index, count })
 }
 
-fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
-    let mut scenarios = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        if is_suite_root(path) {
-            match load_suite(path) {
-                Ok(mut loaded) => scenarios.append(&mut loaded),
-                Err(mut problems) => errors.append(&mut problems),
-            }
-            continue;
-        }
-        let files = if path.is_dir() {
-            let mut files = area_files(path);
-            files.sort();
-            files
-        } else {
-            vec![path.clone()]
-        };
-        for file in &files {
-            let root = file
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(Path::new("."));
-            match load_file(file, root) {
-                Ok(loaded) => scenarios.push(loaded),
-                Err(problem) => errors.push(problem),
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(scenarios)
-    } else {
-        Err(errors)
-    }
-}
-
-/// A directory of areas (`scenarios/`), as opposed to one area (`scenarios/card/`), which holds
-/// scenario files itself.
-fn is_suite_root(path: &Path) -> bool {
-    path.is_dir() && area_files(path).is_empty()
-}
-
-/// The `.yaml` files directly in `dir`.
-fn area_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "yaml"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// `pass    card/auth_pin_lockout`, with the reason for anything else (`not_exercised
 /// card/x  not exercised: the PF under test answered none of its steps`).
 fn line(result: &ScenarioResult) -> String {
@@ -397,6 +428,48 @@ fn line(result: &ScenarioResult) -> String {
     } else {
         format!("{name:<7} {}  {}", result.id, result.summary())
     }
+}
+
+/// Characters of a description `--list` shows.
+const LISTED_DESCRIPTION: usize = 90;
+
+/// `card/auth_pin_lockout  Three wrong PINs block the auth PIN`, one line per scenario.
+fn listing(scenarios: &[LoadedScenario]) -> String {
+    let width = scenarios
+        .iter()
+        .map(|s| s.id.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for scenario in scenarios {
+        let description = scenario
+            .scenario
+            .description
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim();
+        let description = match description.char_indices().nth(LISTED_DESCRIPTION) {
+            Some((cut, _)) => format!("{}…", &description[..cut]),
+            None => description.to_owned(),
+        };
+        text += &format!("{:<width$}  {description}\n", scenario.id.to_string());
+    }
+    text
+}
+
+/// Makes the directory a report goes into, and checks the file can be created there.
+fn prepare_report(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot make the report directory {}", dir.display()))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write the report {}", path.display()))?;
+    Ok(())
 }
 
 fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> anyhow::Result<()> {
@@ -453,5 +526,10 @@ impl ProgressLine {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+
+    /// Prints around the bar without tearing it.
+    fn suspend(&self, print: impl FnOnce()) {
+        self.bar.suspend(print);
     }
 }

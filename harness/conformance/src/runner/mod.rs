@@ -30,7 +30,7 @@ use std::time::Duration;
 
 pub use expectations::Expectations;
 pub use outcome::{Listing, Outcome, ScenarioResult};
-pub use pool::{run_suite, run_suite_observed};
+pub use pool::{run_suite, run_suite_observed, run_suite_until};
 pub use trace::{Trace, TraceEntry};
 
 use reference::pf::{Mutant, ReferencePf};

@@ -1,7 +1,7 @@
 //! Running a suite: a small pool of workers, each running one scenario at a time on a watched
 //! thread, so that a stuck adapter costs one scenario a timeout and not the whole run.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,18 @@ pub fn run_suite_observed(
     config: &RunConfig,
     on_result: &(dyn Fn(&ScenarioResult) + Sync),
 ) -> Result<Vec<ScenarioResult>, RunError> {
+    run_suite_until(scenarios, config, on_result, &AtomicBool::new(false))
+}
+
+/// [`run_suite_observed`] that starts no further scenario once `stop` is set (Ctrl-C, or
+/// `--fail-fast` after an unexpected outcome); the scenarios already running finish. The
+/// results are those of the scenarios that ran, in the order given.
+pub fn run_suite_until(
+    scenarios: &[LoadedScenario],
+    config: &RunConfig,
+    on_result: &(dyn Fn(&ScenarioResult) + Sync),
+    stop: &AtomicBool,
+) -> Result<Vec<ScenarioResult>, RunError> {
     // The scenario servers live here; scenario threads only enter it to start them.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -40,6 +52,9 @@ pub fn run_suite_observed(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::SeqCst);
                 let Some(loaded) = scenarios.get(index) else {
                     break;
@@ -52,9 +67,12 @@ pub fn run_suite_observed(
     });
     let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     runtime.shutdown_background();
+    // Every scenario below `started` was taken by a worker; the rest were never begun.
+    let started = next.load(Ordering::SeqCst).min(scenarios.len());
     Ok(results
         .into_iter()
         .zip(scenarios)
+        .take(started)
         .map(|(result, loaded)| {
             result.unwrap_or_else(|| {
                 finish(
