@@ -116,7 +116,7 @@ pub enum Error {
     },
 
     /// The birth date falls after the issuance date.
-    #[error("birth date {birth_date} is after the issuance time {issued_at}")]
+    #[error("birth date {birth_date} is after the issuance time {issued_at}", issued_at = crate::rfc3339(.issued_at))]
     BornAfterIssuance {
         /// The holder's birth date.
         birth_date: Date,
@@ -132,7 +132,7 @@ pub enum Error {
     },
 
     /// notAfter is not later than notBefore (e.g. a card expiry before the issuance time).
-    #[error("empty validity: notAfter {not_after} is not after notBefore {not_before}")]
+    #[error("empty validity: notAfter {not_after} is not after notBefore {not_before}", not_after = crate::rfc3339(.not_after), not_before = crate::rfc3339(.not_before))]
     EmptyValidity {
         /// notBefore as it would be encoded.
         not_before: OffsetDateTime,
@@ -149,9 +149,7 @@ pub enum Error {
     },
 
     /// The issuance time lies outside the issuing CA's own validity.
-    #[error(
-        "issuance time {issued_at} is outside the CA validity {ca_not_before} .. {ca_not_after}"
-    )]
+    #[error("issuance time {issued_at} is outside the CA validity {ca_not_before} .. {ca_not_after}", issued_at = crate::rfc3339(.issued_at), ca_not_before = crate::rfc3339(.ca_not_before), ca_not_after = crate::rfc3339(.ca_not_after))]
     OutsideCaValidity {
         /// The requested issuance time.
         issued_at: OffsetDateTime,
@@ -162,7 +160,7 @@ pub enum Error {
     },
 
     /// A CRL's nextUpdate is not later than its thisUpdate (RFC 5280 §5.1.2.5).
-    #[error("CRL nextUpdate {next_update} is not after thisUpdate {this_update}")]
+    #[error("CRL nextUpdate {next_update} is not after thisUpdate {this_update}", next_update = crate::rfc3339(.next_update), this_update = crate::rfc3339(.this_update))]
     InvalidCrlPeriod {
         /// The requested thisUpdate.
         this_update: OffsetDateTime,
@@ -198,9 +196,7 @@ pub enum Error {
     },
 
     /// A delegated OCSP responder certificate must lie within its CA's validity.
-    #[error(
-        "OCSP responder validity {not_before} .. {not_after} is outside the CA validity {ca_not_before} .. {ca_not_after}"
-    )]
+    #[error("OCSP responder validity {not_before} .. {not_after} is outside the CA validity {ca_not_before} .. {ca_not_after}", not_before = crate::rfc3339(.not_before), not_after = crate::rfc3339(.not_after), ca_not_before = crate::rfc3339(.ca_not_before), ca_not_after = crate::rfc3339(.ca_not_after))]
     OcspResponderValidity {
         /// The responder certificate's notBefore.
         not_before: OffsetDateTime,

@@ -32,6 +32,7 @@ pub mod ocsp;
 pub mod oid;
 mod profile;
 pub mod publication;
+mod rfc3339;
 mod serial;
 mod url;
 pub mod validity;
@@ -48,5 +49,6 @@ pub use names::{
     SIM_ORGANIZATION_JA,
 };
 pub use profile::ProfileOptions;
+pub use rfc3339::rfc3339;
 pub use serial::{Serial, SerialStyle};
 pub use url::BaseUrl;

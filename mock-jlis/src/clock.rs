@@ -38,7 +38,7 @@ pub enum ClockMode {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClockError {
     /// A `set` to an instant before now: the clock only moves forward (`409 clock_backwards`).
-    #[error("the clock only moves forward: {requested} is before {now}")]
+    #[error("the clock only moves forward: {requested} is before {now}", requested = mock_ca::rfc3339(.requested), now = mock_ca::rfc3339(.now))]
     Backwards {
         /// The clock's time when the move was asked.
         now: OffsetDateTime,
@@ -53,7 +53,7 @@ pub enum ClockError {
     Overflow(String),
     /// The move would take the clock past [`LATEST`], beyond which certificate validities, CRL
     /// and OCSP schedules could no longer be computed.
-    #[error("the clock goes up to {latest}; {requested} is later")]
+    #[error("the clock goes up to {latest}; {requested} is later", latest = mock_ca::rfc3339(.latest), requested = mock_ca::rfc3339(.requested))]
     TooLate {
         /// Where the move would take the clock.
         requested: OffsetDateTime,
@@ -221,10 +221,13 @@ mod tests {
         assert_eq!(clock.now(), datetime!(2026-07-01 00:15 UTC));
         clock.apply(clock.set_to(datetime!(2027-01-01 00:00 UTC)).unwrap());
         assert_eq!(clock.now(), datetime!(2027-01-01 00:00 UTC));
-        assert!(matches!(
-            clock.set_to(datetime!(2026-01-01 00:00 UTC)),
-            Err(ClockError::Backwards { .. })
-        ));
+        let backwards = clock.set_to(datetime!(2026-01-01 00:00 UTC)).unwrap_err();
+        assert!(matches!(backwards, ClockError::Backwards { .. }));
+        // In the form a client sets the clock with.
+        assert_eq!(
+            backwards.to_string(),
+            "the clock only moves forward: 2026-01-01T00:00:00Z is before 2027-01-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub enum ServiceError {
         serial: Serial,
     },
     /// The consent certificate is revoked, expired or not yet valid now.
-    #[error("certificate {serial} is {} as of {at}", .status.name())]
+    #[error("certificate {serial} is {} as of {at}", .status.name(), at = mock_ca::rfc3339(.at))]
     CertificateNotGood {
         /// The consent certificate's serial.
         serial: Serial,
@@ -199,7 +199,7 @@ pub enum ServiceError {
         serial: Serial,
     },
     /// The newest consent covering the certificate expired.
-    #[error("the consent covering certificate {serial} expired at {expired_at}")]
+    #[error("the consent covering certificate {serial} expired at {expired_at}", expired_at = mock_ca::rfc3339(.expired_at))]
     ConsentExpired {
         /// The serial asked with.
         serial: Serial,
@@ -207,7 +207,7 @@ pub enum ServiceError {
         expired_at: OffsetDateTime,
     },
     /// The newest consent covering the certificate was withdrawn.
-    #[error("the consent covering certificate {serial} was withdrawn at {withdrawn_at}")]
+    #[error("the consent covering certificate {serial} was withdrawn at {withdrawn_at}", withdrawn_at = mock_ca::rfc3339(.withdrawn_at))]
     ConsentWithdrawn {
         /// The serial asked with.
         serial: Serial,
@@ -215,7 +215,7 @@ pub enum ServiceError {
         withdrawn_at: OffsetDateTime,
     },
     /// The newest linked signature certificate is past its notAfter.
-    #[error("the latest certificate {latest} expired at {not_after}")]
+    #[error("the latest certificate {latest} expired at {not_after}", not_after = mock_ca::rfc3339(.not_after))]
     LatestExpired {
         /// The newest linked signature certificate.
         latest: Serial,

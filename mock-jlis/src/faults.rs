@@ -200,7 +200,11 @@ pub struct FaultRule {
 pub enum FaultError {
     /// A protocol fault aimed at another endpoint (an OCSP fault on `crl`, a CRL fault on
     /// `ocsp`, either on `jlis`, `ca` or `bridge`).
-    #[error("fault {fault:?} does not apply to endpoint {endpoint:?}")]
+    #[error(
+        "fault {} does not apply to endpoint {}",
+        as_sent(.fault),
+        as_sent(.endpoint)
+    )]
     NotApplicable {
         /// The endpoint group the rule named.
         endpoint: Endpoint,
@@ -210,6 +214,16 @@ pub enum FaultError {
     /// `count: 0`: a rule that would never fire.
     #[error("a fault count must be at least 1")]
     ZeroCount,
+}
+
+/// A value as a client writes it in JSON (`{"kind":"ocsp","status":"try_later"}`, `crl`), for
+/// messages that name what was sent rather than Rust's names for it.
+fn as_sent<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(_) => "(unprintable)".to_owned(),
+    }
 }
 
 /// The armed faults. Rules are matched in the order they were added.
@@ -331,6 +345,11 @@ mod tests {
             })
             .unwrap_err();
         assert!(matches!(err, FaultError::NotApplicable { .. }));
+        // Named as the client sent them, not by their Rust names.
+        assert_eq!(
+            err.to_string(),
+            r#"fault {"kind":"try_later"} does not apply to endpoint crl"#
+        );
         assert_eq!(
             faults.arm(FaultRule {
                 endpoint: Endpoint::Jlis,

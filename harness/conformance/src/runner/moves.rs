@@ -78,7 +78,7 @@ pub fn clock(run: &mut ScenarioRun<'_>, clock: &ClockMove) -> Result<(), StepFai
     .map_err(RunError::from)?;
     let now = world.set_clock(mode)?;
     run.trace.push(TraceEntry::World {
-        action: format!("clock now {now}"),
+        action: format!("clock now {}", mock_ca::rfc3339(&now)),
     });
     Ok(())
 }
