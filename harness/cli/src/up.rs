@@ -160,6 +160,16 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
     // Read first: a missing token file should stop the server before any work.
     let token = admin_token(&args)?;
     let limits = limits(&args);
+    // Certificates carry the base URL (CRL distribution points, OCSP): `http://0.0.0.0:8700`
+    // would send every verifier to an address that is nowhere.
+    anyhow::ensure!(
+        args.base_url.is_some() || !args.listen.ip().is_unspecified(),
+        "--listen {} takes every interface, so the URL clients reach it by cannot be guessed: \
+         give it with --base-url http://HOST:{} (it goes into the certificates' CRL and OCSP \
+         locations)",
+        args.listen,
+        args.listen.port()
+    );
     let base_url = args
         .base_url
         .clone()
@@ -219,18 +229,20 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // The world's cards: those given now and those a saved state brought back.
+    let cards = world.cards();
     println!(
         "jpki-sim: ready at {} in {:.1} s ({} card{})",
         server.url(),
         started.elapsed().as_secs_f64(),
-        provisioned.len(),
-        if provisioned.len() == 1 { "" } else { "s" }
+        cards.len(),
+        if cards.len() == 1 { "" } else { "s" }
     );
     println!(
         "  limits: header timeout {:?}, body timeout {:?}, {} connections, backlog {}",
         limits.header_timeout, limits.body_timeout, limits.max_connections, limits.backlog
     );
-    for card in &provisioned {
+    for card in &cards {
         let id = &card.id;
         let vpcd = attachments
             .iter()

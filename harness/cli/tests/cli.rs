@@ -125,6 +125,24 @@ fn persona_prints_the_derived_identity_and_json_matches_it() {
         assert!(text.contains(view["certificates"][kind]["serial"].as_str().unwrap()));
     }
     assert!(text.contains("ABC123") && text.contains("1234"));
+    // Each line is named as the JSON view names its value, and shows that value.
+    let mut named = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (label, rest) = line.split_at(16);
+        let label = label.trim();
+        let value = rest.split("  ").next().unwrap();
+        let persona = &view["persona"];
+        if let Some(expected) = persona.get(label).or_else(|| persona["pins"].get(label)) {
+            if let Some(expected) = expected.as_str() {
+                assert_eq!(value, expected, "{line}");
+                named += 1;
+            }
+        }
+    }
+    assert!(named >= 15, "{named} lines named as the JSON view:\n{text}");
     // A renewal is a new generation: same person, new certificates.
     let renewed = jpki_sim(&["persona", CARD, "--json", "--generation", "2"], &cache);
     let renewed: serde_json::Value = serde_json::from_slice(&renewed.stdout).unwrap();
@@ -379,4 +397,47 @@ fn persona_with_state_reads_the_saved_card_and_writes_nothing() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not provisioned in"));
+}
+
+#[test]
+fn a_restarted_server_counts_and_lists_the_cards_its_state_brought_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let state_arg = state.to_str().unwrap();
+    let up = Up::start(&["--no-vpcd", "--state", state_arg, "--card", CARD]);
+    up.stop();
+    let again = Up::start(&["--no-vpcd", "--state", state_arg]);
+    let listed = format!("  {CARD}: not attached");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let out = loop {
+        let out = again.stdout.lock().unwrap().clone();
+        if out.contains(&listed) || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(out.contains("(1 card)"), "{out}");
+    assert!(out.contains(&listed), "{out}");
+    again.stop();
+}
+
+#[test]
+fn listening_on_every_interface_needs_the_url_clients_reach_it_by() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args([
+            "up",
+            "--listen",
+            "0.0.0.0:0",
+            "--no-vpcd",
+            "--admin-token",
+            "t0ken",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("give it with --base-url http://HOST:"),
+        "{stderr}"
+    );
 }
