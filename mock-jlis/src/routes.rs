@@ -80,12 +80,35 @@ async fn framework_errors_as_json(response: Response) -> Response {
 /// keeps them in step.
 pub const ROUTES: &[(&str, &str)] = &[("GET", "/healthz"), ("GET", "/openapi.json")];
 
-/// `GET /openapi.json`: the OpenAPI 3.1 document of this listener.
-async fn openapi() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
-    )
+/// The committed OpenAPI document.
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// `GET /openapi.json`: the OpenAPI 3.1 document of this listener. Its `servers` entry is the
+/// address the client asked by (its `Host`), so that a tool trying the API from the document
+/// reaches this listener, not the default `127.0.0.1:8700`; without a `Host`, the document as
+/// committed.
+async fn openapi(headers: axum::http::HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+    let Some(host) = host else {
+        return ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response();
+    };
+    let mut document: serde_json::Value = match serde_json::from_str(OPENAPI) {
+        Ok(document) => document,
+        Err(_) => return ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response(),
+    };
+    document["servers"] = serde_json::json!([{
+        "url": format!("http://{host}"),
+        "description": "this listener, as the request named it",
+    }]);
+    Json(document).into_response()
 }
 
 /// A client-facing error: HTTP status, stable code, human message.

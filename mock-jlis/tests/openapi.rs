@@ -740,6 +740,24 @@ async fn the_document_is_served_at_openapi_json() {
     assert_eq!(answer.body, DOCUMENT.as_bytes());
 }
 
+#[tokio::test]
+async fn the_served_document_names_the_listener_it_was_asked_from() {
+    let request = Request::builder()
+        .uri("/openapi.json")
+        .header(header::HOST, "127.0.0.1:18765")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(world()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let served: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(served["servers"][0]["url"], "http://127.0.0.1:18765");
+    // Everything else is the committed document.
+    let mut committed = document();
+    committed["servers"] = served["servers"].clone();
+    assert_eq!(served, committed);
+}
+
 fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(target) => resolve(doc, doc.pointer(&target[1..]).expect("resolvable ref")),
