@@ -7,9 +7,10 @@
 //! - `Host` must name the listener (its IP literal or `localhost`, and its port if it gives one)
 //!   when it listens on loopback: another name is a rebinding page (`421 misdirected_host`).
 //! - An `Origin` other than the server's own is a page of another site (`403 cross_origin`).
-//! - A write to a guarded route (the admin API, the APDU bridge, consents) may not carry a
-//!   content type a browser sends cross-site unasked — `text/plain`,
-//!   `application/x-www-form-urlencoded`, `multipart/form-data` (`415 unsupported_media_type`).
+//! - A write to a guarded route (the admin API, the APDU bridge, consents, the Digital Agency's
+//!   admin API under `/da/admin/`) may not carry a content type a browser sends cross-site
+//!   unasked — `text/plain`, `application/x-www-form-urlencoded`, `multipart/form-data`
+//!   (`415 unsupported_media_type`).
 
 use std::net::SocketAddr;
 
@@ -261,6 +262,30 @@ mod tests {
                 "{pairs:?}"
             );
         }
+        // The Digital Agency's admin writes are admin writes; its token endpoint takes the
+        // form an SP's back end posts (RFC 6749 §4.1.3).
+        assert_eq!(
+            code(
+                Method::POST,
+                "/da/admin/v1/logins",
+                &[
+                    host.clone(),
+                    (header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                ]
+            ),
+            Some("unsupported_media_type")
+        );
+        assert_eq!(
+            code(
+                Method::POST,
+                "/da/api/realms/main/protocol/openid-connect/token",
+                &[
+                    host.clone(),
+                    (header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                ]
+            ),
+            None
+        );
         // The open routes take any content type: OCSP requests, reads.
         assert_eq!(
             code(

@@ -37,6 +37,9 @@ pub enum ServerError {
     /// The admin token given is empty (or blank): it would protect nothing.
     #[error("the admin token is empty: give a secret (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
     EmptyToken,
+    /// The Digital Agency's provider could not start (its signing key).
+    #[error("the Digital Agency's provider did not start")]
+    DigitalAgency(#[source] mock_da::DaError),
 }
 
 /// Where the world keeps its state.
@@ -211,7 +214,9 @@ impl Server {
             .map_err(|source| ServerError::Bind { addr, source })?;
         let token = admin_token.map(Arc::new);
         let body_timeout = limits.body_timeout;
-        let mut app = crate::panics::guarded(mock_jlis::routes::router(world))
+        // The Digital Agency's routes (`/da`) on the same listener, behind the same guards.
+        let da = mock_da::routes(world.clone()).map_err(ServerError::DigitalAgency)?;
+        let mut app = crate::panics::guarded(mock_jlis::routes::router(world).merge(da))
             .layer(middleware::from_fn(move |request, next| {
                 crate::body_deadline::within(body_timeout, request, next)
             }))
@@ -302,10 +307,13 @@ async fn require_admin_token(token: Option<Arc<String>>, request: Request, next:
 
 /// The routes that change the world or act for a card holder, which the admin token guards: the
 /// admin API, the APDU bridge (a VERIFY or a signature is the holder's act, and wrong PINs block
-/// the card for good), and registering or withdrawing consent. Reads of what the CA publishes
-/// (`/ca`, `/crl`, `/ocsp`) and J-LIS queries stay open, as the real services are.
+/// the card for good), and registering or withdrawing consent; the Digital Agency's admin API
+/// (`/da/admin/`: clients, and the logins that spend a holder's PIN tries) likewise. Reads of
+/// what the CA publishes (`/ca`, `/crl`, `/ocsp`), J-LIS queries and the OpenID Connect
+/// endpoints (which authenticate their clients themselves) stay open, as the real services are.
 pub(crate) fn needs_token(method: &axum::http::Method, path: &str) -> bool {
     path.starts_with("/admin/")
+        || path.starts_with("/da/admin/")
         || path.starts_with("/cards/")
         || (path.starts_with("/jlis/v1/consents") && method != axum::http::Method::GET)
 }
@@ -391,6 +399,9 @@ mod tests {
             (Method::POST, "/cards/felica:0123456789ABCDEF/apdu"),
             (Method::POST, "/jlis/v1/consents"),
             (Method::DELETE, "/jlis/v1/consents/01"),
+            (Method::POST, "/da/admin/v1/clients"),
+            (Method::GET, "/da/admin/v1/clients/RP1"),
+            (Method::POST, "/da/admin/v1/logins"),
         ] {
             assert!(needs_token(&method, path), "{method} {path}");
         }
@@ -400,6 +411,14 @@ mod tests {
             (Method::POST, "/ocsp"),
             (Method::GET, "/ca/auth.pem"),
             (Method::GET, "/jlis/v1/status/sign/01"),
+            (
+                Method::POST,
+                "/da/api/realms/main/protocol/openid-connect/token",
+            ),
+            (
+                Method::GET,
+                "/da/api/realms/main/protocol/openid-connect/auth",
+            ),
         ] {
             assert!(!needs_token(&method, path), "{method} {path}");
         }

@@ -316,6 +316,17 @@ impl World {
         })?
     }
 
+    /// The key `seed` derives, from this world's key cache (derived and cached on first use):
+    /// services built on the world (the Digital Agency's) get their test keys paid for once
+    /// per machine, like the CAs'.
+    pub fn derived_key(&self, seed: KeySeed) -> Result<KeyMaterial, WorldError> {
+        let mut keys = self.keys.derive(&[seed])?;
+        keys.pop().ok_or_else(|| WorldError::CorruptState {
+            card: "(key cache)".into(),
+            what: "no key derived".into(),
+        })
+    }
+
     /// The armed fault-injection rules.
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.faults

@@ -1,0 +1,119 @@
+//! OAuth errors (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3), and where each goes: on the redirect,
+//! as a JSON answer of the token or userinfo endpoint, or as a 400 page when the redirect
+//! cannot be trusted.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Where an [`OAuthError`] is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Appended to the client's redirect URI with `state`.
+    Redirect,
+    /// A JSON body with this status (token endpoint, userinfo, untrusted redirects).
+    Json(StatusCode),
+    /// A userinfo refusal: `401` with `WWW-Authenticate: Bearer error="invalid_token"`.
+    Bearer,
+}
+
+/// An OAuth error: its code, a description for the developer, and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The registered error code (`invalid_request`, `access_denied`, ...).
+    pub code: &'static str,
+    /// `error_description`: printable ASCII is not required of it here, the redirect encodes it.
+    pub description: String,
+    /// Where it is answered.
+    pub delivery: Delivery,
+}
+
+impl OAuthError {
+    /// An error for the client's redirect URI.
+    pub fn redirect(code: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            delivery: Delivery::Redirect,
+        }
+    }
+
+    /// A `400` page: the client or redirect URI cannot be trusted, so nothing is redirected.
+    pub fn page(code: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            delivery: Delivery::Json(StatusCode::BAD_REQUEST),
+        }
+    }
+
+    /// A token-endpoint error (`400`).
+    pub fn token(code: &'static str, description: impl Into<String>) -> Self {
+        OAuthError::page(code, description)
+    }
+
+    /// `401 invalid_client`: the client assertion did not authenticate a client.
+    pub fn client(description: impl Into<String>) -> Self {
+        OAuthError {
+            code: "invalid_client",
+            description: description.into(),
+            delivery: Delivery::Json(StatusCode::UNAUTHORIZED),
+        }
+    }
+
+    /// `500 server_error`: a simulator fault.
+    pub fn server(description: impl Into<String>) -> Self {
+        OAuthError {
+            code: "server_error",
+            description: description.into(),
+            delivery: Delivery::Json(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// `401 invalid_token` for userinfo.
+    pub fn bearer(description: impl Into<String>) -> Self {
+        OAuthError {
+            code: "invalid_token",
+            description: description.into(),
+            delivery: Delivery::Bearer,
+        }
+    }
+
+    /// The JSON body: the OAuth members, and `message` like every other error of the server.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": self.code,
+            "error_description": self.description,
+            "message": self.description,
+        })
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let no_store = [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ];
+        match self.delivery {
+            Delivery::Json(status) => (status, no_store, Json(self.body())).into_response(),
+            // A redirect error reaching here had no trustworthy redirect: answer it as a page.
+            Delivery::Redirect => {
+                (StatusCode::BAD_REQUEST, no_store, Json(self.body())).into_response()
+            }
+            Delivery::Bearer => {
+                let challenge = format!(
+                    "Bearer error=\"{}\", error_description=\"{}\"",
+                    self.code,
+                    self.description.replace(['"', '\\'], "'")
+                );
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, challenge)],
+                    Json(self.body()),
+                )
+                    .into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! A simulator of the Digital Agency's authentication API for デジタル認証アプリ (OpenID Connect,
+//! authorization-code flow with PKCE and private_key_jwt), over the mock-jlis world: the user
+//! is authenticated for real by the world's virtual card, and the certificate it presents is
+//! checked against the world's registry. Every key is a test key; nothing here is the real
+//! service (docs/digital-agency.md).
+//!
+//! [`provider::Provider`] holds the rules and state; [`routes::router`] serves it under `/da`;
+//! [`holder`] plays the user's card; [`jose`] signs and verifies the JWTs.
+
+pub mod error;
+pub mod holder;
+pub mod jose;
+pub mod provider;
+pub mod routes;
+
+use std::sync::Arc;
+
+use mock_jlis::world::World;
+
+pub use provider::{DaError, Provider};
+
+/// The `/da` routes over `world`, ready to merge into the world's router: derives (or loads
+/// from the key cache) the provider's signing key.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    world: Arc<World>,
+) -> Result<axum::Router<S>, DaError> {
+    Ok(routes::router(Arc::new(Provider::new(world)?)))
+}

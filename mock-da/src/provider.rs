@@ -1,0 +1,880 @@
+//! The provider's state and rules, without HTTP: registered clients, armed logins, codes, access
+//! tokens, spent assertion ids, and the checks of each endpoint (docs/digital-agency.md).
+//!
+//! Everything lives in memory for the life of the server, like the world's faults: a restart
+//! forgets clients and grants, while the world (cards, PIN counters, certificates) persists.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use mock_jlis::world::{World, WorldError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sim_card::CardId;
+use time::{Duration, OffsetDateTime};
+
+use crate::error::OAuthError;
+use crate::holder::{self, LoginError};
+use crate::jose::{self, Jwks, Signer};
+
+/// The path of the realm under the server's base URL: the issuer is base URL + this.
+pub const REALM_PATH: &str = "/da/api/realms/main";
+
+/// The `client_assertion_type` of private_key_jwt (RFC 7523 §2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The scopes the authentication API knows besides `openid`: the basic 4 information.
+pub const BASIC_FOUR: [&str; 4] = ["name", "address", "birthdate", "gender"];
+
+/// Why the provider could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaError {
+    /// The world's key cache could not give the provider's signing key.
+    #[error("the provider's signing key could not be derived")]
+    Key(#[from] WorldError),
+    /// The derived key is not an RSA PKCS#8 document aws-lc-rs takes.
+    #[error("the provider's signing key is unusable")]
+    UnusableKey,
+    /// The world's base URL cannot prefix the issuer.
+    #[error("the world's base URL {0:?} cannot make an issuer")]
+    BaseUrl(String),
+}
+
+/// How long what the provider hands out lives (docs/digital-agency.md, "Lifetimes").
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// An authorization code, by the world clock.
+    pub code: Duration,
+    /// An access token and the ID token issued with it, by the world clock.
+    pub token: Duration,
+    /// Clock skew allowed on a client assertion's `exp`, `nbf` and `iat`, by the wall clock.
+    pub assertion_leeway: Duration,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            code: Duration::seconds(60),
+            token: Duration::seconds(3600),
+            assertion_leeway: Duration::seconds(60),
+        }
+    }
+}
+
+/// A client (SP) as registered through `POST /da/admin/v1/clients`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// `[0-9A-Za-z]{1,255}`, as the Digital Agency's API reference gives client ids.
+    pub client_id: String,
+    /// Exact-match redirect URIs (`http://` or `https://`, no fragment).
+    pub redirect_uris: Vec<String>,
+    /// The public keys its private_key_jwt assertions are signed with.
+    pub jwks: Jwks,
+}
+
+impl Client {
+    /// Checks the registration, saying which field is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let id = &self.client_id;
+        if id.is_empty() || id.len() > 255 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!("client_id {id:?}: 1 to 255 of [0-9A-Za-z]"));
+        }
+        if self.redirect_uris.is_empty() {
+            return Err("redirect_uris: at least one".into());
+        }
+        for uri in &self.redirect_uris {
+            let scheme_ok = uri.starts_with("http://") || uri.starts_with("https://");
+            if !scheme_ok
+                || uri.len() > 255
+                || uri.contains('#')
+                || uri.contains(char::is_whitespace)
+            {
+                return Err(format!(
+                    "redirect_uris: {uri:?} is not an absolute http(s) URI of at most 255 \
+                     characters without a fragment"
+                ));
+            }
+        }
+        self.jwks.validate().map_err(|err| format!("jwks: {err}"))
+    }
+}
+
+/// The next login, armed by `POST /da/admin/v1/logins`: which card the simulated user holds
+/// to the phone, the PIN they type, and whether they consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArmedLogin {
+    /// The card.
+    pub card: CardId,
+    /// The authentication PIN typed; `None`: the card's current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// Whether the user agrees to give the SP what it asked for.
+    pub consent: bool,
+    /// Only an authorization request of this client takes it; `None`: any client's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// What an authorization code stands for until it is exchanged.
+#[derive(Debug, Clone)]
+struct CodeGrant {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    grant: Grant,
+    expires_at: OffsetDateTime,
+}
+
+/// What a login established: who, for whom, what was granted.
+#[derive(Debug, Clone)]
+struct Grant {
+    client_id: String,
+    sub: String,
+    nonce: String,
+    scopes: Vec<String>,
+    auth_time: OffsetDateTime,
+    claims: BTreeMap<&'static str, Value>,
+}
+
+/// An access token's grant.
+#[derive(Debug, Clone)]
+struct AccessGrant {
+    grant: Grant,
+    expires_at: OffsetDateTime,
+}
+
+/// The Digital Agency's authentication API over one world.
+pub struct Provider {
+    world: Arc<World>,
+    issuer: String,
+    signer: Signer,
+    lifetimes: Lifetimes,
+    clients: RwLock<BTreeMap<String, Client>>,
+    logins: Mutex<VecDeque<ArmedLogin>>,
+    codes: Mutex<HashMap<String, CodeGrant>>,
+    /// Codes already exchanged, with the access tokens they gave: a second use revokes them
+    /// (RFC 6749 §4.1.2).
+    spent: Mutex<HashMap<String, Vec<String>>>,
+    tokens: Mutex<HashMap<String, AccessGrant>>,
+    /// `(client_id, jti)` of accepted assertions, with their `exp` (wall clock).
+    jtis: Mutex<HashMap<(String, String), OffsetDateTime>>,
+}
+
+/// The provider's key's seed input: versioned so that a change of derivation is a new key.
+const KEY_SEED_LABEL: &[u8] = b"jpki-sim/da/id-token-key/v1\0";
+
+/// The `kid` of the provider's (only) key.
+pub const KEY_ID: &str = "jpki-sim-da-test-1";
+
+/// An authorization request's parameters, once the client and redirect URI are trusted.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationRequest {
+    /// `client_id`.
+    pub client_id: String,
+    /// `redirect_uri`.
+    pub redirect_uri: String,
+    /// `response_type`.
+    pub response_type: Option<String>,
+    /// `scope`, space-separated.
+    pub scope: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `code_challenge`.
+    pub code_challenge: Option<String>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// An opaque bearer token for userinfo.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    /// The signed ID token.
+    pub id_token: String,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+}
+
+impl Provider {
+    /// The provider over `world`: issuer from the world's base URL, signing key from the
+    /// world's key cache (derived once per machine).
+    pub fn new(world: Arc<World>) -> Result<Provider, DaError> {
+        Provider::with_lifetimes(world, Lifetimes::default())
+    }
+
+    /// [`Provider::new`] with other lifetimes.
+    pub fn with_lifetimes(world: Arc<World>, lifetimes: Lifetimes) -> Result<Provider, DaError> {
+        let base = world
+            .ca(mock_ca::Hierarchy::Auth)
+            .base_url()
+            .as_str()
+            .to_owned();
+        if base.is_empty() {
+            return Err(DaError::BaseUrl(base));
+        }
+        let mut seed = Sha256::new();
+        seed.update(KEY_SEED_LABEL);
+        seed.update(1u32.to_be_bytes());
+        let key = world.derived_key(mock_ca::KeySeed::from_bytes(seed.finalize().into()))?;
+        let signer = Signer::from_pkcs8(KEY_ID, key.pkcs8_der()).ok_or(DaError::UnusableKey)?;
+        Ok(Provider {
+            world,
+            issuer: format!("{base}{REALM_PATH}"),
+            signer,
+            lifetimes,
+            clients: RwLock::default(),
+            logins: Mutex::default(),
+            codes: Mutex::default(),
+            spent: Mutex::default(),
+            tokens: Mutex::default(),
+            jtis: Mutex::default(),
+        })
+    }
+
+    /// The world the provider authenticates against.
+    pub fn world(&self) -> &Arc<World> {
+        &self.world
+    }
+
+    /// `iss` of every ID token: the base URL + [`REALM_PATH`].
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The token endpoint's URL, an accepted client-assertion `aud`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/protocol/openid-connect/token", self.issuer)
+    }
+
+    /// The discovery document (OpenID Connect Discovery 1.0 §3).
+    pub fn discovery(&self) -> Value {
+        let endpoint = |name: &str| format!("{}/protocol/openid-connect/{name}", self.issuer);
+        let mut scopes = vec!["openid"];
+        scopes.extend(BASIC_FOUR);
+        json!({
+            "issuer": self.issuer,
+            "authorization_endpoint": endpoint("auth"),
+            "token_endpoint": endpoint("token"),
+            "userinfo_endpoint": endpoint("userinfo"),
+            "jwks_uri": endpoint("certs"),
+            "scopes_supported": scopes,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": [jose::RS256],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": [jose::RS256],
+            "code_challenge_methods_supported": ["S256"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp",
+                "name", "address", "birthdate", "gender"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+        })
+    }
+
+    /// The JWKS served at `/certs`.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: vec![self.signer.jwk()],
+        }
+    }
+
+    /// Registers (or replaces) a client.
+    pub fn register(&self, client: Client) -> Result<Client, String> {
+        client.validate()?;
+        self.clients
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(client.client_id.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// The client registered under `client_id`.
+    pub fn client(&self, client_id: &str) -> Option<Client> {
+        self.clients
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(client_id)
+            .cloned()
+    }
+
+    /// Every registered client.
+    pub fn clients(&self) -> Vec<Client> {
+        self.clients
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Withdraws a client; answers it, if it was registered.
+    pub fn unregister(&self, client_id: &str) -> Option<Client> {
+        self.clients
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(client_id)
+    }
+
+    /// Arms a login for the next authorization request (of `login.client_id`, or any).
+    pub fn arm_login(&self, login: ArmedLogin) -> Result<Vec<ArmedLogin>, WorldError> {
+        if self.world.card(&login.card).is_none() {
+            return Err(WorldError::UnknownCard(login.card));
+        }
+        let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        logins.push_back(login);
+        Ok(logins.iter().cloned().collect())
+    }
+
+    /// The logins armed and not yet taken, oldest first.
+    pub fn armed_logins(&self) -> Vec<ArmedLogin> {
+        let logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        logins.iter().cloned().collect()
+    }
+
+    /// Disarms every login.
+    pub fn clear_logins(&self) {
+        self.logins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn take_login(&self, client_id: &str) -> Option<ArmedLogin> {
+        let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        let at = logins
+            .iter()
+            .position(|l| l.client_id.as_deref().is_none_or(|c| c == client_id))?;
+        logins.remove(at)
+    }
+
+    /// The authorization endpoint after the client and redirect URI are trusted: checks the
+    /// request, plays the armed login, and answers the code. Every refusal here goes back on
+    /// the redirect. Blocking (the card signs).
+    pub fn authorize(&self, request: &AuthorizationRequest) -> Result<String, OAuthError> {
+        if request.response_type.as_deref() != Some("code") {
+            return Err(OAuthError::redirect(
+                "unsupported_response_type",
+                "response_type must be code (the authorization-code flow only)",
+            ));
+        }
+        let scopes = parse_scope(request.scope.as_deref())?;
+        let state = request.state.as_deref().unwrap_or("");
+        if state.is_empty() || state.len() > 255 || !is_vschar(state) {
+            return Err(OAuthError::redirect(
+                "invalid_request",
+                "state is required: 1 to 255 printable ASCII characters",
+            ));
+        }
+        let nonce = request.nonce.as_deref().unwrap_or("");
+        if nonce.is_empty() || nonce.len() > 255 || !is_vschar(nonce) {
+            return Err(OAuthError::redirect(
+                "invalid_request",
+                "nonce is required: 1 to 255 printable ASCII characters",
+            ));
+        }
+        let challenge = request.code_challenge.as_deref().unwrap_or("");
+        if challenge.is_empty() {
+            return Err(OAuthError::redirect(
+                "invalid_request",
+                "code_challenge is required (PKCE, RFC 7636)",
+            ));
+        }
+        match request.code_challenge_method.as_deref() {
+            Some("S256") => {}
+            Some(other) => {
+                return Err(OAuthError::redirect(
+                    "invalid_request",
+                    format!("code_challenge_method {other:?} is not supported: S256 only"),
+                ))
+            }
+            None => {
+                return Err(OAuthError::redirect(
+                    "invalid_request",
+                    "code_challenge_method is required and must be S256 (plain is refused)",
+                ))
+            }
+        }
+        if challenge.len() != 43 || !is_base64url(challenge) {
+            return Err(OAuthError::redirect(
+                "invalid_request",
+                "code_challenge must be BASE64URL(SHA-256(code_verifier)): 43 characters of \
+                 [A-Za-z0-9_-]",
+            ));
+        }
+        let login = self.take_login(&request.client_id).ok_or_else(|| {
+            OAuthError::redirect(
+                "login_required",
+                "no login is armed for this client: POST /da/admin/v1/logins first",
+            )
+        })?;
+        if !login.consent {
+            return Err(OAuthError::redirect(
+                "access_denied",
+                "the user refused to give the service the information asked for",
+            ));
+        }
+        let holder = self.authenticate(&login)?;
+        let claims = self.basic_four(&holder.card, &scopes);
+        let grant = Grant {
+            client_id: request.client_id.clone(),
+            sub: pairwise_sub(&request.client_id, &holder.user_id),
+            nonce: nonce.to_owned(),
+            scopes,
+            auth_time: holder.at,
+            claims,
+        };
+        let code = random_token();
+        let now = self.world.now();
+        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.retain(|_, c| c.expires_at > now);
+        codes.insert(
+            code.clone(),
+            CodeGrant {
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                code_challenge: challenge.to_owned(),
+                grant,
+                expires_at: now + self.lifetimes.code,
+            },
+        );
+        Ok(code)
+    }
+
+    fn authenticate(&self, login: &ArmedLogin) -> Result<holder::Authenticated, OAuthError> {
+        let pin = match &login.pin {
+            Some(pin) => pin.clone(),
+            None => match self.world.card(&login.card) {
+                Some(card) => self.world.view(&card).persona.pins.auth_pin,
+                None => String::new(),
+            },
+        };
+        holder::authenticate(&self.world, &login.card, &pin).map_err(|err| {
+            let code = match err {
+                LoginError::NoAnswer(_) | LoginError::Card { .. } => "server_error",
+                _ => "access_denied",
+            };
+            tracing::info!(card = %login.card, error = %err, "simulated login refused");
+            OAuthError::redirect(code, err.to_string())
+        })
+    }
+
+    /// The basic 4 information granted, from the card's persona at login (what the app reads
+    /// from the card's 券面事項入力補助AP).
+    fn basic_four(&self, card: &CardId, scopes: &[String]) -> BTreeMap<&'static str, Value> {
+        let mut claims = BTreeMap::new();
+        let Some(card) = self.world.card(card) else {
+            return claims;
+        };
+        let persona = card.state().persona;
+        for scope in scopes {
+            match scope.as_str() {
+                "name" => {
+                    claims.insert("name", json!(persona.name));
+                }
+                "address" => {
+                    claims.insert("address", json!({"formatted": persona.address}));
+                }
+                "birthdate" => {
+                    let d = persona.birth_date;
+                    claims.insert(
+                        "birthdate",
+                        json!(format!(
+                            "{:04}-{:02}-{:02}",
+                            d.year(),
+                            u8::from(d.month()),
+                            d.day()
+                        )),
+                    );
+                }
+                "gender" => {
+                    let gender = match persona.sex {
+                        mock_jlis::Sex::Male => "male",
+                        mock_jlis::Sex::Female => "female",
+                        mock_jlis::Sex::Unknown => "unknown",
+                        mock_jlis::Sex::NotApplicable => "not_applicable",
+                    };
+                    claims.insert("gender", json!(gender));
+                }
+                _ => {}
+            }
+        }
+        claims
+    }
+
+    /// The token endpoint: authenticates the client by its assertion, then exchanges the code.
+    pub fn token(&self, form: &BTreeMap<String, String>) -> Result<TokenResponse, OAuthError> {
+        match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {}
+            Some(other) => {
+                return Err(OAuthError::token(
+                    "unsupported_grant_type",
+                    format!("grant_type {other:?}: authorization_code only"),
+                ))
+            }
+            None => {
+                return Err(OAuthError::token(
+                    "invalid_request",
+                    "grant_type is required",
+                ))
+            }
+        }
+        let client = self.authenticate_client(form)?;
+        let code = form
+            .get("code")
+            .ok_or_else(|| OAuthError::token("invalid_request", "code is required"))?;
+        let taken = self
+            .codes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(code);
+        let Some(granted) = taken else {
+            let spent = self
+                .spent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(code);
+            if let Some(tokens) = spent {
+                let mut live = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+                for token in tokens {
+                    live.remove(&token);
+                }
+                return Err(OAuthError::token(
+                    "invalid_grant",
+                    "the code was already used: the tokens it gave are revoked",
+                ));
+            }
+            return Err(OAuthError::token(
+                "invalid_grant",
+                "unknown or expired code",
+            ));
+        };
+        // The code is spent from here on, whatever the outcome (RFC 6749 §4.1.2: once).
+        self.spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(code.clone(), Vec::new());
+        if granted.client_id != client.client_id {
+            return Err(OAuthError::token(
+                "invalid_grant",
+                "the code was issued to another client",
+            ));
+        }
+        if form.get("redirect_uri") != Some(&granted.redirect_uri) {
+            return Err(OAuthError::token(
+                "invalid_grant",
+                "redirect_uri is not the one of the authorization request",
+            ));
+        }
+        let now = self.world.now();
+        if now >= granted.expires_at {
+            return Err(OAuthError::token("invalid_grant", "the code has expired"));
+        }
+        let verifier = form.get("code_verifier").map(String::as_str).unwrap_or("");
+        if !(43..=128).contains(&verifier.len()) || !is_unreserved(verifier) {
+            return Err(OAuthError::token(
+                "invalid_request",
+                "code_verifier is required: 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)",
+            ));
+        }
+        if jose::b64(&Sha256::digest(verifier.as_bytes())) != granted.code_challenge {
+            return Err(OAuthError::token(
+                "invalid_grant",
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        let grant = granted.grant;
+        let exp = now + self.lifetimes.token;
+        let id_token = self
+            .signer
+            .sign_jwt(&json!({
+                "iss": self.issuer,
+                "sub": grant.sub,
+                "aud": grant.client_id,
+                "azp": grant.client_id,
+                "exp": exp.unix_timestamp(),
+                "iat": now.unix_timestamp(),
+                "auth_time": grant.auth_time.unix_timestamp(),
+                "nonce": grant.nonce,
+            }))
+            .map_err(|err| OAuthError::server(err.to_string()))?;
+        let access_token = random_token();
+        {
+            let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens.retain(|_, t| t.expires_at > now);
+            tokens.insert(
+                access_token.clone(),
+                AccessGrant {
+                    grant: grant.clone(),
+                    expires_at: exp,
+                },
+            );
+        }
+        self.spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(code.clone(), vec![access_token.clone()]);
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.lifetimes.token.whole_seconds(),
+            id_token,
+            scope: grant.scopes.join(" "),
+        })
+    }
+
+    /// private_key_jwt (OIDC Core §9, RFC 7523 §3): the assertion's `iss` = `sub` = a registered
+    /// client, signed RS256 by a key of its JWKS, `aud` the token endpoint or the issuer, not
+    /// expired, `jti` never seen before.
+    fn authenticate_client(&self, form: &BTreeMap<String, String>) -> Result<Client, OAuthError> {
+        if form.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER) {
+            return Err(OAuthError::client(format!(
+                "client authentication is private_key_jwt only: client_assertion_type must be \
+                 {JWT_BEARER}"
+            )));
+        }
+        let assertion = form
+            .get("client_assertion")
+            .ok_or_else(|| OAuthError::client("client_assertion is required"))?;
+        let peeked = jose::peek(assertion)
+            .map_err(|err| OAuthError::client(format!("client_assertion: {err}")))?;
+        let iss = peeked.claims.get("iss").and_then(Value::as_str);
+        let sub = peeked.claims.get("sub").and_then(Value::as_str);
+        let (Some(iss), Some(sub)) = (iss, sub) else {
+            return Err(OAuthError::client(
+                "client_assertion: iss and sub are required",
+            ));
+        };
+        if iss != sub {
+            return Err(OAuthError::client(
+                "client_assertion: iss and sub must both be the client_id",
+            ));
+        }
+        if form.get("client_id").is_some_and(|id| id != iss) {
+            return Err(OAuthError::client(
+                "client_id is not the client_assertion's iss",
+            ));
+        }
+        let client = self
+            .client(iss)
+            .ok_or_else(|| OAuthError::client(format!("no client {iss:?} is registered")))?;
+        let claims = jose::verify(assertion, &client.jwks)
+            .map_err(|err| OAuthError::client(format!("client_assertion: {err}")))?
+            .claims;
+        let token_endpoint = self.token_endpoint();
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => *aud == token_endpoint || *aud == self.issuer,
+            Some(Value::Array(auds)) => auds.iter().any(|a| {
+                a.as_str()
+                    .is_some_and(|a| a == token_endpoint || a == self.issuer)
+            }),
+            _ => false,
+        };
+        if !audience_ok {
+            return Err(OAuthError::client(format!(
+                "client_assertion: aud must be {token_endpoint} or {}",
+                self.issuer
+            )));
+        }
+        let now = OffsetDateTime::now_utc();
+        let leeway = self.lifetimes.assertion_leeway;
+        let instant = |name: &str| -> Result<Option<OffsetDateTime>, OAuthError> {
+            match claims.get(name) {
+                None => Ok(None),
+                Some(value) => value
+                    .as_i64()
+                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        OAuthError::client(format!(
+                            "client_assertion: {name} must be a NumericDate"
+                        ))
+                    }),
+            }
+        };
+        let exp = instant("exp")?
+            .ok_or_else(|| OAuthError::client("client_assertion: exp is required"))?;
+        if exp + leeway <= now {
+            return Err(OAuthError::client("client_assertion: it has expired (exp)"));
+        }
+        if instant("nbf")?.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(OAuthError::client("client_assertion: not valid yet (nbf)"));
+        }
+        if instant("iat")?.is_some_and(|iat| iat > now + leeway) {
+            return Err(OAuthError::client(
+                "client_assertion: issued in the future (iat)",
+            ));
+        }
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| OAuthError::client("client_assertion: jti is required"))?;
+        let mut jtis = self.jtis.lock().unwrap_or_else(|e| e.into_inner());
+        jtis.retain(|_, exp| *exp + leeway > now);
+        let key = (client.client_id.clone(), jti.to_owned());
+        if jtis.contains_key(&key) {
+            return Err(OAuthError::client(
+                "client_assertion: its jti was already used",
+            ));
+        }
+        jtis.insert(key, exp);
+        Ok(client)
+    }
+
+    /// Userinfo (OIDC Core §5.3): `sub` and the basic 4 information granted.
+    pub fn userinfo(&self, access_token: &str) -> Result<Value, OAuthError> {
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let granted = tokens
+            .get(access_token)
+            .filter(|t| t.expires_at > self.world.now())
+            .ok_or_else(|| OAuthError::bearer("the access token is unknown, expired or revoked"))?;
+        let mut body = serde_json::Map::new();
+        body.insert("sub".into(), json!(granted.grant.sub));
+        for (name, value) in &granted.grant.claims {
+            body.insert((*name).into(), value.clone());
+        }
+        Ok(Value::Object(body))
+    }
+}
+
+/// The scopes of a request: `openid` required, the basic 4 optional, nothing else.
+fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let scopes: Vec<String> = scope
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::redirect(
+            "invalid_scope",
+            "scope must contain openid",
+        ));
+    }
+    if let Some(unknown) = scopes
+        .iter()
+        .find(|s| *s != "openid" && !BASIC_FOUR.contains(&s.as_str()))
+    {
+        let hint = if unknown == "sign" {
+            " (the sign API is not simulated yet)"
+        } else {
+            ""
+        };
+        return Err(OAuthError::redirect(
+            "invalid_scope",
+            format!(
+                "scope {unknown:?} is not known{hint}: openid, name, address, birthdate, gender"
+            ),
+        ));
+    }
+    let mut unique = Vec::new();
+    for scope in scopes {
+        if !unique.contains(&scope) {
+            unique.push(scope);
+        }
+    }
+    Ok(unique)
+}
+
+/// The pairwise subject (OIDC Core §8.1) of a person for a client: hex of
+/// SHA-256(`"jpki-sim/da/sub/v1" 00 ‖ client_id ‖ 00 ‖ user_id`). The J-LIS user id is stable
+/// across renewals, re-issues and moves, so the `sub` is too; another client gets another one.
+pub fn pairwise_sub(client_id: &str, user_id: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"jpki-sim/da/sub/v1\0");
+    hash.update(client_id.as_bytes());
+    hash.update([0]);
+    hash.update(user_id.as_bytes());
+    hex::encode(hash.finalize())
+}
+
+/// 32 random bytes, base64url: codes and access tokens.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // Without the system RNG nothing is issued that could be guessed: fail closed on the
+    // all-zero value by mixing in the time.
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        let now = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        bytes = Sha256::digest(now.to_be_bytes()).into();
+    }
+    jose::b64(&bytes)
+}
+
+fn is_vschar(text: &str) -> bool {
+    text.bytes().all(|b| (0x20..=0x7E).contains(&b))
+}
+
+fn is_base64url(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_unreserved(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pairwise_sub_depends_on_the_client_and_the_person_only() {
+        let a = pairwise_sub("RP1", "user");
+        assert_eq!(a, pairwise_sub("RP1", "user"));
+        assert_ne!(a, pairwise_sub("RP2", "user"));
+        assert_ne!(a, pairwise_sub("RP1", "other"));
+        // The separator keeps ("RP1", "2user") and ("RP12", "user") apart.
+        assert_ne!(pairwise_sub("RP1", "2user"), pairwise_sub("RP12", "user"));
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn scopes_need_openid_and_know_the_basic_four_only() {
+        assert_eq!(
+            parse_scope(Some("openid name  name gender")).unwrap(),
+            ["openid", "name", "gender"]
+        );
+        assert_eq!(parse_scope(Some("name")).unwrap_err().code, "invalid_scope");
+        assert_eq!(parse_scope(None).unwrap_err().code, "invalid_scope");
+        let sign = parse_scope(Some("openid sign")).unwrap_err();
+        assert!(sign.description.contains("not simulated"), "{sign:?}");
+    }
+
+    #[test]
+    fn registrations_are_checked_field_by_field() {
+        let client = |id: &str, uri: &str| Client {
+            client_id: id.into(),
+            redirect_uris: vec![uri.into()],
+            jwks: Jwks::default(),
+        };
+        assert!(client("RP-1", "https://sp/cb")
+            .validate()
+            .unwrap_err()
+            .contains("client_id"));
+        assert!(client("RP1", "sp/cb")
+            .validate()
+            .unwrap_err()
+            .contains("redirect_uris"));
+        assert!(client("RP1", "https://sp/cb#x")
+            .validate()
+            .unwrap_err()
+            .contains("fragment"));
+        assert!(client("RP1", "https://sp/cb")
+            .validate()
+            .unwrap_err()
+            .contains("jwks"));
+    }
+}

@@ -1,0 +1,383 @@
+//! The HTTP surface under `/da`: the realm's OpenID Connect endpoints (Keycloak-style paths, as
+//! the Digital Agency publishes them) and the simulator's admin API for clients and logins.
+//!
+//! Handlers are thin: parse, call [`Provider`], map the outcome.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::error::{Delivery, OAuthError};
+use crate::provider::{ArmedLogin, AuthorizationRequest, Client, Provider, REALM_PATH};
+
+/// Request bodies (forms, admin JSON with a JWKS) are small.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The realm's OpenID Connect endpoints, relative to [`REALM_PATH`].
+const OIDC: &str = "/protocol/openid-connect";
+
+/// Every `(method, path)` the router serves, in axum's path syntax.
+pub const ROUTES: &[(&str, &str)] = &[
+    (
+        "GET",
+        "/da/api/realms/main/.well-known/openid-configuration",
+    ),
+    ("GET", "/da/api/realms/main/protocol/openid-connect/auth"),
+    ("POST", "/da/api/realms/main/protocol/openid-connect/auth"),
+    ("POST", "/da/api/realms/main/protocol/openid-connect/token"),
+    (
+        "GET",
+        "/da/api/realms/main/protocol/openid-connect/userinfo",
+    ),
+    (
+        "POST",
+        "/da/api/realms/main/protocol/openid-connect/userinfo",
+    ),
+    ("GET", "/da/api/realms/main/protocol/openid-connect/certs"),
+    ("GET", "/da/admin/v1/clients"),
+    ("POST", "/da/admin/v1/clients"),
+    ("GET", "/da/admin/v1/clients/{client_id}"),
+    ("DELETE", "/da/admin/v1/clients/{client_id}"),
+    ("GET", "/da/admin/v1/logins"),
+    ("POST", "/da/admin/v1/logins"),
+    ("DELETE", "/da/admin/v1/logins"),
+];
+
+/// The router of `provider`, to merge into the world's (any state: it carries its own).
+pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Router<S> {
+    let oidc = |name: &str| format!("{REALM_PATH}{OIDC}/{name}");
+    Router::new()
+        .route(
+            &format!("{REALM_PATH}/.well-known/openid-configuration"),
+            get(discovery),
+        )
+        .route(&oidc("auth"), get(authorize_get).post(authorize_post))
+        .route(&oidc("token"), axum::routing::post(token))
+        .route(&oidc("userinfo"), get(userinfo).post(userinfo))
+        .route(&oidc("certs"), get(certs))
+        .route("/da/admin/v1/clients", get(list_clients).post(register))
+        .route(
+            "/da/admin/v1/clients/{client_id}",
+            get(client_view).delete(unregister),
+        )
+        .route(
+            "/da/admin/v1/logins",
+            get(list_logins).post(arm_login).delete(clear_logins),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(provider)
+}
+
+async fn discovery(State(p): State<Arc<Provider>>) -> impl IntoResponse {
+    Json(p.discovery())
+}
+
+async fn certs(State(p): State<Arc<Provider>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        serde_json::to_string(&p.jwks()).unwrap_or_default(),
+    )
+}
+
+/// Form or query pairs, refusing a parameter given twice (RFC 6749 §3.1).
+fn parameters(encoded: &str) -> Result<(BTreeMap<String, String>, Vec<String>), String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(encoded).map_err(|err| err.to_string())?;
+    let mut map = BTreeMap::new();
+    let mut repeated = Vec::new();
+    for (name, value) in pairs {
+        if map.insert(name.clone(), value).is_some() && !repeated.contains(&name) {
+            repeated.push(name);
+        }
+    }
+    Ok((map, repeated))
+}
+
+async fn authorize_get(State(p): State<Arc<Provider>>, RawQuery(query): RawQuery) -> Response {
+    authorize(p, query.unwrap_or_default()).await
+}
+
+/// OpenID Connect Core §3.1.2.1: the endpoint takes POST with a form body as well.
+async fn authorize_post(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !is_form(&headers) {
+        return OAuthError::page(
+            "invalid_request",
+            "a POST to the authorization endpoint carries application/x-www-form-urlencoded",
+        )
+        .into_response();
+    }
+    authorize(p, String::from_utf8_lossy(&body).into_owned()).await
+}
+
+async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
+    let (params, repeated) = match parameters(&encoded) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            return OAuthError::page("invalid_request", format!("the parameters: {err}"))
+                .into_response()
+        }
+    };
+    // Until the client and its redirect URI are known, nothing goes back on the redirect.
+    if let Some(name) = repeated
+        .iter()
+        .find(|n| *n == "client_id" || *n == "redirect_uri")
+    {
+        return OAuthError::page("invalid_request", format!("{name} is given more than once"))
+            .into_response();
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return OAuthError::page("invalid_request", "client_id is required").into_response();
+    };
+    let Some(client) = p.client(client_id) else {
+        return OAuthError::page(
+            "invalid_client",
+            format!("no client {client_id:?} is registered (POST /da/admin/v1/clients)"),
+        )
+        .into_response();
+    };
+    let Some(redirect_uri) = params.get("redirect_uri") else {
+        return OAuthError::page("invalid_request", "redirect_uri is required").into_response();
+    };
+    if !client.redirect_uris.contains(redirect_uri) {
+        return OAuthError::page(
+            "invalid_request",
+            format!(
+                "redirect_uri {redirect_uri:?} is not registered for {client_id:?} (exact match)"
+            ),
+        )
+        .into_response();
+    }
+    let redirect_uri = redirect_uri.clone();
+    let state = params.get("state").cloned();
+    if let Some(name) = repeated.first() {
+        let error =
+            OAuthError::redirect("invalid_request", format!("{name} is given more than once"));
+        return redirect_error(&redirect_uri, state.as_deref(), &error);
+    }
+    let request = AuthorizationRequest {
+        client_id: client_id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        response_type: params.get("response_type").cloned(),
+        scope: params.get("scope").cloned(),
+        state: state.clone(),
+        nonce: params.get("nonce").cloned(),
+        code_challenge: params.get("code_challenge").cloned(),
+        code_challenge_method: params.get("code_challenge_method").cloned(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || p.authorize(&request)).await;
+    match outcome {
+        Ok(Ok(code)) => {
+            let mut pairs = vec![("code", code.as_str())];
+            if let Some(state) = &state {
+                pairs.push(("state", state));
+            }
+            found(&redirect_uri, &pairs)
+        }
+        Ok(Err(error)) if error.delivery == Delivery::Redirect => {
+            redirect_error(&redirect_uri, state.as_deref(), &error)
+        }
+        Ok(Err(error)) => error.into_response(),
+        Err(err) => redirect_error(
+            &redirect_uri,
+            state.as_deref(),
+            &OAuthError::redirect("server_error", err.to_string()),
+        ),
+    }
+}
+
+fn redirect_error(redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> Response {
+    let mut pairs = vec![
+        ("error", error.code),
+        ("error_description", error.description.as_str()),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    found(redirect_uri, &pairs)
+}
+
+/// `302 Found` to `redirect_uri` with `pairs` added to its query.
+fn found(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+    let location = format!("{redirect_uri}{separator}{query}");
+    match HeaderValue::from_str(&location) {
+        Ok(location) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, location),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => OAuthError::page("invalid_request", "the redirect URI cannot be a Location")
+            .into_response(),
+    }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+async fn token(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return OAuthError::client(
+            "client authentication is private_key_jwt only (no Authorization header)",
+        )
+        .into_response();
+    }
+    if !is_form(&headers) {
+        return OAuthError::token(
+            "invalid_request",
+            "the token request carries application/x-www-form-urlencoded (RFC 6749 §4.1.3)",
+        )
+        .into_response();
+    }
+    let (form, repeated) = match parameters(&String::from_utf8_lossy(&body)) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            return OAuthError::token("invalid_request", format!("the form: {err}")).into_response()
+        }
+    };
+    if let Some(name) = repeated.first() {
+        return OAuthError::token("invalid_request", format!("{name} is given more than once"))
+            .into_response();
+    }
+    match tokio::task::spawn_blocking(move || p.token(&form)).await {
+        Ok(Ok(answer)) => (
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
+            ],
+            Json(answer),
+        )
+            .into_response(),
+        Ok(Err(error)) => error.into_response(),
+        Err(err) => OAuthError::server(err.to_string()).into_response(),
+    }
+}
+
+async fn userinfo(State(p): State<Arc<Provider>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token else {
+        return OAuthError::bearer("userinfo needs Authorization: Bearer <access token>")
+            .into_response();
+    };
+    match p.userinfo(token) {
+        Ok(claims) => Json(claims).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// An admin error in the server's `{"error", "message"}` shape.
+fn admin_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    let body = serde_json::json!({"error": code, "message": message.into()});
+    (status, Json(body)).into_response()
+}
+
+async fn register(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    let client: Client = match serde_json::from_slice(&body) {
+        Ok(client) => client,
+        Err(err) => return admin_error(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()),
+    };
+    match p.register(client) {
+        Ok(client) => Json(client).into_response(),
+        Err(what) => admin_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_client", what),
+    }
+}
+
+async fn list_clients(State(p): State<Arc<Provider>>) -> Response {
+    Json(p.clients()).into_response()
+}
+
+async fn client_view(State(p): State<Arc<Provider>>, Path(id): Path<String>) -> Response {
+    match p.client(&id) {
+        Some(client) => Json(client).into_response(),
+        None => admin_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("no client {id:?} is registered"),
+        ),
+    }
+}
+
+async fn unregister(State(p): State<Arc<Provider>>, Path(id): Path<String>) -> Response {
+    match p.unregister(&id) {
+        Some(client) => Json(client).into_response(),
+        None => admin_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("no client {id:?} is registered"),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    card: String,
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default = "consents")]
+    consent: bool,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+fn consents() -> bool {
+    true
+}
+
+async fn arm_login(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    let request: LoginRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => return admin_error(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()),
+    };
+    let card = match request.card.parse::<sim_card::CardId>() {
+        Ok(card) => card,
+        Err(err) => {
+            return admin_error(StatusCode::BAD_REQUEST, "invalid_card_id", err.to_string())
+        }
+    };
+    let login = ArmedLogin {
+        card,
+        pin: request.pin,
+        consent: request.consent,
+        client_id: request.client_id,
+    };
+    match p.arm_login(login) {
+        Ok(armed) => Json(armed).into_response(),
+        Err(err) => admin_error(StatusCode::NOT_FOUND, "card_not_found", err.to_string()),
+    }
+}
+
+async fn list_logins(State(p): State<Arc<Provider>>) -> Response {
+    Json(p.armed_logins()).into_response()
+}
+
+async fn clear_logins(State(p): State<Arc<Provider>>) -> Response {
+    p.clear_logins();
+    Json(p.armed_logins()).into_response()
+}
