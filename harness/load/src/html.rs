@@ -133,18 +133,8 @@ fn latency_figure(report: &LoadReport) -> String {
             )
         }
     };
-    let top = histogram.value_at_quantile(HISTOGRAM_QUANTILE).max(1);
-    let width = top.div_ceil(BARS).max(1);
-    let mut bars = vec![0u64; BARS as usize];
-    let mut beyond = 0u64;
-    for value in histogram.iter_recorded() {
-        let bar = value.value_iterated_to() / width;
-        match bars.get_mut(bar as usize) {
-            Some(count) => *count += value.count_at_value(),
-            None => beyond += value.count_at_value(),
-        }
-    }
-    let x_end = (width * BARS) as f64 / 1000.0;
+    let (bars, width, beyond) = latency_bars(&histogram);
+    let x_end = (width * bars.len() as u64) as f64 / 1000.0;
     let y_end = bars.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
     let svg = plot(|root| {
         let mut chart = ChartBuilder::on(&root)
@@ -177,31 +167,58 @@ fn latency_figure(report: &LoadReport) -> String {
     figure(svg, &caption)
 }
 
+/// The histogram in [`BARS`] equal bars (µs wide) from 0 to the [`HISTOGRAM_QUANTILE`], the
+/// empty ones after the last answer dropped so that the axis ends with the data; and how many
+/// answers lie beyond.
+fn latency_bars(histogram: &hdrhistogram::Histogram<u64>) -> (Vec<u64>, u64, u64) {
+    let top = histogram.value_at_quantile(HISTOGRAM_QUANTILE).max(1);
+    // Wide enough that `top` itself falls in the last bar, not beyond it.
+    let width = (top + 1).div_ceil(BARS).max(1);
+    let mut bars = vec![0u64; BARS as usize];
+    let mut beyond = 0u64;
+    for value in histogram.iter_recorded() {
+        let bar = value.value_iterated_to() / width;
+        match bars.get_mut(bar as usize) {
+            Some(count) => *count += value.count_at_value(),
+            None => beyond += value.count_at_value(),
+        }
+    }
+    let drawn = bars
+        .iter()
+        .rposition(|&count| count > 0)
+        .map_or(1, |last| last + 1);
+    bars.truncate(drawn);
+    (bars, width, beyond)
+}
+
 /// Correct answers per second as a line with a point per second.
 fn throughput_figure(report: &LoadReport) -> String {
     if report.throughput.is_empty() {
         return "<p>No correct answers.</p>\n".to_owned();
     }
-    let points: Vec<(f64, f64)> = report
+    let points: Vec<(u32, f64)> = report
         .throughput
         .iter()
         .enumerate()
-        .map(|(second, &count)| (second as f64, count as f64))
+        .map(|(second, &count)| (second as u32, count as f64))
         .collect();
-    let x_end = (points.len() as f64).max(1.0);
+    // Whole seconds on the axis: a fractional range labels a 3-second run `0 0 1 2 2 2 3`.
+    let x_end = u32::try_from(points.len()).unwrap_or(u32::MAX).max(1);
     let y_end = points.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
+    let rate_digits = if y_end < 10.0 { 1 } else { 0 };
     let svg = plot(|root| {
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
-            .build_cartesian_2d(0f64..x_end, 0f64..y_end)?;
+            .build_cartesian_2d(0u32..x_end, 0f64..y_end)?;
         chart
             .configure_mesh()
             .x_desc("second of the run")
             .y_desc("correct answers/s")
-            .x_label_formatter(&|second| format!("{second:.0}"))
-            .y_label_formatter(&|rate| format!("{rate:.0}"))
+            .x_labels((x_end as usize + 1).min(12))
+            .x_label_formatter(&|second| format!("{second}"))
+            .y_label_formatter(&|rate| format!("{rate:.rate_digits$}"))
             .draw()?;
         chart.draw_series(LineSeries::new(points.iter().copied(), &BLUE))?;
         chart.draw_series(
@@ -268,6 +285,46 @@ mod tests {
     #[test]
     fn html_report_of_a_fixed_run() {
         insta::assert_snapshot!(render(&fixed_report()));
+    }
+
+    /// The tick labels of a figure's axis, in drawing order.
+    fn axis_labels(svg: &str, after: &str) -> Vec<String> {
+        let start = svg.find(after).expect("axis description") + after.len();
+        svg[start..]
+            .split("</text>")
+            .filter_map(|chunk| chunk.rsplit('>').next())
+            .map(|label| label.trim().to_owned())
+            .take_while(|label| !label.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn axis_labels_never_repeat_and_the_histogram_ends_with_its_data() {
+        for seconds in [1usize, 2, 3, 7, 40] {
+            let mut report = fixed_report();
+            report.throughput = (0..seconds as u64).map(|s| 100 + s).collect();
+            let svg = throughput_figure(&report);
+            let labels = axis_labels(&svg, "second of the run");
+            let seconds_axis: Vec<&String> = labels.iter().skip_while(|l| *l != "0").collect();
+            for pair in seconds_axis.windows(2) {
+                assert_ne!(pair[0], pair[1], "{seconds} s: {labels:?}");
+            }
+        }
+        // The histogram's axis ends with a bar that has answers, even when the percentile
+        // bound lies far past the answers below it.
+        let mut histogram = crate::stats::new_histogram();
+        for micros in [900u64, 1_000, 1_100, 1_200] {
+            histogram.record_n(micros, 999).unwrap();
+        }
+        histogram.record(500_000).unwrap();
+        let (bars, width, beyond) = latency_bars(&histogram);
+        assert!(*bars.last().unwrap() > 0, "{bars:?}");
+        assert_eq!(bars.iter().sum::<u64>() + beyond, histogram.len());
+        assert!(
+            width * bars.len() as u64 >= 1_200,
+            "{width} × {}",
+            bars.len()
+        );
     }
 
     #[test]
