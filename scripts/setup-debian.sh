@@ -2,11 +2,11 @@
 # Installs what jpki-sim's tests and PC/SC transport need on Debian 12 (bookworm) or later:
 # pcscd with vsmartcard's vpcd driver, OpenSC, pcsc-tools, the PC/SC headers, jpki-cli
 # (a third-party My Number Card client used as an independent check), python3 for the
-# adapters in harness/adapters/, and jwcrypto and authlib (independent JOSE and OpenID Connect
-# implementations that check mock-da's tokens). Idempotent.
+# adapters in harness/adapters/, and jwcrypto, authlib and requests (independent JOSE and
+# OpenID Connect implementations that check mock-da's tokens). Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux python3 python3-jwcrypto python3-authlib)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux python3 python3-jwcrypto python3-authlib python3-requests)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
