@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use sim_card::apdu::{Apdu, Le};
 use sim_card::image::{Aid, FileId};
 use sim_card::layout::{digest_info, jpki};
+use sim_card::transport::VirtualCard;
 use sim_card::{CardId, StatusWord};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -96,14 +97,8 @@ pub fn authenticate(world: &World, card: &CardId, pin: &str) -> Result<Authentic
     let provisioned = world
         .card(card)
         .ok_or_else(|| LoginError::UnknownCard(card.clone()))?;
-    let session = Session { card: &provisioned };
-    session.select_ap(Aid::JPKI)?;
-    let certificate_der = session.read_file(jpki::AUTH_CERT)?;
-    session.select_ef(jpki::AUTH_PIN)?;
-    session.verify_pin(pin.as_bytes())?;
     let challenge = fresh_challenge();
-    session.select_ef(jpki::AUTH_KEY)?;
-    let signature = session.sign(&challenge)?;
+    let (certificate_der, signature) = on_the_phone(&provisioned, pin, &challenge)?;
 
     let certificate = Certificate::from_der(&certificate_der).map_err(LoginError::Certificate)?;
     let key = certificate
@@ -148,6 +143,24 @@ pub fn authenticate(world: &World, card: &CardId, pin: &str) -> Result<Authentic
     })
 }
 
+/// The card's part: held to the phone for the whole exchange — no other reader's command comes
+/// in between — and powered on at the start and off at the end, as a card taken from a reader
+/// to the phone and back is (nothing verified before, nothing left verified after). Answers the
+/// certificate read and the signature over `challenge`.
+fn on_the_phone(
+    card: &ProvisionedCard,
+    pin: &str,
+    challenge: &[u8],
+) -> Result<(Vec<u8>, Vec<u8>), LoginError> {
+    let shared = card.shared();
+    let mut held = shared.lock().unwrap_or_else(|e| e.into_inner());
+    held.power_on();
+    let mut session = Session { card: &mut *held };
+    let outcome = session.authenticate(pin, challenge);
+    held.power_off();
+    outcome
+}
+
 /// 32 random bytes: what the provider asks the card to sign.
 fn fresh_challenge() -> [u8; 32] {
     let mut challenge = [0; 32];
@@ -176,15 +189,30 @@ fn issued_by_auth_ca(world: &World, certificate: &Certificate) -> Result<(), Log
         .map_err(|_| LoginError::UntrustedCertificate)
 }
 
-/// APDU exchanges with one card.
+/// APDU exchanges with one card, held.
 struct Session<'a> {
-    card: &'a ProvisionedCard,
+    card: &'a mut dyn VirtualCard,
 }
 
 impl Session<'_> {
+    /// The app's commands: the certificate, the PIN, the signature over `challenge`.
+    fn authenticate(
+        &mut self,
+        pin: &str,
+        challenge: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>), LoginError> {
+        self.select_ap(Aid::JPKI)?;
+        let certificate = self.read_file(jpki::AUTH_CERT)?;
+        self.select_ef(jpki::AUTH_PIN)?;
+        self.verify_pin(pin.as_bytes())?;
+        self.select_ef(jpki::AUTH_KEY)?;
+        let signature = self.sign(challenge)?;
+        Ok((certificate, signature))
+    }
+
     /// Sends `command`; answers the data and the status word.
     fn exchange(
-        &self,
+        &mut self,
         command: &Apdu,
         name: &'static str,
     ) -> Result<(Vec<u8>, StatusWord), LoginError> {
@@ -194,7 +222,11 @@ impl Session<'_> {
         Ok((response, status))
     }
 
-    fn expect_success(&self, command: &Apdu, name: &'static str) -> Result<Vec<u8>, LoginError> {
+    fn expect_success(
+        &mut self,
+        command: &Apdu,
+        name: &'static str,
+    ) -> Result<Vec<u8>, LoginError> {
         let (data, status) = self.exchange(command, name)?;
         if !status.is_success() {
             return Err(LoginError::Card {
@@ -205,17 +237,17 @@ impl Session<'_> {
         Ok(data)
     }
 
-    fn select_ap(&self, aid: &[u8]) -> Result<(), LoginError> {
+    fn select_ap(&mut self, aid: &[u8]) -> Result<(), LoginError> {
         let command = Apdu::new(0x00, 0xA4, 0x04, 0x0C).with_data(aid);
         self.expect_success(&command, "SELECT (AP)").map(drop)
     }
 
-    fn select_ef(&self, fid: FileId) -> Result<(), LoginError> {
+    fn select_ef(&mut self, fid: FileId) -> Result<(), LoginError> {
         let command = Apdu::new(0x00, 0xA4, 0x02, 0x0C).with_data(fid.0.to_be_bytes());
         self.expect_success(&command, "SELECT (EF)").map(drop)
     }
 
-    fn read_binary(&self, offset: usize, len: usize) -> Result<Vec<u8>, LoginError> {
+    fn read_binary(&mut self, offset: usize, len: usize) -> Result<Vec<u8>, LoginError> {
         let offset = u16::try_from(offset).map_err(|_| LoginError::Card {
             command: "READ BINARY",
             status: StatusWord::OFFSET_OUTSIDE_EF,
@@ -226,7 +258,7 @@ impl Session<'_> {
     }
 
     /// A DER file: its header says how long it is, then 256-byte reads.
-    fn read_file(&self, fid: FileId) -> Result<Vec<u8>, LoginError> {
+    fn read_file(&mut self, fid: FileId) -> Result<Vec<u8>, LoginError> {
         self.select_ef(fid)?;
         let head = self.read_binary(0, 4)?;
         let total = match head.as_slice() {
@@ -251,7 +283,7 @@ impl Session<'_> {
         Ok(file)
     }
 
-    fn verify_pin(&self, pin: &[u8]) -> Result<(), LoginError> {
+    fn verify_pin(&mut self, pin: &[u8]) -> Result<(), LoginError> {
         let command = Apdu::new(0x00, 0x20, 0x00, 0x80).with_data(pin);
         let (_, status) = self.exchange(&command, "VERIFY")?;
         if status.is_success() {
@@ -272,7 +304,7 @@ impl Session<'_> {
 
     /// COMPUTE DIGITAL SIGNATURE over the DigestInfo of SHA-256(`challenge`), so the answer is
     /// an RS256-style PKCS#1 v1.5 signature of the challenge itself.
-    fn sign(&self, challenge: &[u8]) -> Result<Vec<u8>, LoginError> {
+    fn sign(&mut self, challenge: &[u8]) -> Result<Vec<u8>, LoginError> {
         let mut input = digest_info::SHA256.to_vec();
         input.extend_from_slice(&Sha256::digest(challenge));
         let command = Apdu::new(0x80, 0x2A, 0x00, 0x80)

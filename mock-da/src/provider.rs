@@ -156,7 +156,8 @@ pub struct Provider {
     codes: Mutex<HashMap<String, CodeGrant>>,
     /// Codes already exchanged, with the access tokens they gave: a second use revokes them
     /// (RFC 6749 §4.1.2).
-    spent: Mutex<HashMap<String, Vec<String>>>,
+    /// Kept while those tokens live, then forgotten.
+    spent: Mutex<HashMap<String, (OffsetDateTime, Vec<String>)>>,
     tokens: Mutex<HashMap<String, AccessGrant>>,
     /// `(client_id, jti)` of accepted assertions, with their `exp` (wall clock).
     jtis: Mutex<HashMap<(String, String), OffsetDateTime>>,
@@ -545,7 +546,7 @@ impl Provider {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(code);
-            if let Some(tokens) = spent {
+            if let Some((_, tokens)) = spent {
                 let mut live = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
                 for token in tokens {
                     live.remove(&token);
@@ -561,10 +562,13 @@ impl Provider {
             ));
         };
         // The code is spent from here on, whatever the outcome (RFC 6749 §4.1.2: once).
-        self.spent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(code.clone(), Vec::new());
+        let now = self.world.now();
+        let forget_at = granted.expires_at + self.lifetimes.token;
+        {
+            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            spent.retain(|_, (until, _)| *until > now);
+            spent.insert(code.clone(), (forget_at, Vec::new()));
+        }
         if granted.client_id != client.client_id {
             return Err(OAuthError::token(
                 "invalid_grant",
@@ -577,7 +581,6 @@ impl Provider {
                 "redirect_uri is not the one of the authorization request",
             ));
         }
-        let now = self.world.now();
         if now >= granted.expires_at {
             return Err(OAuthError::token("invalid_grant", "the code has expired"));
         }
@@ -624,7 +627,7 @@ impl Provider {
         self.spent
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(code.clone(), vec![access_token.clone()]);
+            .insert(code.clone(), (forget_at, vec![access_token.clone()]));
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
