@@ -127,6 +127,17 @@ impl KeySeed {
         Ok(KeySeed(hash.finalize().into()))
     }
 
+    /// The seed of the card key in pool slot `slot`, shared by many cards (load runs: thousands
+    /// of holders without thousands of key generations). Distinct from every card's own seed by
+    /// its label.
+    pub fn for_pool(slot: u32, role: KeyRole) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(b"jpki-sim/key-pool/v1\0");
+        hash.update(slot.to_be_bytes());
+        hash.update(role.tag().as_bytes());
+        KeySeed(hash.finalize().into())
+    }
+
     /// The seed of a CA-side key for one CA generation.
     pub fn for_authority(generation: u32, role: CaKeyRole) -> Self {
         let mut hash = Sha256::new();

@@ -55,6 +55,15 @@ pub struct LoadArgs {
     /// Where derived RSA keys are cached across runs.
     #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
     pub key_cache: Option<PathBuf>,
+    /// Cards draw their key pairs from a pool of N (certificates, serials and holders stay one
+    /// per card): thousands of cards without thousands of key generations.
+    #[arg(long, value_name = "N", default_value_t = load_mode::config::DEFAULT_KEY_POOL,
+          value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "distinct_keys")]
+    pub key_pool: u32,
+    /// Every card its own key pairs, as in a real population (a cold start generates six per
+    /// card).
+    #[arg(long)]
+    pub distinct_keys: bool,
     /// Write the results as JSON (versioned; the input of --merge).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -117,6 +126,11 @@ fn measure(args: &LoadArgs) -> anyhow::Result<Result<LoadReport, anyhow::Error>>
     config.key = args.key;
     config.via = args.via;
     config.adapter_timeout = Duration::from_secs(args.timeout.max(1));
+    config.key_pool = if args.distinct_keys {
+        None
+    } else {
+        std::num::NonZeroU32::new(args.key_pool)
+    };
     if let Some(cache) = &args.key_cache {
         config.key_cache = Some(cache.clone());
     }

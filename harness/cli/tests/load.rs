@@ -77,7 +77,9 @@ fn status_against_the_reference_pf_counts_every_operation() {
     assert!(report.latency_us.p50 > 0 && report.latency_us.p50 <= report.latency_us.max);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("status of sign certificates via ocsp against ref-pf: 3 cards, 2 workers"),
+        stdout.contains(
+            "status of sign certificates via ocsp against ref-pf: 3 cards (keys from a pool of 16), 2 workers"
+        ),
         "{stdout}"
     );
     assert!(

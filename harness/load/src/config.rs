@@ -80,9 +80,16 @@ pub struct LoadConfig {
     pub warmup: Duration,
     /// Where derived RSA keys are cached across runs (`None`: derived every time).
     pub key_cache: Option<PathBuf>,
+    /// Cards draw their key pairs from a pool of this many (default [`DEFAULT_KEY_POOL`]);
+    /// `None` (`--distinct-keys`): every card its own, as in a real population.
+    pub key_pool: Option<std::num::NonZeroU32>,
     /// How long an adapter may take to answer one request before it counts as broken.
     pub adapter_timeout: Duration,
 }
+
+/// Key pairs in the pool load cards draw from by default: few enough that a cold machine
+/// generates them in seconds (two per slot), enough that a PF caching by key still sees many.
+pub const DEFAULT_KEY_POOL: u32 = 16;
 
 /// A combination of flags that cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -256,6 +263,7 @@ impl LoadConfig {
             stop: Stop::Duration(Duration::from_secs(10)),
             warmup: Duration::from_secs(1),
             key_cache: served_world::default_key_cache(),
+            key_pool: std::num::NonZeroU32::new(DEFAULT_KEY_POOL),
             adapter_timeout: Duration::from_secs(20),
         }
     }

@@ -123,6 +123,7 @@ pub fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         config.key,
         config.op == LoadOp::LatestInfo,
         config.key_cache.as_deref(),
+        config.key_pool,
         runtime.handle(),
     )?;
     let machine_before = Machine::current();

@@ -72,6 +72,10 @@ pub struct Generator {
     pub sut: String,
     /// Cards provisioned (`--cards`).
     pub cards: usize,
+    /// The pool the cards' key pairs came from (`--key-pool`); absent: every card its own
+    /// (`--distinct-keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pool: Option<u32>,
     /// Workers (`--concurrency`).
     pub concurrency: usize,
     /// When the measured phase was to end.
@@ -173,6 +177,7 @@ impl LoadReport {
         let generator = Generator {
             sut: config.sut.to_string(),
             cards: config.cards,
+            key_pool: config.key_pool.map(std::num::NonZeroU32::get),
             concurrency: config.concurrency,
             stop: config.stop,
             warmup_s: seconds(config.warmup),
@@ -272,9 +277,16 @@ impl LoadReport {
         distinct.dedup();
         let cards: usize = self.generators.iter().map(|g| g.cards).sum();
         let workers: usize = self.generators.iter().map(|g| g.concurrency).sum();
+        let mut pools: Vec<Option<u32>> = self.generators.iter().map(|g| g.key_pool).collect();
+        pools.dedup();
+        let keys = match pools.as_slice() {
+            [Some(pool)] => format!("keys from a pool of {pool}"),
+            [None] | [] => "distinct keys".to_owned(),
+            _ => "keys pooled in some generators".to_owned(),
+        };
         let _ = writeln!(
             text,
-            "{} against {}: {cards} cards, {workers} workers",
+            "{} against {}: {cards} cards ({keys}), {workers} workers",
             self.workload.describe(),
             distinct.join(", ")
         );
@@ -443,6 +455,7 @@ pub(crate) mod tests {
         let generator = Generator {
             sut: "ref-pf".to_owned(),
             cards: 100,
+            key_pool: Some(64),
             concurrency: 8,
             stop: Stop::Duration(Duration::from_secs(3)),
             warmup_s: 1.0,

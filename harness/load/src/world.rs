@@ -3,9 +3,10 @@
 //! progress on stderr, and per card what the operations need, computed once: the certificate,
 //! a signed challenge, a signed consent, the holder's basic 4 info.
 
+use std::num::NonZeroU32;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_lc_rs::digest;
 use mock_jlis::clock::ClockMode;
@@ -65,29 +66,73 @@ pub struct LoadCard {
 }
 
 impl LoadWorld {
-    /// Opens the world, serves it, and provisions and prepares `cards` cards using `key`.
+    /// Opens the world, serves it, and provisions and prepares `cards` cards using `key`, on
+    /// every core: keys from the pool of `key_pool` (or each card its own).
     pub fn open(
         cards: usize,
         key: KeyKind,
         consent: bool,
         key_cache: Option<&Path>,
+        key_pool: Option<NonZeroU32>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<LoadWorld, LoadError> {
         let (world, server) = served_world::serve_on_loopback(
-            |base_url| open_world(base_url, key_cache),
+            |base_url| open_world(base_url, key_cache, key_pool),
             runtime,
             None,
         )?;
         let base_url = server.url();
         let meter = Meter::new("provisioning cards", cards as u64);
-        let mut prepared = Vec::with_capacity(cards);
-        for index in 0..cards {
-            let id = card_id(index);
-            let card = world.provision(&id, None)?;
-            prepared.push(prepare(index, &id, card, key, consent, &base_url)?);
-            meter.set(index as u64 + 1, String::new());
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let slots: Mutex<Vec<Option<LoadCard>>> = Mutex::new((0..cards).map(|_| None).collect());
+        let first_error: Mutex<Option<LoadError>> = Mutex::new(None);
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(cards.max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    while !failed.load(Ordering::SeqCst) {
+                        let index = next.fetch_add(1, Ordering::SeqCst);
+                        if index >= cards {
+                            break;
+                        }
+                        let id = card_id(index);
+                        let prepared = world
+                            .provision(&id, None)
+                            .map_err(LoadError::from)
+                            .and_then(|card| prepare(index, &id, card, key, consent, &base_url));
+                        match prepared {
+                            Ok(card) => {
+                                lock(&slots)[index] = Some(card);
+                                let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+                                meter.set(finished as u64, String::new());
+                            }
+                            Err(err) => {
+                                failed.store(true, Ordering::SeqCst);
+                                lock(&first_error).get_or_insert(err);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(err) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(err);
         }
-        meter.finish(&format!("cards provisioned: {cards}"));
+        let prepared: Vec<LoadCard> = slots
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .flatten()
+            .collect();
+        let keys = match key_pool {
+            Some(pool) => format!("keys from a pool of {pool}"),
+            None => "distinct keys".to_owned(),
+        };
+        meter.finish(&format!("cards provisioned: {cards} ({keys})"));
         Ok(LoadWorld {
             world,
             server,
@@ -105,6 +150,11 @@ impl LoadWorld {
         let cards = self.cards.iter().map(|card| card.handle.clone()).collect();
         served_world::adapter_environment(&self.world, &self.server, cards)
     }
+}
+
+/// The lock's value, whatever a panicking holder left (each slot is written whole).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Card `index` of every load run: `felica:4C4F4144` and the index in eight hex digits.
@@ -222,9 +272,14 @@ fn prepare(
     })
 }
 
-fn open_world(base_url: &str, key_cache: Option<&Path>) -> Result<World, WorldError> {
+fn open_world(
+    base_url: &str,
+    key_cache: Option<&Path>,
+    key_pool: Option<NonZeroU32>,
+) -> Result<World, WorldError> {
     let mut config = WorldConfig::new(base_url);
     config.clock = Some(ClockMode::Frozen { at: DEFAULT_START });
+    config.key_pool = key_pool;
     World::open(
         config,
         Store::in_memory()?,

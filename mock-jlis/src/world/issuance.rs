@@ -20,6 +20,8 @@ pub(crate) struct Issuer {
     pub(crate) auth_ca: Arc<CertificateAuthority>,
     /// The shape of the card certificates' serials.
     pub(crate) serial_style: SerialStyle,
+    /// Card keys from a shared pool of this many, or each card its own.
+    pub(crate) key_pool: Option<std::num::NonZeroU32>,
 }
 
 /// Certificates and image produced by [`Issuer::build`].
@@ -30,6 +32,32 @@ pub(crate) struct Built {
 }
 
 impl Issuer {
+    /// The seed of a card's key for `role`: the card's own (`docs/persona-derivation.md`), or
+    /// its slot's in the key pool. The signature key follows the card's re-issues.
+    pub(crate) fn key_seed(
+        &self,
+        canonical: &str,
+        generation: u32,
+        sign_revision: u32,
+        role: KeyRole,
+    ) -> Result<KeySeed, WorldError> {
+        let revision = if role == KeyRole::Sign {
+            sign_revision
+        } else {
+            0
+        };
+        Ok(match self.key_pool {
+            None => KeySeed::for_card_revision(canonical, generation, revision, role)?,
+            // What a PF sees — the certificates' keys — comes from the card's slot; the applets'
+            // own keys, which only the card's integrity records use, are one set for the pool,
+            // so a cold pool costs two key generations a slot, not six.
+            Some(pool) if matches!(role, KeyRole::Sign | KeyRole::Auth) => {
+                KeySeed::for_pool(pool_slot(canonical, generation, revision, pool), role)
+            }
+            Some(_) => KeySeed::for_pool(0, role),
+        })
+    }
+
     /// The serial of a card's certificate of `hierarchy` (revision: re-issues within a
     /// generation, signature certificates only).
     pub(crate) fn serial(
@@ -70,14 +98,18 @@ impl Issuer {
         let card = &persona.card_id;
         let canonical = card.to_string();
         let generation = persona.generation;
-        let seeds = [
-            KeySeed::for_card_revision(&canonical, generation, sign_revision, KeyRole::Sign)?,
-            KeySeed::for_card(&canonical, generation, KeyRole::Auth)?,
-            KeySeed::for_card(&canonical, generation, KeyRole::TextAp)?,
-            KeySeed::for_card(&canonical, generation, KeyRole::VisualAp)?,
-            KeySeed::for_card(&canonical, generation, KeyRole::CommonAp)?,
-            KeySeed::for_card(&canonical, generation, KeyRole::JukiAp)?,
+        let roles = [
+            KeyRole::Sign,
+            KeyRole::Auth,
+            KeyRole::TextAp,
+            KeyRole::VisualAp,
+            KeyRole::CommonAp,
+            KeyRole::JukiAp,
         ];
+        let seeds = roles
+            .iter()
+            .map(|&role| self.key_seed(&canonical, generation, sign_revision, role))
+            .collect::<Result<Vec<_>, _>>()?;
         let keys = keys.derive(&seeds)?;
         let [sign_key, auth_key, text_key, visual_key, common_key, juki_key] =
             <[KeyMaterial; 6]>::try_from(keys)
@@ -148,4 +180,18 @@ fn holder(persona: &Persona, canonical: &str, generation: u32) -> Result<Holder,
         auth_cn: SubjectId::derive(canonical, generation, Hierarchy::Auth, municipality_code)?,
         sign_cn: SubjectId::derive(canonical, generation, Hierarchy::Sign, municipality_code)?,
     })
+}
+
+/// A card's slot in the key pool for one revision of its keys: a hash of the card, so a card
+/// keeps its keys from run to run.
+fn pool_slot(canonical: &str, generation: u32, revision: u32, pool: std::num::NonZeroU32) -> u32 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(b"jpki-sim/key-pool-slot/v1\0");
+    hash.update(canonical.as_bytes());
+    hash.update([0]);
+    hash.update(generation.to_be_bytes());
+    hash.update(revision.to_be_bytes());
+    let digest = hash.finalize();
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % pool.get()
 }

@@ -175,6 +175,11 @@ pub struct WorldConfig {
     pub serial_style: SerialStyle,
     /// What the CA certificates' keyUsage allows (default: certificates and CRLs, as JPKI's).
     pub ca_key_usage: mock_ca::CaKeyUsage,
+    /// Card keys drawn from a pool of this many (`None`, the default: every card its own keys).
+    /// Certificates, serials and personas stay distinct per card; only the key pairs repeat,
+    /// which load runs accept to provision thousands of cards without thousands of key
+    /// generations (docs/performance.md, "Load mode").
+    pub key_pool: Option<std::num::NonZeroU32>,
 }
 
 impl WorldConfig {
@@ -189,6 +194,7 @@ impl WorldConfig {
             ocsp_signer: OcspSigner::Delegated,
             serial_style: SerialStyle::Default,
             ca_key_usage: mock_ca::CaKeyUsage::default(),
+            key_pool: None,
         }
     }
 }
@@ -252,6 +258,7 @@ impl World {
             sign_ca: authority(Hierarchy::Sign, &sign_key)?,
             auth_ca: authority(Hierarchy::Auth, &auth_key)?,
             serial_style: config.serial_style,
+            key_pool: config.key_pool,
         };
         let publisher = Publisher::new(
             issuer.sign_ca.clone(),
@@ -377,14 +384,22 @@ impl World {
         generation: u32,
         overrides_yaml: Option<&str>,
     ) -> Result<Arc<ProvisionedCard>, WorldError> {
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let persona = provisioning_persona(card, generation, overrides_yaml)?;
         if let Some(existing) = self.card(card) {
             self.check_same_provisioning(&existing, generation, overrides_yaml.map(|_| &persona))?;
             return Ok(existing);
         }
+        // Keys, certificates and the image depend on the persona alone, so they are built
+        // outside the writer lock: cards provision in parallel, and only the commit below is
+        // serialised.
         let issued_at = card_issue_instant(&persona);
         let built = self.build(&persona, 0, issued_at, None, None)?;
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(existing) = self.card(card) {
+            // Provisioned by another request while this one was building.
+            self.check_same_provisioning(&existing, generation, overrides_yaml.map(|_| &persona))?;
+            return Ok(existing);
+        }
         let state = CardState {
             persona,
             sign: built.sign,

@@ -91,12 +91,13 @@ impl World {
         let state = holder.ok_or(super::WorldError::ForgeryOfForeignCertificate)?;
         let card = state.persona.card_id.to_string();
         let generation = state.persona.generation;
-        let seed = match hierarchy {
-            Hierarchy::Sign => {
-                KeySeed::for_card_revision(&card, generation, state.sign_revision, KeyRole::Sign)?
-            }
-            Hierarchy::Auth => KeySeed::for_card(&card, generation, KeyRole::Auth)?,
+        let role = match hierarchy {
+            Hierarchy::Sign => KeyRole::Sign,
+            Hierarchy::Auth => KeyRole::Auth,
         };
+        let seed = self
+            .issuer
+            .key_seed(&card, generation, state.sign_revision, role)?;
         self.keys
             .key_of(seed)
             .ok_or_else(|| super::WorldError::CorruptState {
