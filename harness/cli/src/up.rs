@@ -170,10 +170,13 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         args.listen,
         args.listen.port()
     );
+    // Bound first: a taken port, or a token the address needs, is reported before any card is
+    // provisioned.
+    let bound = Server::bind(args.listen, token.as_deref(), limits)?;
     let base_url = args
         .base_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("http://{}", bound.addr()));
     let overrides = args.world.persona_overrides()?;
     let state = StateConfig {
         state_dir: args.world.state.clone(),
@@ -213,7 +216,7 @@ async fn serve(args: UpArgs) -> anyhow::Result<ExitCode> {
         provisioned.push(card);
     }
 
-    let server = Server::start_with(world.clone(), args.listen, token, None, limits).await?;
+    let server = Server::serve_bound(world.clone(), bound, token, None)?;
 
     let mut attachments = Vec::new();
     if !args.no_vpcd && !provisioned.is_empty() {

@@ -441,3 +441,20 @@ fn listening_on_every_interface_needs_the_url_clients_reach_it_by() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_taken_port_is_reported_before_any_card_is_provisioned() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .args(["up", "--listen", &addr, "--no-vpcd", "--card", CARD])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("provisioning"), "{stderr}");
+}

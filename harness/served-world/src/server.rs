@@ -143,6 +143,20 @@ pub fn default_key_cache() -> Option<PathBuf> {
     Some(base.join("jpki-sim").join("keys.sqlite"))
 }
 
+/// A bound listener waiting for its world ([`Server::bind`]).
+pub struct Bound {
+    listener: TcpListener,
+    addr: SocketAddr,
+    limits: Limits,
+}
+
+impl Bound {
+    /// The address bound, with the port it was given when asked for port 0.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
 /// A running HTTP server. Stops when dropped.
 pub struct Server {
     addr: SocketAddr,
@@ -198,13 +212,21 @@ impl Server {
         observer: Option<HttpObserver>,
         limits: Limits,
     ) -> Result<Server, ServerError> {
+        let bound = Server::bind(addr, admin_token.as_deref(), limits)?;
+        Server::serve_bound(world, bound, admin_token, observer)
+    }
+
+    /// Checks the token rules for `addr` and binds it, without a world yet: `jpki-sim up`
+    /// binds first, so that a taken port is reported before cards are provisioned.
+    pub fn bind(
+        addr: SocketAddr,
+        admin_token: Option<&str>,
+        limits: Limits,
+    ) -> Result<Bound, ServerError> {
         if !addr.ip().is_loopback() && admin_token.is_none() {
             return Err(ServerError::TokenRequired { addr });
         }
-        if admin_token
-            .as_deref()
-            .is_some_and(|token| token.trim().is_empty())
-        {
+        if admin_token.is_some_and(|token| token.trim().is_empty()) {
             return Err(ServerError::EmptyToken);
         }
         let listener =
@@ -212,6 +234,25 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        Ok(Bound {
+            listener,
+            addr,
+            limits,
+        })
+    }
+
+    /// Serves `world` on a [`Server::bind`] listener, with the same token it was bound with.
+    pub fn serve_bound(
+        world: Arc<World>,
+        bound: Bound,
+        admin_token: Option<String>,
+        observer: Option<HttpObserver>,
+    ) -> Result<Server, ServerError> {
+        let Bound {
+            listener,
+            addr,
+            limits,
+        } = bound;
         let token = admin_token.map(Arc::new);
         let body_timeout = limits.body_timeout;
         // The Digital Agency's routes (`/da`) on the same listener, behind the same guards.
