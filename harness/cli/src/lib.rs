@@ -10,6 +10,7 @@ mod report;
 mod run;
 mod schema;
 mod select;
+mod shell;
 mod up;
 
 use std::path::PathBuf;
@@ -44,6 +45,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the JSON Schema of scenario files, the JSON report or adapter messages.
     Schema(schema::SchemaArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page, or write a page per command into a directory.
+    Man(shell::ManArgs),
     /// Merge the JSON reports of several runs into one conformance matrix (HTML, JUnit, JSON).
     Report(report::ReportArgs),
     /// Serve the bundled reference SDK or PF as an adapter process (JSON lines on stdin/stdout).
@@ -76,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
         Command::Schema(args) => schema::run(args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
         Command::Report(args) => report::run(args),
         Command::Adapter(args) => adapter::run(args),
         Command::Load(args) => load::run(args),

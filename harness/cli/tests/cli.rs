@@ -458,3 +458,34 @@ fn a_taken_port_is_reported_before_any_card_is_provisioned() {
     );
     assert!(!stderr.contains("provisioning"), "{stderr}");
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_line_definition() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["completions", shell]);
+        for command in ["up", "run", "check", "schema", "load", "fail-fast"] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack {command}"
+            );
+        }
+    }
+    assert!(run(&["man"]).contains(".TH jpki-sim 1"));
+    let dir = tempfile::tempdir().unwrap();
+    run(&["man", "--out", dir.path().to_str().unwrap()]);
+    let page = std::fs::read_to_string(dir.path().join("jpki-sim-run.1")).unwrap();
+    assert!(page.contains(r"\-\-fail\-fast"), "{page}");
+    assert!(dir.path().join("jpki-sim-up.1").is_file());
+}
