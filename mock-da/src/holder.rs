@@ -254,7 +254,24 @@ impl Session<'_> {
         })?;
         let [hi, lo] = offset.to_be_bytes();
         let command = Apdu::new(0x00, 0xB0, hi & 0x7F, lo).with_le(Le::Short(len as u16));
-        self.expect_success(&command, "READ BINARY")
+        let (data, status) = self.exchange(&command, "READ BINARY")?;
+        if status.is_success() {
+            return Ok(data);
+        }
+        // `6C xx`: wrong Le, `xx` the length available; a client sends the command again with
+        // that Le (ISO/IEC 7816-4 §5.6), as the app does.
+        if status.sw1() == 0x6C {
+            let le = if status.sw2() == 0 {
+                256
+            } else {
+                u16::from(status.sw2())
+            };
+            return self.expect_success(&command.with_le(Le::Short(le)), "READ BINARY");
+        }
+        Err(LoginError::Card {
+            command: "READ BINARY",
+            status,
+        })
     }
 
     /// A DER file: its header says how long it is, then 256-byte reads.

@@ -195,6 +195,52 @@ async fn a_revoked_certificate_refusal_and_no_login_are_errors_on_the_redirect()
 }
 
 #[tokio::test]
+async fn an_expired_certificate_and_card_faults_are_what_the_user_would_meet() {
+    use sim_card::card::faults::{CardFault, CommandClass};
+
+    let sim = Sim::new();
+    sim.provision(CARD).await;
+    let key = client_key("rp1-key", 11);
+    sim.register("RP1", &key).await;
+    let (_, challenge) = pkce("x");
+    let card = sim.world.card(&CARD.parse().unwrap()).unwrap();
+
+    // A card that answers `6C xx` to READ BINARY is read again with the Le it asks for.
+    card.arm_fault(CardFault::WrongLe, Some(1)).unwrap();
+    sim.arm(json!({"card": CARD})).await;
+    let redirect = sim.authorize(&request(&challenge, &[])).await;
+    assert!(redirect.contains_key("code"), "{redirect:?}");
+
+    // The card leaves the phone during the signature: a server error, no PIN try lost.
+    let tries = auth_pin_tries(&sim, CARD);
+    card.arm_fault(
+        CardFault::Pulled {
+            on: CommandClass::Sign,
+        },
+        Some(1),
+    )
+    .unwrap();
+    sim.arm(json!({"card": CARD})).await;
+    let redirect = sim.authorize(&request(&challenge, &[])).await;
+    assert_eq!(redirect["error"], "server_error", "{redirect:?}");
+    assert!(redirect["error_description"].contains("left"));
+    assert_eq!(auth_pin_tries(&sim, CARD), tries);
+
+    // Ten years on, the authentication certificate has expired.
+    let moved = sim
+        .json("POST", "/admin/v1/clock", json!({"advance": "3650d"}))
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{:?}", moved.body);
+    sim.arm(json!({"card": CARD})).await;
+    let redirect = sim.authorize(&request(&challenge, &[])).await;
+    assert_eq!(redirect["error"], "access_denied");
+    assert!(
+        redirect["error_description"].contains("expired"),
+        "{redirect:?}"
+    );
+}
+
+#[tokio::test]
 async fn bad_authorization_requests_are_refused_where_the_redirect_is_trusted_only() {
     let sim = Sim::new();
     sim.provision(CARD).await;
