@@ -393,6 +393,61 @@ fn change_reference_data_needs_verify_and_replaces_the_pin() {
     assert_eq!(saved.get(Aid::JPKI, FileId(0x18)).unwrap().value.0, b"5678");
 }
 
+/// `00 24 01 80 Lc value`.
+fn change_apdu(value: &[u8]) -> Vec<u8> {
+    let mut apdu = vec![0x00, 0x24, 0x01, 0x80, value.len() as u8];
+    apdu.extend_from_slice(value);
+    apdu
+}
+
+#[test]
+fn a_new_value_must_have_its_credentials_format_and_a_refusal_keeps_the_old_one() {
+    let mut card = testing::card();
+    // The authentication PIN: four digits.
+    send(&mut card, SEL_JPKI);
+    send(&mut card, "00 A4 02 0C 02 00 18");
+    send_bytes(&mut card, &verify_apdu(0x80, testing::AUTH_PIN));
+    for bad in [&b"123"[..], b"12345", b"12a4", b"ABCD", b"12 4"] {
+        assert_eq!(
+            send_bytes(&mut card, &change_apdu(bad)).1,
+            StatusWord::INCORRECT_DATA,
+            "auth PIN {bad:?}"
+        );
+    }
+    assert_eq!(
+        send_bytes(&mut card, &change_apdu(b"0042")).1,
+        StatusWord::SUCCESS
+    );
+    // The signature password: 6 to 16 of A-Z and 0-9.
+    send(&mut card, "00 A4 02 0C 02 00 1B");
+    send_bytes(&mut card, &verify_apdu(0x80, testing::SIGN_PASSWORD));
+    for bad in [&b"ABC12"[..], b"abc123", b"ABC-123", b"ABCDEFGHIJ1234567"] {
+        assert_eq!(
+            send_bytes(&mut card, &change_apdu(bad)).1,
+            StatusWord::INCORRECT_DATA,
+            "sign password {bad:?}"
+        );
+    }
+    // Refusals cost no try and leave the password as it was.
+    assert_eq!(sw(&mut card, "00 20 00 80"), StatusWord::retries_left(5));
+    assert_eq!(
+        send_bytes(&mut card, &verify_apdu(0x80, testing::SIGN_PASSWORD)).1,
+        StatusWord::SUCCESS
+    );
+    assert_eq!(
+        send_bytes(&mut card, &change_apdu(b"NEWPASS16CHARS99")).1,
+        StatusWord::SUCCESS
+    );
+    // The text AP's PIN: four digits too.
+    send(&mut card, SEL_TEXT);
+    send(&mut card, "00 A4 02 0C 02 00 11");
+    send_bytes(&mut card, &verify_apdu(0x80, testing::TEXT_PIN));
+    assert_eq!(
+        send_bytes(&mut card, &change_apdu(b"PASS")).1,
+        StatusWord::INCORRECT_DATA
+    );
+}
+
 #[test]
 fn change_key_changes_the_common_ap_pin() {
     let mut card = testing::card();

@@ -4,12 +4,54 @@
 use super::pins::VerifyOutcome;
 use super::{Card, Outcome};
 use crate::apdu::Apdu;
-use crate::image::{FileId, FileImage};
+use crate::image::{Aid, FileId, FileImage};
+use crate::layout::{common, jpki, juki, text};
 use crate::status::StatusWord;
 
-/// Shortest and longest new PIN value accepted by CHANGE (the card's own format rules are
-/// unknown; 4 covers the digit PINs, 16 the sign password).
+/// Shortest and longest new value CHANGE accepts for a reference value without a known format
+/// (4 covers the digit PINs, 16 the sign password).
 const NEW_PIN_LEN: std::ops::RangeInclusive<usize> = 4..=16;
+
+/// What a new reference value must look like: the formats the card's holders are told to use
+/// (docs/card.md, "Changing a PIN").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NewValueFormat {
+    /// 署名用パスワード: 6 to 16 of `A-Z` and `0-9`.
+    SignPassword,
+    /// The 4-digit PINs: JPKI authentication, text AP, 住基AP, 共通AP.
+    FourDigits,
+    /// Anything else: [`NEW_PIN_LEN`] bytes.
+    Unknown,
+}
+
+impl NewValueFormat {
+    fn of(aid: &[u8], fid: FileId) -> NewValueFormat {
+        if aid == Aid::JPKI && fid == jpki::SIGN_PASSWORD {
+            NewValueFormat::SignPassword
+        } else if (aid == Aid::JPKI && fid == jpki::AUTH_PIN)
+            || (aid == Aid::TEXT && fid == text::PIN)
+            || (aid == Aid::JUKI && fid == juki::PIN)
+            || (aid == Aid::COMMON && fid == common::PIN)
+        {
+            NewValueFormat::FourDigits
+        } else {
+            NewValueFormat::Unknown
+        }
+    }
+
+    fn accepts(self, value: &[u8]) -> bool {
+        match self {
+            NewValueFormat::SignPassword => {
+                (6..=16).contains(&value.len())
+                    && value
+                        .iter()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            }
+            NewValueFormat::FourDigits => value.len() == 4 && value.iter().all(u8::is_ascii_digit),
+            NewValueFormat::Unknown => NEW_PIN_LEN.contains(&value.len()),
+        }
+    }
+}
 
 impl Card {
     /// `00 20 00 P2 [Lc PIN]`. Empty data is a retry query: always `63 Cx`, even when the PIN is
@@ -80,7 +122,9 @@ impl Card {
         if apdu.data.is_empty() {
             return Err(StatusWord::WRONG_LENGTH);
         }
-        if !NEW_PIN_LEN.contains(&apdu.data.len()) {
+        let aid = &self.image.applets[applet].aid.0;
+        if !NewValueFormat::of(aid, fid).accepts(&apdu.data) {
+            // The old value stays, and no try is spent: the holder mistyped the new one.
             return Err(StatusWord::INCORRECT_DATA);
         }
         let before = self.pins.clone();
