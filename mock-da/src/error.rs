@@ -22,7 +22,8 @@ pub enum Delivery {
 pub struct OAuthError {
     /// The registered error code (`invalid_request`, `access_denied`, ...).
     pub code: &'static str,
-    /// `error_description`: printable ASCII is not required of it here, the redirect encodes it.
+    /// `error_description`, kept to the characters RFC 6749 §4.1.2.1 allows (printable ASCII
+    /// without `"` and `\`; see [`description`]).
     pub description: String,
     /// Where it is answered.
     pub delivery: Delivery,
@@ -33,7 +34,7 @@ impl OAuthError {
     pub fn redirect(code: &'static str, description: impl Into<String>) -> Self {
         OAuthError {
             code,
-            description: description.into(),
+            description: self::description(&description.into()),
             delivery: Delivery::Redirect,
         }
     }
@@ -42,7 +43,7 @@ impl OAuthError {
     pub fn page(code: &'static str, description: impl Into<String>) -> Self {
         OAuthError {
             code,
-            description: description.into(),
+            description: self::description(&description.into()),
             delivery: Delivery::Json(StatusCode::BAD_REQUEST),
         }
     }
@@ -56,7 +57,7 @@ impl OAuthError {
     pub fn client(description: impl Into<String>) -> Self {
         OAuthError {
             code: "invalid_client",
-            description: description.into(),
+            description: self::description(&description.into()),
             delivery: Delivery::Json(StatusCode::UNAUTHORIZED),
         }
     }
@@ -65,7 +66,7 @@ impl OAuthError {
     pub fn server(description: impl Into<String>) -> Self {
         OAuthError {
             code: "server_error",
-            description: description.into(),
+            description: self::description(&description.into()),
             delivery: Delivery::Json(StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -74,7 +75,7 @@ impl OAuthError {
     pub fn bearer(description: impl Into<String>) -> Self {
         OAuthError {
             code: "invalid_token",
-            description: description.into(),
+            description: self::description(&description.into()),
             delivery: Delivery::Bearer,
         }
     }
@@ -87,6 +88,23 @@ impl OAuthError {
             "message": self.description,
         })
     }
+}
+
+/// `text` in the characters an `error_description` may hold (RFC 6749 §4.1.2.1: `%x20-21 /
+/// %x23-5B / %x5D-7E`): quotes become `'`, a backslash `/`, `§` "section ", anything else outside
+/// printable ASCII `?`, so a strict client parses every refusal.
+pub fn description(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push('\''),
+            '\\' => out.push('/'),
+            '§' => out.push_str("section "),
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
 }
 
 impl IntoResponse for OAuthError {
@@ -104,8 +122,7 @@ impl IntoResponse for OAuthError {
             Delivery::Bearer => {
                 let challenge = format!(
                     "Bearer error=\"{}\", error_description=\"{}\"",
-                    self.code,
-                    self.description.replace(['"', '\\'], "'")
+                    self.code, self.description
                 );
                 (
                     StatusCode::UNAUTHORIZED,
@@ -115,5 +132,22 @@ impl IntoResponse for OAuthError {
                     .into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_keep_to_the_characters_rfc_6749_allows() {
+        let error = OAuthError::page(
+            "invalid_request",
+            "redirect_uri \"x\\y\" (RFC 7636 §4.1) 鍵",
+        );
+        assert_eq!(
+            error.description,
+            "redirect_uri 'x/y' (RFC 7636 section 4.1) ?"
+        );
     }
 }
