@@ -775,3 +775,31 @@ async fn the_crl_index_leads_to_the_partition_the_certificates_name() {
     let (status, _) = call_on(&world, "GET", path, Body::empty()).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_card_list_names_every_card_with_its_current_serials() {
+    let world = private_world();
+    let (status, body) = call_on(&world, "GET", "/admin/v1/cards", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json(&body), serde_json::json!({"cards": []}));
+    for card in ["typea:04A1B2C3", "felica:0123456789ABCDEF"] {
+        let body = format!(r#"{{"card":"{card}"}}"#);
+        let (status, _) = call_on(&world, "POST", "/admin/v1/cards", body).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, body) = call_on(&world, "GET", "/admin/v1/cards", Body::empty()).await;
+    let list = json(&body);
+    let cards = list["cards"].as_array().unwrap();
+    // In card-id order, each as its view has it.
+    assert_eq!(cards[0]["card"], "felica:0123456789ABCDEF");
+    assert_eq!(cards[1]["card"], "typea:04A1B2C3");
+    for summary in cards {
+        let uri = format!("/admin/v1/cards/{}", summary["card"].as_str().unwrap());
+        let (_, view) = call_on(&world, "GET", &uri, Body::empty()).await;
+        let view = json(&view);
+        assert_eq!(summary["auth"], view["certificates"]["auth"]["serial"]);
+        assert_eq!(summary["sign"], view["certificates"]["sign"]["serial"]);
+        assert_eq!(summary["life"], view["life"]);
+        assert_eq!(summary["generation"], view["generation"]);
+    }
+}

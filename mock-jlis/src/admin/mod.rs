@@ -25,7 +25,7 @@ const MAX_ADMIN_BODY: usize = 64 * 1024;
 /// The admin routes, to merge into [`crate::routes::router`].
 pub fn routes() -> Router<Arc<World>> {
     Router::new()
-        .route("/admin/v1/cards", post(provision_card))
+        .route("/admin/v1/cards", get(card_list).post(provision_card))
         .route("/admin/v1/cards/{card}", get(card_view))
         .route("/admin/v1/events", post(life_event))
         .route("/admin/v1/clock", get(clock_view).post(move_clock))
@@ -38,6 +38,7 @@ pub fn routes() -> Router<Arc<World>> {
 
 /// Every `(method, path)` of [`routes`], in axum's path syntax (see [`crate::routes::ROUTES`]).
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/admin/v1/cards"),
     ("POST", "/admin/v1/cards"),
     ("GET", "/admin/v1/cards/{card}"),
     ("POST", "/admin/v1/events"),
@@ -70,6 +71,16 @@ async fn provision_card(
     })
     .await?;
     Ok((StatusCode::OK, Json(view)))
+}
+
+async fn card_list(State(world): State<Arc<World>>) -> impl IntoResponse {
+    let mut cards: Vec<views::CardSummary> = world
+        .cards()
+        .iter()
+        .map(|card| views::CardSummary::of(&card.id, &card.state()))
+        .collect();
+    cards.sort_by_cached_key(|summary| summary.card.to_string());
+    Json(views::CardList { cards })
 }
 
 async fn card_view(

@@ -26,6 +26,41 @@ pub struct CardView {
     pub history: Vec<HistoryEntry>,
 }
 
+/// `GET /admin/v1/cards`: every provisioned card, in card-id order.
+#[derive(Debug, Serialize)]
+pub struct CardList {
+    /// One line per card.
+    pub cards: Vec<CardSummary>,
+}
+
+/// A card in the list: enough to pick one and fetch its view.
+#[derive(Debug, Serialize)]
+pub struct CardSummary {
+    /// The canonical card id.
+    pub card: CardId,
+    /// The current card generation.
+    pub generation: u32,
+    /// Whether the card is active, or why not.
+    pub life: Life,
+    /// The signature certificate's serial (upper-case hex); absent for holders under 15.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign: Option<String>,
+    /// The authentication certificate's serial (upper-case hex).
+    pub auth: String,
+}
+
+impl CardSummary {
+    pub(crate) fn of(card: &CardId, state: &CardState) -> Self {
+        CardSummary {
+            card: card.clone(),
+            generation: state.persona.generation,
+            life: state.life,
+            sign: state.sign.as_ref().map(|c| c.serial.to_string()),
+            auth: state.auth.serial.to_string(),
+        }
+    }
+}
+
 /// The two certificates a card holds now.
 #[derive(Debug, Serialize)]
 pub struct CertificatesView {
