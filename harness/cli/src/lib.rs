@@ -20,9 +20,18 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim_card::CardId;
 
+/// `0.1.0 (commit abc123def456)`: the crate version and the commit built from (`unknown`
+/// outside a git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("JPKI_SIM_COMMIT"),
+    ")"
+);
+
 /// A simulated My Number Card and JPKI world (simulator only: never the real J-LIS).
 #[derive(Debug, Parser)]
-#[command(name = "jpki-sim", version, about)]
+#[command(name = "jpki-sim", version = VERSION, about)]
 pub struct Cli {
     /// Log more (repeat for debug and trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

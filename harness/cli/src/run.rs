@@ -98,6 +98,8 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    // Watching from the start: a Ctrl-C while the suite loads still ends with reports (empty).
+    let interrupted = interrupt::Watch::start();
     let paths = select::resolve(&args.paths)?;
     let scenarios = match select::load(&paths) {
         Ok(scenarios) => scenarios,
@@ -116,10 +118,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         crate::print_out(&listing(&scenarios))?;
         return Ok(ExitCode::SUCCESS);
     }
-    // A report that cannot be written is found out now, not after the whole run.
-    for path in [&args.junit, &args.json, &args.html].into_iter().flatten() {
+    // A report that cannot be written is found out now, not after the whole run. `-` is
+    // stdout, and then the result lines go to stderr so that the report can be piped.
+    let reports: Vec<&PathBuf> = [&args.junit, &args.json, &args.html]
+        .into_iter()
+        .flatten()
+        .collect();
+    let to_stdout = reports.iter().filter(|path| is_stdout(path)).count();
+    anyhow::ensure!(to_stdout <= 1, "only one report can go to stdout (-)");
+    for path in reports.iter().filter(|path| !is_stdout(path)) {
         prepare_report(path)?;
     }
+    let say = |text: &str| {
+        if to_stdout == 1 {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    };
     let expectations = match &args.expectations {
         Some(path) => match Expectations::load(path) {
             Ok(expectations) => Some(expectations),
@@ -210,7 +226,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let progress = ProgressLine::start(scenarios.len());
     let stop = std::sync::atomic::AtomicBool::new(false);
     let late = std::sync::Mutex::new(Vec::<String>::new());
-    let interrupted = interrupt::Watch::start();
     let results = std::thread::scope(|scope| {
         // Ctrl-C starts no further scenario; a second one quits at once.
         scope.spawn(|| {
@@ -262,7 +277,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => results,
     };
     for result in &results {
-        println!("{}", line(result));
+        say(&line(result));
     }
     let mut suite = paths
         .iter()
@@ -282,7 +297,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     write_report(args.html.as_deref(), || html::render(&suite, &results))?;
     if interrupted.happened() {
         let tally = Tally::of(&results);
-        println!("{}", tally.line());
+        say(&tally.line());
         eprintln!(
             "jpki-sim: interrupted after {} of {} scenarios; the reports cover those",
             results.len(),
@@ -299,9 +314,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let tally = Tally::of(&results);
-    println!("{}", tally.line());
+    say(&tally.line());
     if tally.errors > 0 {
-        println!("{} harness errors", tally.errors);
+        say(&format!("{} harness errors", tally.errors));
         return Ok(ExitCode::from(2));
     }
     if !results.iter().all(|r| r.outcome.is_expected()) {
@@ -324,7 +339,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Ok(MutantVerdict::of(mutant, &results))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    print!("{}", mutant_table(&verdicts));
+    say(mutant_table(&verdicts).trim_end());
     Ok(if verdicts.iter().all(MutantVerdict::killed) {
         ExitCode::SUCCESS
     } else {
@@ -472,7 +487,16 @@ fn prepare_report(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `-`: the report goes to stdout.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if path.is_some_and(is_stdout) {
+        crate::print_out(&render())?;
+        return Ok(());
+    }
     if let Some(path) = path {
         std::fs::write(path, render())
             .with_context(|| format!("cannot write the report {}", path.display()))?;

@@ -489,3 +489,24 @@ fn completions_and_man_pages_come_from_the_command_line_definition() {
     assert!(page.contains(r"\-\-fail\-fast"), "{page}");
     assert!(dir.path().join("jpki-sim-up.1").is_file());
 }
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8(out.stdout).unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8(out.stdout).unwrap().trim().to_owned());
+    let commit = head.as_deref().unwrap_or("unknown");
+    assert_eq!(
+        version.trim(),
+        format!("jpki-sim {} (commit {commit})", env!("CARGO_PKG_VERSION"))
+    );
+}
