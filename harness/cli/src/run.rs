@@ -279,9 +279,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for result in &results {
         say(&line(result));
     }
+    // Named as the user would: relative to here when under here, not by a machine's path.
+    let here = std::env::current_dir().ok();
     let mut suite = paths
         .iter()
-        .map(|p| p.display().to_string())
+        .map(|p| {
+            here.as_deref()
+                .and_then(|here| p.strip_prefix(here).ok())
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let cut_short = results.len() < scenarios.len();
