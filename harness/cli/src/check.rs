@@ -24,10 +24,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let scenarios = match select::load(&paths) {
         Ok(scenarios) => scenarios,
         Err(errors) => {
-            for error in &errors {
-                eprintln!("error: {error}");
-            }
-            eprintln!("{} scenario file problems", errors.len());
+            select::print_problems(&errors, "");
             return Ok(ExitCode::from(2));
         }
     };

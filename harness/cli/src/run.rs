@@ -104,10 +104,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenarios = match select::load(&paths) {
         Ok(scenarios) => scenarios,
         Err(errors) => {
-            for error in &errors {
-                eprintln!("error: {error}");
-            }
-            eprintln!("{} scenario file problems; nothing was run", errors.len());
+            select::print_problems(&errors, "; nothing was run");
             return Ok(ExitCode::from(2));
         }
     };

@@ -166,6 +166,14 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<LoadedScenario>, Vec<LoadError>> {
     }
 }
 
+/// Prints every load problem, `file:line:column: ...`, and how many there were, on stderr.
+pub fn print_problems(errors: &[LoadError], after: &str) {
+    for error in errors {
+        eprintln!("error: {error}");
+    }
+    eprintln!("{} scenario file problems{after}", errors.len());
+}
+
 /// A directory of areas (`scenarios/`), as opposed to one area (`scenarios/card/`), which holds
 /// scenario files itself.
 pub fn is_suite_root(path: &Path) -> bool {

@@ -8,16 +8,7 @@ const CARD: &str = "typea:04A1B2C3";
 
 /// `jpki-sim up --no-vpcd --card CARD` with its key cache in `dir`, and `extra` flags.
 fn up_with_card(dir: &tempfile::TempDir, extra: &[&str]) -> Up {
-    let cache = dir.path().join("keys.sqlite");
-    let mut args = vec![
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    Up::start(&args)
+    support::up_with_card(dir.path(), CARD, extra)
 }
 
 #[test]

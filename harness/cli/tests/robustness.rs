@@ -18,24 +18,20 @@ const CARD: &str = "felica:0123456789ABCDEF";
 const NORMAL_CLIENT_WITHIN: Duration = Duration::from_secs(2);
 
 fn up(dir: &tempfile::TempDir, extra: &[&str]) -> Up {
-    let cache = dir.path().join("keys.sqlite");
-    let mut args = vec![
-        "--no-vpcd",
-        "--card",
-        CARD,
-        "--key-cache",
-        cache.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    Up::start(&args)
+    support::up_with_card(dir.path(), CARD, extra)
+}
+
+/// `GET path` on a new connection, closed after the answer.
+fn get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, Vec<u8>), String> {
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    request(addr, &head, b"", Duration::from_secs(10))
 }
 
 /// An OCSP request (DER) for the card's authentication certificate, made by OpenSSL.
 fn ocsp_request(dir: &tempfile::TempDir, up: &Up) -> Vec<u8> {
     let addr = addr_of(&up.url);
     let get = |path: &str| {
-        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        let (status, body) = request(addr, &head, b"", Duration::from_secs(10)).expect(path);
+        let (status, body) = get(addr, path).expect(path);
         assert_eq!(status, 200, "{path}");
         body
     };
@@ -77,8 +73,7 @@ fn rss_mb(pid: u32) -> f64 {
 /// Every `(method, path)` the OpenAPI document lists, with its parameters filled in.
 fn every_route(up: &Up) -> Vec<(String, String)> {
     let addr = addr_of(&up.url);
-    let head = format!("GET /openapi.json HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let (_, body) = request(addr, &head, b"", Duration::from_secs(10)).unwrap();
+    let (_, body) = get(addr, "/openapi.json").unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let mut routes = Vec::new();
     for (path, operations) in doc["paths"].as_object().unwrap() {
@@ -297,8 +292,7 @@ fn with_every_connection_busy_a_newcomer_is_told_503_then_served_once_one_frees(
     // Twenty connections, each in the middle of a request head: none is idle.
     let slow = SlowClients::open(addr, 20, Duration::from_millis(300));
     std::thread::sleep(Duration::from_millis(200));
-    let healthz = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let (status, body) = request(addr, &healthz, b"", Duration::from_secs(10)).unwrap();
+    let (status, body) = get(addr, "/healthz").unwrap();
     assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["error"], "too_many_connections");
@@ -308,7 +302,7 @@ fn with_every_connection_busy_a_newcomer_is_told_503_then_served_once_one_frees(
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(slow);
-    let (status, _) = request(addr, &healthz, b"", Duration::from_secs(10)).unwrap();
+    let (status, _) = get(addr, "/healthz").unwrap();
     assert_eq!(status, 200);
     up.stop();
 }
@@ -321,8 +315,7 @@ fn an_idle_connection_makes_room_for_a_new_one_at_the_cap() {
     let idle = IdleClients::open(addr, 10);
     assert_eq!(idle.answered(), 10);
     // The eleventh is served, and the longest-idle connection was closed for it.
-    let healthz = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    let (status, _) = request(addr, &healthz, b"", Duration::from_secs(10)).unwrap();
+    let (status, _) = get(addr, "/healthz").unwrap();
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(idle.still_open(), 9);

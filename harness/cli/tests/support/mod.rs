@@ -189,6 +189,20 @@ impl Drop for Up {
     }
 }
 
+/// `jpki-sim up --no-vpcd --card CARD` with its key cache in `dir`, and `extra` flags.
+pub fn up_with_card(dir: &Path, card: &str, extra: &[&str]) -> Up {
+    let cache = dir.join("keys.sqlite");
+    let mut args = vec![
+        "--no-vpcd",
+        "--card",
+        card,
+        "--key-cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Up::start(&args)
+}
+
 /// Runs a command with a timeout, capturing output.
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Output {
     let mut child = Command::new(program)
