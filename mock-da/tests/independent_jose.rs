@@ -15,32 +15,6 @@ use support::*;
 
 const CARD: &str = "felica:0123456789ABCDEF";
 
-/// Whether tests that need the CI's packages must run rather than skip.
-fn required() -> bool {
-    std::env::var_os("JPKI_SIM_REQUIRE_PCSC").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-/// The first Python that has jwcrypto: the one on `PATH`, else Debian's own (a Python
-/// manager's shim on `PATH` does not see the Debian packages).
-fn jwcrypto_python(test: &str) -> Option<&'static str> {
-    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import jwcrypto"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_some() {
-        return found;
-    }
-    assert!(
-        !required(),
-        "{test}: JPKI_SIM_REQUIRE_PCSC is set but python3-jwcrypto is missing (scripts/setup-debian.sh)"
-    );
-    eprintln!("{test}: skipped: python3-jwcrypto is not installed");
-    None
-}
-
 /// Runs `script` with `input` on stdin; answers its stdout as JSON.
 fn run(python: &str, script: &str, input: &Value) -> Value {
     let mut child = Command::new(python)
@@ -96,9 +70,11 @@ print(json.dumps({"header": json.loads(checked.header), "claims": json.loads(che
 
 #[tokio::test]
 async fn jwcrypto_verifies_the_id_token_and_signs_an_accepted_assertion() {
-    let Some(python) =
-        jwcrypto_python("jwcrypto_verifies_the_id_token_and_signs_an_accepted_assertion")
-    else {
+    let Some(python) = python_with(
+        "jwcrypto_verifies_the_id_token_and_signs_an_accepted_assertion",
+        "jwcrypto",
+        "python3-jwcrypto is",
+    ) else {
         return;
     };
     let sim = Sim::new();

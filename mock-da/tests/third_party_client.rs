@@ -6,6 +6,8 @@
 //! python3-requests unless `JPKI_SIM_REQUIRE_PCSC` is set (CI sets it, and installs them with
 //! scripts/setup-debian.sh).
 
+mod support;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -16,30 +18,6 @@ use mock_jlis::world::{World, WorldConfig};
 use serde_json::{json, Value};
 
 const CARD: &str = "felica:0123456789ABCDEF";
-
-fn required() -> bool {
-    std::env::var_os("JPKI_SIM_REQUIRE_PCSC").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
-/// The first Python with authlib and requests: the one on `PATH`, else Debian's own.
-fn authlib_python(test: &str) -> Option<&'static str> {
-    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
-        Command::new(python)
-            .args(["-c", "import authlib, requests"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if found.is_none() {
-        assert!(
-            !required(),
-            "{test}: JPKI_SIM_REQUIRE_PCSC is set but python3-authlib or python3-requests is \
-             missing (scripts/setup-debian.sh)"
-        );
-        eprintln!("{test}: skipped: python3-authlib or python3-requests is not installed");
-    }
-    found
-}
 
 /// The relying party: authlib's requests client, used as its documentation shows.
 const RELYING_PARTY: &str = r#"
@@ -92,7 +70,11 @@ print(json.dumps({"claims": dict(claims), "userinfo": info}))
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_logs_in_with_pkce_and_private_key_jwt() {
-    let Some(python) = authlib_python("authlib_logs_in_with_pkce_and_private_key_jwt") else {
+    let Some(python) = support::python_with(
+        "authlib_logs_in_with_pkce_and_private_key_jwt",
+        "authlib, requests",
+        "python3-authlib or python3-requests is",
+    ) else {
         return;
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -269,3 +269,31 @@ pub fn rand_bytes() -> [u8; 16] {
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     bytes
 }
+
+/// Whether tests that need the CI's packages must run rather than skip (CI sets
+/// `JPKI_SIM_REQUIRE_PCSC`).
+pub fn required() -> bool {
+    std::env::var_os("JPKI_SIM_REQUIRE_PCSC").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The first Python that imports `modules`: the one on `PATH`, else Debian's own (a Python
+/// manager's shim on `PATH` does not see the Debian packages). `None` skips the test, which
+/// must not happen where [`required`].
+pub fn python_with(test: &str, modules: &str, packages: &str) -> Option<&'static str> {
+    let import = format!("import {modules}");
+    let found = ["python3", "/usr/bin/python3"].into_iter().find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", &import])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            !required(),
+            "{test}: JPKI_SIM_REQUIRE_PCSC is set but {packages} missing (scripts/setup-debian.sh)"
+        );
+        eprintln!("{test}: skipped: {packages} not installed");
+    }
+    found
+}
