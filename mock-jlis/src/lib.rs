@@ -14,6 +14,7 @@ pub mod consent;
 pub mod events;
 pub mod faults;
 pub mod jlis_routes;
+pub mod journal;
 pub mod my_number;
 pub mod overrides;
 pub mod persona;

@@ -38,6 +38,10 @@ pub fn router(world: Arc<World>) -> Router {
             world.clone(),
             inject_faults,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            world.clone(),
+            crate::journal::record,
+        ))
         .layer(axum::middleware::map_response(framework_errors_as_json))
         .with_state(world)
 }

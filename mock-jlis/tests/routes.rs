@@ -803,3 +803,51 @@ async fn the_card_list_names_every_card_with_its_current_serials() {
         assert_eq!(summary["generation"], view["generation"]);
     }
 }
+
+#[tokio::test]
+async fn the_journal_lists_what_was_asked_and_can_be_emptied() {
+    let world = private_world();
+    call_on(&world, "GET", "/healthz", Body::empty()).await;
+    call_on(&world, "GET", "/ca/auth.pem", Body::empty()).await;
+    call_on(&world, "GET", "/no/such/path?x=1", Body::empty()).await;
+    let (status, body) = call_on(&world, "GET", "/admin/v1/requests", Body::empty()).await;
+    assert_eq!(status, StatusCode::OK);
+    let requests = json(&body)["requests"].as_array().unwrap().clone();
+    let seen: Vec<(String, u64)> = requests
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap()
+                ),
+                r["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GET /healthz".to_owned(), 200),
+            ("GET /ca/auth.pem".to_owned(), 200),
+            ("GET /no/such/path?x=1".to_owned(), 404),
+        ]
+    );
+    let (_, body) = call_on(&world, "GET", "/admin/v1/requests?limit=1", Body::empty()).await;
+    assert_eq!(json(&body)["requests"][0]["path"], "/no/such/path?x=1");
+    let (status, body) = call_on(
+        &world,
+        "GET",
+        "/admin/v1/requests?limit=many",
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&body)["error"], "invalid_query");
+    let (status, _) = call_on(&world, "DELETE", "/admin/v1/requests", Body::empty()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, body) = call_on(&world, "GET", "/admin/v1/requests", Body::empty()).await;
+    // Only the DELETE itself is left.
+    assert_eq!(json(&body)["requests"].as_array().unwrap().len(), 1);
+}

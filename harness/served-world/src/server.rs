@@ -429,7 +429,7 @@ mod tests {
             }
         }
         // The admin API, the bridge and the two consent writes.
-        assert_eq!(guarded, 12);
+        assert_eq!(guarded, 14);
     }
 
     #[test]

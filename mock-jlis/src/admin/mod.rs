@@ -28,6 +28,10 @@ pub fn routes() -> Router<Arc<World>> {
         .route("/admin/v1/cards", get(card_list).post(provision_card))
         .route("/admin/v1/cards/{card}", get(card_view))
         .route("/admin/v1/events", post(life_event))
+        .route(
+            "/admin/v1/requests",
+            get(recent_requests).delete(forget_requests),
+        )
         .route("/admin/v1/clock", get(clock_view).post(move_clock))
         .route(
             "/admin/v1/faults",
@@ -42,6 +46,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/v1/cards"),
     ("GET", "/admin/v1/cards/{card}"),
     ("POST", "/admin/v1/events"),
+    ("GET", "/admin/v1/requests"),
+    ("DELETE", "/admin/v1/requests"),
     ("GET", "/admin/v1/clock"),
     ("POST", "/admin/v1/clock"),
     ("GET", "/admin/v1/faults"),
@@ -71,6 +77,31 @@ async fn provision_card(
     })
     .await?;
     Ok((StatusCode::OK, Json(view)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecentQuery {
+    /// The newest this many (default and most: the journal's capacity).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn recent_requests(
+    State(world): State<Arc<World>>,
+    query: Result<axum::extract::Query<RecentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let query = query
+        .map_err(|err| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", err.body_text()))?;
+    let limit = query.limit.unwrap_or(crate::journal::JOURNAL_CAPACITY);
+    Ok(Json(
+        serde_json::json!({ "requests": world.journal().recent(limit) }),
+    ))
+}
+
+async fn forget_requests(State(world): State<Arc<World>>) -> impl IntoResponse {
+    world.journal().clear();
+    StatusCode::NO_CONTENT
 }
 
 async fn card_list(State(world): State<Arc<World>>) -> impl IntoResponse {

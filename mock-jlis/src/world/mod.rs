@@ -213,6 +213,7 @@ pub struct World {
     /// then publishes.
     writer: Mutex<()>,
     faults: crate::faults::Faults,
+    journal: crate::journal::Journal,
     ocsp_signer: OcspSigner,
 }
 
@@ -278,6 +279,7 @@ impl World {
             registry: RwLock::new(Registry::default()),
             writer: Mutex::new(()),
             faults: crate::faults::Faults::default(),
+            journal: crate::journal::Journal::default(),
             ocsp_signer: config.ocsp_signer,
         };
         world.restore()?;
@@ -337,6 +339,11 @@ impl World {
     /// The armed fault-injection rules.
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.faults
+    }
+
+    /// The last requests the world's routes answered.
+    pub fn journal(&self) -> &crate::journal::Journal {
+        &self.journal
     }
 
     /// The CRL and OCSP cadence the world was opened with.
