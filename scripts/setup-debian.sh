@@ -6,7 +6,7 @@
 # OpenID Connect implementations that check mock-da's tokens). Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux python3 python3-jwcrypto python3-authlib python3-requests)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 python3-jwcrypto python3-authlib python3-requests)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
