@@ -227,10 +227,13 @@ fn a_pf_under_test_is_not_credited_with_the_card_scenarios_in_any_report() {
     assert!(
         xml.contains(&format!(
             "<testsuite name=\"{} (ref-pf)\" tests=\"{count}\" failures=\"0\" errors=\"0\" skipped=\"{count}\"",
-            // The merged title: the suites the runs covered.
+            // The merged title: the suites the runs covered, relative to where they ran.
             files
                 .iter()
-                .map(|f| f.display().to_string())
+                .map(|f| {
+                    let here = std::env::current_dir().unwrap();
+                    f.strip_prefix(&here).unwrap_or(f).display().to_string()
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         )),

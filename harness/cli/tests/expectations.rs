@@ -316,7 +316,7 @@ fn report_merges_runs_of_two_adapters_into_one_matrix() {
 
     let page = std::fs::read_to_string(path("matrix.html")).unwrap();
     assert!(
-        page.contains("<tr><th>scenario</th><th>plain</th><th>acme</th></tr>"),
+        page.contains("<tr><th>scenario</th><th>importance</th><th>plain</th><th>acme</th></tr>"),
         "{page}"
     );
     let start = page

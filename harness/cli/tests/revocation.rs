@@ -354,6 +354,7 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
     // Fire events from another thread and kill the server while they are in flight.
     let url = up.url.clone();
     let stream_cards = cards.clone();
+    let (acked, first_ack) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || {
         let mut acknowledged = Vec::new();
         for (i, card) in stream_cards.iter().cycle().take(60).enumerate() {
@@ -372,13 +373,19 @@ fn acknowledged_events_survive_a_kill_in_the_middle_of_a_stream() {
                         card.clone(),
                         outcome["issued"][0]["serial"].as_str().unwrap().to_owned(),
                     ));
+                    let _ = acked.send(());
                 }
                 _ => break,
             }
         }
         acknowledged
     });
-    std::thread::sleep(Duration::from_millis(700));
+    // Killed while the stream goes on: after the first acknowledgement (a re-issue derives a
+    // new key, which takes longer on a busy machine) and a little more.
+    first_ack
+        .recv_timeout(Duration::from_secs(60))
+        .expect("no event was acknowledged within 60 s");
+    std::thread::sleep(Duration::from_millis(300));
     up.kill();
     let acknowledged = sender.join().unwrap();
     drop((slow, idle));
