@@ -127,17 +127,25 @@ fn summary(html: &mut String, adapters: &[&str], results: &[ScenarioResult]) {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{seconds:.1} s</td></tr>",
             escape(adapter),
             bar(&theirs),
-            counts(&Tally::of(&theirs.iter().map(|r| (*r).clone()).collect::<Vec<_>>())),
+            counts(&Tally::of(
+                &theirs.iter().map(|r| (*r).clone()).collect::<Vec<_>>()
+            )),
         );
     }
     html.push_str("</table>\n");
     let mut areas: Vec<&str> = results.iter().map(|r| r.id.area()).collect();
     areas.sort_unstable();
     areas.dedup();
-    breakdown(html, "By area", &areas, results, |r, area| r.id.area() == area);
+    breakdown(html, "By area", &areas, results, |r, area| {
+        r.id.area() == area
+    });
     let importances: Vec<&str> = ["critical", "high", "medium", "low"]
         .into_iter()
-        .filter(|name| results.iter().any(|r| importance_name(r.importance) == *name))
+        .filter(|name| {
+            results
+                .iter()
+                .any(|r| importance_name(r.importance) == *name)
+        })
         .collect();
     breakdown(html, "By importance", &importances, results, |r, name| {
         importance_name(r.importance) == name
