@@ -84,7 +84,8 @@ impl EventKind {
         }
     }
 
-    fn changes_basic_info(self) -> bool {
+    /// Whether the event changes basic-4-info, and so re-issues the signature certificate.
+    pub fn changes_basic_info(self) -> bool {
         matches!(
             self,
             EventKind::AddressChange
@@ -93,6 +94,25 @@ impl EventKind {
                 | EventKind::SexCorrection
         )
     }
+}
+
+/// The persona after a basic-4-info event with the requested `values` (`EventRequest::persona`),
+/// read and validated as provisioning overrides are, and refused when the holder would get no
+/// signature certificate, which the event re-issues. Public so that fuzz targets (fuzz/) check
+/// the bodies the route takes.
+pub fn event_persona(current: &Persona, values: &serde_json::Value) -> Result<Persona, WorldError> {
+    let overrides = PersonaOverrides::from_yaml_str(&values.to_string(), "event persona")
+        .map_err(PersonaError::from)?;
+    let persona = current
+        .clone()
+        .with_overrides(&overrides)
+        .map_err(PersonaError::from)?;
+    if !persona.has_signature_certificate() {
+        return Err(WorldError::NoSignatureCertificate {
+            card: current.card_id.clone(),
+        });
+    }
+    Ok(persona)
 }
 
 /// `POST /admin/v1/events`.
@@ -219,6 +239,13 @@ impl Lifecycle<'_> {
                         card: request.card.clone(),
                     })?;
             let persona = self.changed_persona(&before.persona, kind, request.persona.as_ref())?;
+            // The event re-issues the signature certificate, so the changed holder must still
+            // get one (15 or older at issuance).
+            if !persona.has_signature_certificate() {
+                return Err(WorldError::NoSignatureCertificate {
+                    card: request.card.clone(),
+                });
+            }
             let revision = before.sign_revision + 1;
             let issued_at = card_issue_instant(&persona);
             let built = self.build(&persona, revision, issued_at, Some(now), Some(&before.auth))?;
@@ -373,12 +400,7 @@ impl Lifecycle<'_> {
         requested: Option<&serde_json::Value>,
     ) -> Result<Persona, WorldError> {
         if let Some(values) = requested {
-            let overrides = PersonaOverrides::from_yaml_str(&values.to_string(), "event persona")
-                .map_err(PersonaError::from)?;
-            return Ok(current
-                .clone()
-                .with_overrides(&overrides)
-                .map_err(PersonaError::from)?);
+            return event_persona(current, values);
         }
         // A plausible new value: the same field of the persona of another (synthetic) card id,
         // salted with the number of events so repeated changes differ.

@@ -115,18 +115,19 @@ impl IntoResponse for JlisError {
     }
 }
 
+/// `POST /jlis/v1/consents`. Public so that fuzz targets (fuzz/) read bodies as the route does.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConsentRequest {
+pub struct ConsentRequest {
     /// The consent document (base64).
-    document: String,
+    pub document: String,
     /// sha256WithRSAEncryption over the document by the holder's signature key (base64).
-    signature: String,
+    pub signature: String,
     /// The signature certificate (base64 of DER).
-    certificate: String,
+    pub certificate: String,
     /// How long the consent lasts: `365d`, `12h`, ... (default 365 days).
     #[serde(default)]
-    valid_for: Option<String>,
+    pub valid_for: Option<String>,
 }
 
 async fn grant_consent(

@@ -355,3 +355,25 @@ fn provisioning_again_never_reissues_and_refuses_another_persona() {
         "{err}"
     );
 }
+
+#[test]
+fn a_basic_info_change_that_would_make_the_holder_a_child_is_refused_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_in(Store::in_memory().unwrap(), &dir.path().join("keys.sqlite"));
+    let id: CardId = "felica:0123456789ABCDEF".parse().unwrap();
+    let card = world.provision(&id, None).unwrap();
+    let before = card.state();
+    // Born after the card was issued less 15 years: no signature certificate to re-issue.
+    let request = EventRequest {
+        persona: Some(serde_json::json!({ "birth_date": "2020-01-01" })),
+        ..event(&id, EventKind::BirthDateCorrection)
+    };
+    let refused = world.apply_event(&request).unwrap_err();
+    assert!(
+        matches!(refused, WorldError::NoSignatureCertificate { .. }),
+        "{refused}"
+    );
+    let after = card.state();
+    assert_eq!(after.persona, before.persona);
+    assert_eq!(after.life, Life::Active);
+}

@@ -184,6 +184,33 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<Option<(RejectReason, String)>, PlatformError> {
         let reject = |reason, detail: String| Ok(Some((reason, detail)));
+        let key = match self.verify_certificate(request, certificate, now)? {
+            Ok(key) => key,
+            Err((reason, detail)) => return reject(reason, detail),
+        };
+        match self.status(key, certificate, StatusChannel::Ocsp)? {
+            Ok(Status::Good) => Ok(None),
+            Ok(Status::Revoked(reason)) => {
+                reject(RejectReason::Revoked, format!("revoked ({reason:?})"))
+            }
+            Ok(Status::Unknown) => reject(
+                RejectReason::StatusUndetermined,
+                "the OCSP responder does not know the certificate".to_owned(),
+            ),
+            Err(detail) => reject(RejectReason::StatusUndetermined, detail),
+        }
+    }
+
+    /// The checks of an enrolment before the status one: the path, the CA's signature,
+    /// validity, extensions and the holder's signature. `Ok` names the hierarchy whose status
+    /// service is asked next.
+    fn verify_certificate(
+        &self,
+        request: &EnrolRequest,
+        certificate: &Certificate,
+        now: OffsetDateTime,
+    ) -> Result<Result<KeyKind, (RejectReason, String)>, PlatformError> {
+        let reject = |reason, detail: String| Ok(Err((reason, detail)));
         let top = match path::top(certificate, &request.intermediates, now, self.mutant) {
             Ok(top) => top,
             Err(detail) => return reject(RejectReason::Untrusted, detail),
@@ -274,17 +301,7 @@ impl ReferencePf {
         if let (Err(err), false) = (verified, is(self.mutant, Mutant::SkipsDataSignature)) {
             return reject(RejectReason::BadSignature, err.to_string());
         }
-        match self.status(key, certificate, StatusChannel::Ocsp)? {
-            Ok(Status::Good) => Ok(None),
-            Ok(Status::Revoked(reason)) => {
-                reject(RejectReason::Revoked, format!("revoked ({reason:?})"))
-            }
-            Ok(Status::Unknown) => reject(
-                RejectReason::StatusUndetermined,
-                "the OCSP responder does not know the certificate".to_owned(),
-            ),
-            Err(detail) => reject(RejectReason::StatusUndetermined, detail),
-        }
+        Ok(Ok(key))
     }
 
     /// The reason the newest linked signature certificate was revoked, from its status record.
@@ -478,6 +495,76 @@ impl Platform for ReferencePf {
         }
         let id = self.users.entry(user.clone()).or_insert(user).clone();
         Ok(UserOutcome::User { id })
+    }
+}
+
+/// The PF's judgement of DER from outside without the HTTP around it: what a fuzz target
+/// (fuzz/) feeds any bytes to. Each runs the code the PF runs on a certificate presented for
+/// enrolment, a fetched CRL or a fetched OCSP response; `Ok` is what the PF would believe,
+/// `Err` why it refuses. Nothing here talks to a server.
+impl ReferencePf {
+    /// An enrolment's checks up to (not including) the status request, at `now`: the
+    /// certificate's DER, the path through the presented certificates, the CA's signature,
+    /// validity, extensions, the holder's signature, and the re-encoding the PF keeps.
+    pub fn judge_enrolment(
+        &self,
+        request: &EnrolRequest,
+        now: OffsetDateTime,
+    ) -> Result<KeyKind, String> {
+        let certificate = Certificate::from_der(&request.certificate)
+            .map_err(|err| format!("not DER X.509: {err}"))?;
+        let key = match self.verify_certificate(request, &certificate, now) {
+            Ok(Ok(key)) => key,
+            Ok(Err((reason, detail))) => return Err(format!("{reason:?}: {detail}")),
+            Err(err) => return Err(err.to_string()),
+        };
+        certificate
+            .to_der()
+            .map_err(|err| format!("re-encoding a parsed certificate: {err}"))?;
+        Ok(key)
+    }
+
+    /// The status of `certificate` (DER) of hierarchy `key` as the CRL `der` states it at `now`.
+    pub fn judge_crl(
+        &self,
+        key: KeyKind,
+        certificate: &[u8],
+        der: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, String> {
+        let certificate = Certificate::from_der(certificate).map_err(|err| err.to_string())?;
+        let anchors = [self.anchor(key), self.anchor(other_key(key))];
+        let [Ok(ca), Ok(other)] = anchors else {
+            return Err("no anchors".to_owned());
+        };
+        crl::judge(der, [ca, other], &certificate, now, self.mutant)
+            .map(|status| format!("{status:?}"))
+            .map_err(|err| err.to_string())
+    }
+
+    /// The status of `certificate` (DER) of hierarchy `key` as the OCSP response `der` to a
+    /// request with the nonce `nonce` states it at `now`.
+    pub fn judge_ocsp(
+        &self,
+        key: KeyKind,
+        certificate: &[u8],
+        nonce: &[u8],
+        der: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, String> {
+        let certificate = Certificate::from_der(certificate).map_err(|err| err.to_string())?;
+        let anchors = [self.anchor(key), self.anchor(other_key(key))];
+        let [Ok(ca), Ok(other)] = anchors else {
+            return Err("no anchors".to_owned());
+        };
+        let cert_id =
+            ocsp::cert_id(ca, &certificate, self.mutant).map_err(|err| err.to_string())?;
+        let nonce_value = der::asn1::OctetString::new(nonce)
+            .and_then(|octets| octets.to_der())
+            .map_err(|err| err.to_string())?;
+        ocsp::judge(der, [ca, other], &cert_id, &nonce_value, now, self.mutant)
+            .map(|status| format!("{status:?}"))
+            .map_err(|err| err.to_string())
     }
 }
 

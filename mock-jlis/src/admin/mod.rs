@@ -55,13 +55,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/admin/v1/faults"),
 ];
 
+/// `POST /admin/v1/cards`. Public so that fuzz targets (fuzz/) read bodies as the route does.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProvisionRequest {
-    card: String,
+pub struct ProvisionRequest {
+    /// The card id, `felica:<16 hex>` or `typea:<8|14|20 hex>`.
+    pub card: String,
     /// Persona overrides; validated by the world (JSON is YAML, so one parser serves both).
     #[serde(default)]
-    persona: Option<serde_json::Value>,
+    pub persona: Option<serde_json::Value>,
 }
 
 async fn provision_card(
@@ -132,15 +134,16 @@ async fn life_event(
     Ok((StatusCode::OK, Json(outcome)))
 }
 
+/// `POST /admin/v1/clock`. Public so that fuzz targets (fuzz/) read bodies as the route does.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClockRequest {
+pub struct ClockRequest {
     /// A duration to move forward by: `15m`, `1d`, `1h30m`.
     #[serde(default)]
-    advance: Option<String>,
+    pub advance: Option<String>,
     /// An RFC 3339 instant to move to (forward only).
     #[serde(default, with = "time::serde::rfc3339::option")]
-    set: Option<time::OffsetDateTime>,
+    pub set: Option<time::OffsetDateTime>,
 }
 
 async fn clock_view(State(world): State<Arc<World>>) -> impl IntoResponse {

@@ -73,7 +73,19 @@ pub fn check(
             status: reply.status,
         });
     }
-    let crl = CertificateList::from_der(&reply.body).map_err(CrlError::Garbage)?;
+    judge(&reply.body, [ca, other], certificate, now, mutant)
+}
+
+/// What [`check`] concludes from the CRL's DER once fetched: the whole of the PF's belief in a
+/// CRL, apart from the transport, so it can also be fed any bytes (fuzz/).
+pub fn judge(
+    der: &[u8],
+    [ca, other]: [&Anchor; 2],
+    certificate: &Certificate,
+    now: OffsetDateTime,
+    mutant: Option<Mutant>,
+) -> Result<Status, CrlError> {
+    let crl = CertificateList::from_der(der).map_err(CrlError::Garbage)?;
     let tbs = &crl.tbs_cert_list;
     let signed_by = |anchor: &Anchor| -> Result<(), CrlError> {
         if tbs.issuer.to_der().map_err(CrlError::Garbage)? != anchor.subject_der {

@@ -97,16 +97,7 @@ fn ask(
     now: OffsetDateTime,
     mutant: Option<Mutant>,
 ) -> Result<Status, OcspError> {
-    let ca = anchors[0];
-    let cert_id = CertId {
-        hash_algorithm: AlgorithmIdentifierOwned {
-            oid: SHA1,
-            parameters: Some(Null.into()),
-        },
-        issuer_name_hash: octets(x509::sha1(&ca.subject_der))?,
-        issuer_key_hash: octets(ca.key_hash.clone())?,
-        serial_number: x509::read_serial(certificate, mutant),
-    };
+    let cert_id = cert_id(anchors[0], certificate, mutant)?;
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()
         .fill(&mut nonce)
@@ -135,7 +126,38 @@ fn ask(
     if reply.status != 200 {
         return Err(OcspError::Status(reply.status));
     }
-    let response = OcspResponse::from_der(&reply.body).map_err(OcspError::Garbage)?;
+    judge(&reply.body, anchors, &cert_id, &nonce_value, now, mutant)
+}
+
+/// The CertID the PF asks about for `certificate`, issued by `ca`.
+pub fn cert_id(
+    ca: &Anchor,
+    certificate: &Certificate,
+    mutant: Option<Mutant>,
+) -> Result<CertId, OcspError> {
+    Ok(CertId {
+        hash_algorithm: AlgorithmIdentifierOwned {
+            oid: SHA1,
+            parameters: Some(Null.into()),
+        },
+        issuer_name_hash: octets(x509::sha1(&ca.subject_der))?,
+        issuer_key_hash: octets(ca.key_hash.clone())?,
+        serial_number: x509::read_serial(certificate, mutant),
+    })
+}
+
+/// What [`check`] concludes from one response's DER to a request for `cert_id` with
+/// `nonce_value` (the nonce extension's value): the whole of the PF's belief in an OCSP answer,
+/// apart from the transport, so it can also be fed any bytes (fuzz/).
+pub fn judge(
+    der: &[u8],
+    anchors: [&Anchor; 2],
+    cert_id: &CertId,
+    nonce_value: &[u8],
+    now: OffsetDateTime,
+    mutant: Option<Mutant>,
+) -> Result<Status, OcspError> {
+    let response = OcspResponse::from_der(der).map_err(OcspError::Garbage)?;
     if response.response_status != OcspResponseStatus::Successful {
         return Err(OcspError::Unsuccessful(response.response_status));
     }
@@ -156,13 +178,13 @@ fn ask(
         .find(|extension| extension.extn_id == OCSP_NONCE)
         .map(|extension| extension.extn_value.as_bytes());
     if !is(mutant, Mutant::IgnoresNonce) {
-        check_nonce(&nonce_value, echoed)?;
+        check_nonce(nonce_value, echoed)?;
     }
     let mut responses = basic.tbs_response_data.responses.iter();
     let single = if is(mutant, Mutant::FirstSingleResponse) {
         responses.next()
     } else {
-        responses.find(|single| same_cert_id(&single.cert_id, &cert_id, mutant))
+        responses.find(|single| same_cert_id(&single.cert_id, cert_id, mutant))
     }
     .ok_or(OcspError::NoAnswer)?;
     fresh(single, now, mutant)?;
