@@ -524,6 +524,14 @@ impl ReferencePf {
         Ok(key)
     }
 
+    /// The anchor of `key`'s hierarchy, then the other one's, for the `judge_*` entry points.
+    fn both_anchors(&self, key: KeyKind) -> Result<[&Anchor; 2], String> {
+        match [self.anchor(key), self.anchor(other_key(key))] {
+            [Ok(ca), Ok(other)] => Ok([ca, other]),
+            _ => Err("no anchors".to_owned()),
+        }
+    }
+
     /// The status of `certificate` (DER) of hierarchy `key` as the CRL `der` states it at `now`.
     pub fn judge_crl(
         &self,
@@ -533,10 +541,7 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<String, String> {
         let certificate = Certificate::from_der(certificate).map_err(|err| err.to_string())?;
-        let anchors = [self.anchor(key), self.anchor(other_key(key))];
-        let [Ok(ca), Ok(other)] = anchors else {
-            return Err("no anchors".to_owned());
-        };
+        let [ca, other] = self.both_anchors(key)?;
         crl::judge(der, [ca, other], &certificate, now, self.mutant)
             .map(|status| format!("{status:?}"))
             .map_err(|err| err.to_string())
@@ -553,10 +558,7 @@ impl ReferencePf {
         now: OffsetDateTime,
     ) -> Result<String, String> {
         let certificate = Certificate::from_der(certificate).map_err(|err| err.to_string())?;
-        let anchors = [self.anchor(key), self.anchor(other_key(key))];
-        let [Ok(ca), Ok(other)] = anchors else {
-            return Err("no anchors".to_owned());
-        };
+        let [ca, other] = self.both_anchors(key)?;
         let cert_id =
             ocsp::cert_id(ca, &certificate, self.mutant).map_err(|err| err.to_string())?;
         let nonce_value = der::asn1::OctetString::new(nonce)
