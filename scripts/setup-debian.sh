@@ -28,9 +28,4 @@ if ! "$JPKI_CLI_ROOT/bin/jpki-cli" --version >/dev/null 2>&1; then
   echo "setup: building jpki-cli $JPKI_CLI_VERSION into $JPKI_CLI_ROOT (about a minute)"
   cargo install --quiet --locked jpki-cli --version "$JPKI_CLI_VERSION" --root "$JPKI_CLI_ROOT"
 fi
-# cargo-fuzz for the fuzz smoke run of CI (scripts/fuzz --smoke).
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "setup: installing cargo-fuzz (about three minutes)"
-  cargo install --quiet --locked cargo-fuzz
-fi
 echo "setup: ok (jpki-cli at $JPKI_CLI_ROOT/bin/jpki-cli)"

@@ -1,14 +1,4 @@
-//! The adapter protocol's JSON lines, both ways: any line decodes or gets a precise error.
+//! libFuzzer's entry to `fuzz_targets::adapter_message` (fuzz-targets/src/adapter_message.rs).
 #![no_main]
 
-use adapter_protocol::wire::{AdapterMessage, HarnessMessage, Incoming};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|bytes: &[u8]| {
-    let Ok(line) = std::str::from_utf8(bytes) else {
-        return;
-    };
-    let _ = Incoming::from_line(line);
-    let _ = HarnessMessage::from_line(line);
-    let _ = AdapterMessage::from_line(line);
-});
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| fuzz_targets::adapter_message::run(bytes));

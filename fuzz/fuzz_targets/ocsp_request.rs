@@ -1,8 +1,4 @@
-//! The OCSP request parser (an HTTP body from anyone): refused or parsed, never a panic.
+//! libFuzzer's entry to `fuzz_targets::ocsp_request` (fuzz-targets/src/ocsp_request.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|der: &[u8]| {
-    let _ = mock_ca::ocsp::OcspRequest::from_der(der);
-});
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| fuzz_targets::ocsp_request::run(bytes));
