@@ -65,9 +65,9 @@ fn jpki_sim(args: &[&str]) -> Output {
         .expect("jpki-sim runs")
 }
 
-/// Runs the browser headless with `args` on `page`; answers its stdout. A browser that does
-/// not finish within a minute is killed and fails the test.
-fn browse(browser: &Path, profile: &Path, args: &[String], page: &Path) -> String {
+/// Runs the browser headless with `args` on `page` (with `#fragment` if not empty); answers its
+/// stdout. A browser that does not finish within a minute is killed and fails the test.
+fn browse(browser: &Path, profile: &Path, args: &[String], page: &Path, fragment: &str) -> String {
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -81,7 +81,7 @@ fn browse(browser: &Path, profile: &Path, args: &[String], page: &Path) -> Strin
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -120,14 +120,26 @@ fn screenshot(browser: &Path, dir: &Path, page: &Path, png: &Path) -> Pixels {
             format!("--screenshot={}", png.display()),
         ],
         page,
+        "",
     );
     Pixels::read(png)
 }
 
-/// The DOM as the browser built it from `page`.
+/// The DOM as the browser built it from `page`, its scripts run.
 fn dom(browser: &Path, dir: &Path, page: &Path) -> String {
+    dom_at(browser, dir, page, "")
+}
+
+/// [`dom`] of `page#fragment`.
+fn dom_at(browser: &Path, dir: &Path, page: &Path, fragment: &str) -> String {
     let profile = tempfile::tempdir_in(dir).unwrap();
-    browse(browser, profile.path(), &["--dump-dom".to_owned()], page)
+    browse(
+        browser,
+        profile.path(),
+        &["--dump-dom".to_owned()],
+        page,
+        fragment,
+    )
 }
 
 /// A decoded screenshot.
@@ -299,6 +311,32 @@ fn conformance_and_matrix_reports_render_with_the_json_numbers() {
     );
     // The Japanese the report carries (scenario descriptions) reaches the page as text.
     assert!(shown.contains("照合番号"), "{shown}");
+    // The search box, run by the browser: `#search=TEXT` leaves the scenarios whose row has
+    // TEXT (the id or the description here, every outcome being `pass`).
+    let query = "Lockout";
+    let matching = reference["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            let text = format!("{} {}", r["id"], r["description"]).to_lowercase();
+            text.contains(&query.to_lowercase())
+        })
+        .count();
+    assert!(matching > 0 && matching < passed, "{matching} of {passed}");
+    let searched = dom_at(
+        &browser,
+        dir.path(),
+        &path("reference.html"),
+        &format!("#search={query}"),
+    );
+    let visible = searched.matches("<tr class=\"row-quiet\">").count()
+        + searched.matches("<tr class=\"row-problem\">").count();
+    assert_eq!(visible, matching, "rows left by the search for {query:?}");
+    assert!(
+        !searched.contains("id=\"search-label\" hidden"),
+        "the search box stays hidden"
+    );
     let pixels = screenshot(
         &browser,
         dir.path(),

@@ -3,8 +3,9 @@
 //! scenarios down and adapters across, the outcome in each cell (colour and name; a scenario
 //! the system under test took no part in shows `not exercised`, never a pass). A failure, hang,
 //! known divergence or unexpected pass opens to its step, expected against actual, the
-//! divergence's reason, and the trace. No scripts, no external files: it is attached to CI runs
-//! and opened offline.
+//! divergence's reason, and the trace. No external files: it is attached to CI runs and opened
+//! offline. One small inline script adds a search box (also read from `#search=TEXT` in the
+//! address); without scripts the page loses only that.
 
 use std::fmt::Write as _;
 
@@ -23,6 +24,19 @@ summary{cursor:pointer}dt{font-weight:bold}dd{margin:0 0 .3em 1em}\
 pre{font-size:.85em;white-space:pre-wrap}tr.area th{background:#eef;font-size:1.05em}\
 .filter{margin:1em 0}\
 body:has(#problems:checked) tr.row-quiet{display:none}";
+
+/// The search box: shows it, hides the scenario rows whose text does not contain the query
+/// (case-insensitive) and the areas left empty, and keeps the query in the address so that a
+/// filtered view can be linked to.
+const SEARCH_SCRIPT: &str = "<script>(function(){\
+var box=document.getElementById('search');document.getElementById('search-label').hidden=false;\
+function apply(){var q=box.value.trim().toLowerCase();\
+document.querySelectorAll('tr.row-quiet,tr.row-problem').forEach(function(r){r.hidden=q!==''&&r.textContent.toLowerCase().indexOf(q)<0;});\
+document.querySelectorAll('tr.area').forEach(function(a){var n=a.nextElementSibling,any=false;\
+while(n&&!n.classList.contains('area')){if(!n.hidden){any=true;}n=n.nextElementSibling;}a.hidden=!any;});}\
+box.addEventListener('input',function(){apply();try{history.replaceState(null,'',box.value?'#search='+encodeURIComponent(box.value):location.pathname);}catch(e){}});\
+var m=location.hash.match(/^#search=(.*)$/);if(m){box.value=decodeURIComponent(m[1]);}apply();\
+})();</script>\n";
 
 /// The outcome classes in the order summaries list them, with their names for people and
 /// their colours in the summary picture.
@@ -70,7 +84,7 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
         env!("CARGO_PKG_VERSION"),
     );
     summary(&mut html, &adapters, results);
-    html.push_str("<h2>Scenarios</h2>\n<p class=\"filter\"><label><input type=\"checkbox\" id=\"problems\"> only problems (failures, hangs, errors, divergences)</label></p>\n<table>\n<tr><th>scenario</th><th>importance</th>");
+    html.push_str("<h2>Scenarios</h2>\n<p class=\"filter\"><label><input type=\"checkbox\" id=\"problems\"> only problems (failures, hangs, errors, divergences)</label> <label id=\"search-label\" hidden>search <input type=\"search\" id=\"search\" placeholder=\"id, description, step, trace\"></label></p>\n<table>\n<tr><th>scenario</th><th>importance</th>");
     for adapter in &adapters {
         let _ = write!(html, "<th>{}</th>", escape(adapter));
     }
@@ -110,7 +124,9 @@ pub fn render(suite: &str, results: &[ScenarioResult]) -> String {
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</table>\n</body>\n</html>\n");
+    html.push_str("</table>\n");
+    html.push_str(SEARCH_SCRIPT);
+    html.push_str("</body>\n</html>\n");
     html
 }
 
