@@ -11,9 +11,10 @@ use axum::Json;
 pub enum Delivery {
     /// Appended to the client's redirect URI with `state`.
     Redirect,
-    /// A JSON body with this status (token endpoint, userinfo, untrusted redirects).
+    /// A JSON body with this status (token endpoint, the sign API, untrusted redirects).
     Json(StatusCode),
-    /// A userinfo refusal: `401` with `WWW-Authenticate: Bearer error="invalid_token"`.
+    /// A bearer-token refusal (userinfo, the sign API): `401` with
+    /// `WWW-Authenticate: Bearer error="invalid_token"`.
     Bearer,
 }
 
@@ -71,7 +72,16 @@ impl OAuthError {
         }
     }
 
-    /// `401 invalid_token` for userinfo.
+    /// A JSON error with another status (the sign API's `403` and `404`).
+    pub fn status(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: self::description(&description.into()),
+            delivery: Delivery::Json(status),
+        }
+    }
+
+    /// `401 invalid_token` for userinfo and the sign API.
     pub fn bearer(description: impl Into<String>) -> Self {
         OAuthError {
             code: "invalid_token",

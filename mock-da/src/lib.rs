@@ -1,17 +1,21 @@
-//! A simulator of the Digital Agency's authentication API for デジタル認証アプリ (OpenID Connect,
-//! authorization-code flow with PKCE and private_key_jwt), over the mock-jlis world: the user
-//! is authenticated for real by the world's virtual card, and the certificate it presents is
-//! checked against the world's registry. Every key is a test key; nothing here is the real
+//! A simulator of the Digital Agency's authentication and sign APIs for デジタル認証アプリ (OpenID
+//! Connect, authorization-code flow with PKCE and private_key_jwt; sign transactions opened with
+//! client credentials, results as JWE), over the mock-jlis world: the user is authenticated, and
+//! signs, for real with the world's virtual card, and the certificate it presents is checked
+//! against the world's registry. Every key is a test key; nothing here is the real
 //! service (docs/digital-agency.md).
 //!
 //! [`provider::Provider`] holds the rules and state; [`routes::router`] serves it under `/da`;
-//! [`holder`] plays the user's card; [`jose`] signs and verifies the JWTs.
+//! [`holder`] plays the user's card; [`jose`] signs and verifies the JWTs; [`sign`] parses what
+//! the SP wants signed; [`jwe`] encrypts the sign result.
 
 pub mod error;
 pub mod holder;
 pub mod jose;
+pub mod jwe;
 pub mod provider;
 pub mod routes;
+pub mod sign;
 
 use std::sync::Arc;
 

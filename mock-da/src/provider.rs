@@ -1,5 +1,6 @@
 //! The provider's state and rules, without HTTP: registered clients, armed logins, codes, access
-//! tokens, spent assertion ids, and the checks of each endpoint (docs/digital-agency.md).
+//! tokens, spent assertion ids, sign transactions, and the checks of each endpoint
+//! (docs/digital-agency.md).
 //!
 //! Everything lives in memory for the life of the server, like the world's faults: a restart
 //! forgets clients and grants, while the world (cards, PIN counters, certificates) persists.
@@ -14,9 +15,13 @@ use sha2::{Digest, Sha256};
 use sim_card::CardId;
 use time::{Duration, OffsetDateTime};
 
+use axum::http::StatusCode;
+
 use crate::error::OAuthError;
 use crate::holder::{self, LoginError};
-use crate::jose::{self, Jwks, Signer};
+use crate::jose::{self, Jwks, RsaJwk, Signer};
+use crate::jwe::{ContentAlgorithm, EncryptionKey};
+use crate::sign::{self, SignInput, SignRequest, SignResult};
 
 /// The path of the realm under the server's base URL: the issuer is base URL + this.
 pub const REALM_PATH: &str = "/da/api/realms/main";
@@ -26,6 +31,14 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 
 /// The scopes the authentication API knows besides `openid`: the basic 4 information.
 pub const BASIC_FOUR: [&str; 4] = ["name", "address", "birthdate", "gender"];
+
+/// The scope of the sign API: an authorization request that signs, and the client-credentials
+/// token that opens sign transactions.
+pub const SIGN_SCOPE: &str = "sign";
+
+/// Where sign transactions are opened, under the server's base URL (the Digital Agency's
+/// `/api/sign-transactions`, under `/da`); a transaction's result is at `{id}/result` below it.
+pub const SIGN_TRANSACTIONS_PATH: &str = "/da/api/sign-transactions";
 
 /// Why the provider could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +61,10 @@ pub struct Lifetimes {
     pub code: Duration,
     /// An access token and the ID token issued with it, by the world clock.
     pub token: Duration,
+    /// A client-credentials access token (it opens sign transactions only), by the world clock.
+    pub sign_token: Duration,
+    /// A sign transaction, from its opening to the user's signature, by the world clock.
+    pub sign_transaction: Duration,
     /// Clock skew allowed on a client assertion's `exp`, `nbf` and `iat`, by the wall clock.
     pub assertion_leeway: Duration,
 }
@@ -57,6 +74,8 @@ impl Default for Lifetimes {
         Lifetimes {
             code: Duration::seconds(60),
             token: Duration::seconds(3600),
+            sign_token: Duration::seconds(300),
+            sign_transaction: Duration::seconds(600),
             assertion_leeway: Duration::seconds(60),
         }
     }
@@ -72,6 +91,14 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// The public keys its private_key_jwt assertions are signed with.
     pub jwks: Jwks,
+    /// The RSA public key sign results are encrypted to (`use: enc` or no `use`; `alg`
+    /// `RSA-OAEP-256`, the default, or `RSA-OAEP`); without it the client cannot use the sign
+    /// API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_jwk: Option<RsaJwk>,
+    /// The sign result's content encryption: `A256GCM` (the default) or `A128GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_result_enc: Option<String>,
 }
 
 impl Client {
@@ -97,7 +124,21 @@ impl Client {
                 ));
             }
         }
-        self.jwks.validate().map_err(|err| format!("jwks: {err}"))
+        self.jwks.validate().map_err(|err| format!("jwks: {err}"))?;
+        if let Some(jwk) = &self.encryption_jwk {
+            EncryptionKey::from_jwk(jwk).map_err(|err| err.to_string())?;
+        }
+        self.content_algorithm()?;
+        Ok(())
+    }
+
+    /// The sign result's `enc`, from [`Client::sign_result_enc`].
+    pub fn content_algorithm(&self) -> Result<ContentAlgorithm, String> {
+        match self.sign_result_enc.as_deref() {
+            None => Ok(ContentAlgorithm::default()),
+            Some(name) => ContentAlgorithm::from_name(name)
+                .ok_or_else(|| format!("sign_result_enc {name:?}: A256GCM or A128GCM")),
+        }
     }
 }
 
@@ -110,6 +151,9 @@ pub struct ArmedLogin {
     /// The authentication PIN typed; `None`: the card's current one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
+    /// The signature password typed when the request signs; `None`: the card's current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_password: Option<String>,
     /// Whether the user agrees to give the SP what it asked for.
     pub consent: bool,
     /// Only an authorization request of this client takes it; `None`: any client's.
@@ -136,6 +180,35 @@ struct Grant {
     scopes: Vec<String>,
     auth_time: OffsetDateTime,
     claims: BTreeMap<&'static str, Value>,
+    /// What the card signed, when the request carried a sign transaction.
+    signed: Option<SignResult>,
+}
+
+/// A client-credentials access token's grant: which client, until when.
+#[derive(Debug, Clone)]
+struct ClientGrant {
+    client_id: String,
+    expires_at: OffsetDateTime,
+}
+
+/// A sign transaction: opened by a client for one input, signed at most once.
+#[derive(Debug, Clone)]
+struct SignTransaction {
+    client_id: String,
+    input: SignInput,
+    expires_at: OffsetDateTime,
+    state: TransactionState,
+}
+
+/// Where a sign transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransactionState {
+    /// Opened, waiting for the user.
+    Open,
+    /// An authorization request is at the card with it.
+    Signing,
+    /// Signed: no other authorization request takes it.
+    Signed,
 }
 
 /// An access token's grant.
@@ -148,6 +221,7 @@ struct AccessGrant {
 /// The Digital Agency's authentication API over one world.
 pub struct Provider {
     world: Arc<World>,
+    base: String,
     issuer: String,
     signer: Signer,
     lifetimes: Lifetimes,
@@ -159,6 +233,10 @@ pub struct Provider {
     /// Kept while those tokens live, then forgotten.
     spent: Mutex<HashMap<String, (OffsetDateTime, Vec<String>)>>,
     tokens: Mutex<HashMap<String, AccessGrant>>,
+    /// Client-credentials access tokens: they open sign transactions, nothing else.
+    client_tokens: Mutex<HashMap<String, ClientGrant>>,
+    /// Sign transactions by id, kept until they expire.
+    transactions: Mutex<HashMap<String, SignTransaction>>,
     /// `(client_id, jti)` of accepted assertions, with their `exp` (wall clock).
     jtis: Mutex<HashMap<(String, String), OffsetDateTime>>,
 }
@@ -188,19 +266,35 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<String>,
     /// `code_challenge_method`.
     pub code_challenge_method: Option<String>,
+    /// `sign_transaction_id`: the request signs that transaction (with scope `sign`).
+    pub sign_transaction_id: Option<String>,
+}
+
+/// The answer to opening a sign transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenedTransaction {
+    /// The id the authorization request carries as `sign_transaction_id`.
+    pub sign_transaction_id: String,
+    /// Seconds left for the user to sign it.
+    pub expires_in: i64,
+    /// When it expires, RFC 3339 on the world clock.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }
 
 /// The token endpoint's answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
-    /// An opaque bearer token for userinfo.
+    /// An opaque bearer token: for userinfo and the sign result (a code's), or for opening sign
+    /// transactions (client credentials).
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
     /// Seconds the access token lives.
     pub expires_in: i64,
-    /// The signed ID token.
-    pub id_token: String,
+    /// The signed ID token; none for client credentials (no user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     /// The scopes granted, space-separated.
     pub scope: String,
 }
@@ -230,6 +324,7 @@ impl Provider {
         Ok(Provider {
             world,
             issuer: format!("{base}{REALM_PATH}"),
+            base,
             signer,
             lifetimes,
             clients: RwLock::default(),
@@ -237,6 +332,8 @@ impl Provider {
             codes: Mutex::default(),
             spent: Mutex::default(),
             tokens: Mutex::default(),
+            client_tokens: Mutex::default(),
+            transactions: Mutex::default(),
             jtis: Mutex::default(),
         })
     }
@@ -256,11 +353,18 @@ impl Provider {
         format!("{}/protocol/openid-connect/token", self.issuer)
     }
 
-    /// The discovery document (OpenID Connect Discovery 1.0 §3).
+    /// Where sign transactions are opened.
+    pub fn sign_transactions_endpoint(&self) -> String {
+        format!("{}{SIGN_TRANSACTIONS_PATH}", self.base)
+    }
+
+    /// The discovery document (OpenID Connect Discovery 1.0 §3), with the sign transactions'
+    /// endpoint as `sign_transactions_endpoint` (our name: the metadata is not registered).
     pub fn discovery(&self) -> Value {
         let endpoint = |name: &str| format!("{}/protocol/openid-connect/{name}", self.issuer);
         let mut scopes = vec!["openid"];
         scopes.extend(BASIC_FOUR);
+        scopes.push(SIGN_SCOPE);
         json!({
             "issuer": self.issuer,
             "authorization_endpoint": endpoint("auth"),
@@ -270,7 +374,8 @@ impl Provider {
             "scopes_supported": scopes,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "sign_transactions_endpoint": self.sign_transactions_endpoint(),
             "subject_types_supported": ["pairwise"],
             "id_token_signing_alg_values_supported": [jose::RS256],
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
@@ -414,28 +519,30 @@ impl Provider {
                  [A-Za-z0-9_-]",
             ));
         }
-        let login = self.take_login(&request.client_id).ok_or_else(|| {
-            OAuthError::redirect(
-                "login_required",
-                "no login is armed for this client: POST /da/admin/v1/logins first",
-            )
-        })?;
-        if !login.consent {
-            return Err(OAuthError::redirect(
-                "access_denied",
-                "the user refused to give the service the information asked for",
-            ));
-        }
-        let holder = self.authenticate(&login)?;
-        let claims = self.basic_four(&holder.card, &scopes);
-        let grant = Grant {
-            client_id: request.client_id.clone(),
-            sub: pairwise_sub(&request.client_id, &holder.user_id),
-            nonce: nonce.to_owned(),
-            scopes,
-            auth_time: holder.at,
-            claims,
+        let signing = match (
+            &request.sign_transaction_id,
+            scopes.iter().any(|s| s == SIGN_SCOPE),
+        ) {
+            (Some(id), true) => Some((id.as_str(), self.begin_signing(id, &request.client_id)?)),
+            (None, false) => None,
+            (None, true) => {
+                return Err(OAuthError::redirect(
+                    "invalid_request",
+                    "scope sign needs a sign_transaction_id (POST /da/api/sign-transactions)",
+                ))
+            }
+            (Some(_), false) => {
+                return Err(OAuthError::redirect(
+                    "invalid_request",
+                    "sign_transaction_id needs the sign scope",
+                ))
+            }
         };
+        let grant = self.play_login(request, scopes, nonce, signing);
+        if let Some((id, _)) = signing {
+            self.end_signing(id, grant.is_ok());
+        }
+        let grant = grant?;
         let code = random_token();
         let now = self.world.now();
         let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
@@ -453,6 +560,113 @@ impl Provider {
         Ok(code)
     }
 
+    /// The armed login played for `request`: the user's consent, then the card — the
+    /// authentication key for a login, the signature key over the transaction's input when the
+    /// request signs.
+    fn play_login(
+        &self,
+        request: &AuthorizationRequest,
+        scopes: Vec<String>,
+        nonce: &str,
+        signing: Option<(&str, SignInput)>,
+    ) -> Result<Grant, OAuthError> {
+        let login = self.take_login(&request.client_id).ok_or_else(|| {
+            OAuthError::redirect(
+                "login_required",
+                "no login is armed for this client: POST /da/admin/v1/logins first",
+            )
+        })?;
+        if !login.consent {
+            let refused = if signing.is_some() {
+                "the user refused to sign"
+            } else {
+                "the user refused to give the service the information asked for"
+            };
+            return Err(OAuthError::redirect("access_denied", refused));
+        }
+        let (user_id, card, at, signed) = match signing {
+            None => {
+                let holder = self.authenticate(&login)?;
+                (holder.user_id, holder.card, holder.at, None)
+            }
+            Some((id, input)) => {
+                let signed = self.sign_with_card(&login, &input)?;
+                let result =
+                    SignResult::new(id, &input, &signed.signature, &signed.certificate_der);
+                (signed.user_id, signed.card, signed.at, Some(result))
+            }
+        };
+        let claims = self.basic_four(&card, &scopes);
+        Ok(Grant {
+            client_id: request.client_id.clone(),
+            sub: pairwise_sub(&request.client_id, &user_id),
+            nonce: nonce.to_owned(),
+            scopes,
+            auth_time: at,
+            claims,
+            signed,
+        })
+    }
+
+    /// Takes transaction `id` for an authorization request of `client_id`: it must exist, be
+    /// that client's, open and not expired. It stays [`TransactionState::Signing`] until
+    /// [`Provider::end_signing`].
+    fn begin_signing(&self, id: &str, client_id: &str) -> Result<SignInput, OAuthError> {
+        let now = self.world.now();
+        let mut transactions = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
+        transactions.retain(|_, t| t.expires_at > now);
+        let refuse = |what: String| Err(OAuthError::redirect("invalid_request", what));
+        let Some(transaction) = transactions.get_mut(id) else {
+            return refuse(format!("sign_transaction_id {id:?} is unknown or expired"));
+        };
+        if transaction.client_id != client_id {
+            return refuse(format!(
+                "sign_transaction_id {id:?} was opened by another client"
+            ));
+        }
+        match transaction.state {
+            TransactionState::Open => {
+                transaction.state = TransactionState::Signing;
+                Ok(transaction.input)
+            }
+            TransactionState::Signing => refuse(format!(
+                "sign_transaction_id {id:?} is being signed by another request"
+            )),
+            TransactionState::Signed => {
+                refuse(format!("sign_transaction_id {id:?} was already signed"))
+            }
+        }
+    }
+
+    /// Marks transaction `id` signed, or open again when the signature failed (the user may
+    /// try again while it lives).
+    fn end_signing(&self, id: &str, signed: bool) {
+        let mut transactions = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(transaction) = transactions.get_mut(id) {
+            transaction.state = if signed {
+                TransactionState::Signed
+            } else {
+                TransactionState::Open
+            };
+        }
+    }
+
+    fn sign_with_card(
+        &self,
+        login: &ArmedLogin,
+        input: &SignInput,
+    ) -> Result<holder::Signed, OAuthError> {
+        let password = match &login.sign_password {
+            Some(password) => password.clone(),
+            None => match self.world.card(&login.card) {
+                Some(card) => self.world.view(&card).persona.pins.sign_password,
+                None => String::new(),
+            },
+        };
+        holder::sign(&self.world, &login.card, &password, &input.digest_info)
+            .map_err(|err| login_refusal(&login.card, err))
+    }
+
     fn authenticate(&self, login: &ArmedLogin) -> Result<holder::Authenticated, OAuthError> {
         let pin = match &login.pin {
             Some(pin) => pin.clone(),
@@ -461,14 +675,8 @@ impl Provider {
                 None => String::new(),
             },
         };
-        holder::authenticate(&self.world, &login.card, &pin).map_err(|err| {
-            let code = match err {
-                LoginError::NoAnswer(_) | LoginError::Card { .. } => "server_error",
-                _ => "access_denied",
-            };
-            tracing::info!(card = %login.card, error = %err, "simulated login refused");
-            OAuthError::redirect(code, err.to_string())
-        })
+        holder::authenticate(&self.world, &login.card, &pin)
+            .map_err(|err| login_refusal(&login.card, err))
     }
 
     /// The basic 4 information granted, from the card's persona at login (what the app reads
@@ -514,23 +722,68 @@ impl Provider {
         claims
     }
 
-    /// The token endpoint: authenticates the client by its assertion, then exchanges the code.
+    /// The token endpoint: authenticates the client by its assertion, then exchanges the code
+    /// or, for client credentials, issues a token that opens sign transactions.
     pub fn token(&self, form: &BTreeMap<String, String>) -> Result<TokenResponse, OAuthError> {
         match form.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {}
-            Some(other) => {
+            Some("authorization_code") => self.exchange_code(form),
+            Some("client_credentials") => self.client_credentials(form),
+            Some(other) => Err(OAuthError::token(
+                "unsupported_grant_type",
+                format!("grant_type {other:?}: authorization_code or client_credentials"),
+            )),
+            None => Err(OAuthError::token(
+                "invalid_request",
+                "grant_type is required",
+            )),
+        }
+    }
+
+    /// Client credentials (RFC 6749 §4.4) for the sign API: the client must have an
+    /// encryption key registered (its results could not be delivered otherwise), and `scope`,
+    /// when given, is `sign`.
+    fn client_credentials(
+        &self,
+        form: &BTreeMap<String, String>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate_client(form)?;
+        if let Some(scope) = form.get("scope") {
+            if scope.split(' ').any(|s| !s.is_empty() && s != SIGN_SCOPE) {
                 return Err(OAuthError::token(
-                    "unsupported_grant_type",
-                    format!("grant_type {other:?}: authorization_code only"),
-                ))
-            }
-            None => {
-                return Err(OAuthError::token(
-                    "invalid_request",
-                    "grant_type is required",
-                ))
+                    "invalid_scope",
+                    "a client-credentials token has scope sign only",
+                ));
             }
         }
+        if client.encryption_jwk.is_none() {
+            return Err(OAuthError::token(
+                "unauthorized_client",
+                "the client has no encryption_jwk registered: the sign API encrypts its \
+                 results to it",
+            ));
+        }
+        let now = self.world.now();
+        let access_token = random_token();
+        let mut tokens = self.client_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens.retain(|_, t| t.expires_at > now);
+        tokens.insert(
+            access_token.clone(),
+            ClientGrant {
+                client_id: client.client_id,
+                expires_at: now + self.lifetimes.sign_token,
+            },
+        );
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.lifetimes.sign_token.whole_seconds(),
+            id_token: None,
+            scope: SIGN_SCOPE.to_owned(),
+        })
+    }
+
+    /// The authorization-code grant (RFC 6749 §4.1.3) with PKCE.
+    fn exchange_code(&self, form: &BTreeMap<String, String>) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate_client(form)?;
         let code = form
             .get("code")
@@ -632,7 +885,7 @@ impl Provider {
             access_token,
             token_type: "Bearer",
             expires_in: self.lifetimes.token.whole_seconds(),
-            id_token,
+            id_token: Some(id_token),
             scope: grant.scopes.join(" "),
         })
     }
@@ -752,7 +1005,140 @@ impl Provider {
     }
 }
 
-/// The scopes of a request: `openid` required, the basic 4 optional, nothing else.
+impl Provider {
+    /// Opens a sign transaction for the client of `access_token` (a client-credentials token)
+    /// over `body` ([`SignRequest`] as JSON).
+    pub fn open_transaction(
+        &self,
+        access_token: &str,
+        body: &[u8],
+    ) -> Result<OpenedTransaction, OAuthError> {
+        let now = self.world.now();
+        let granted = {
+            let tokens = self.client_tokens.lock().unwrap_or_else(|e| e.into_inner());
+            tokens
+                .get(access_token)
+                .filter(|t| t.expires_at > now)
+                .cloned()
+        };
+        let Some(granted) = granted else {
+            let user = self.user_token(access_token).is_some();
+            return Err(OAuthError::bearer(if user {
+                "a user's access token cannot open sign transactions: use a client_credentials \
+                 token"
+            } else {
+                "the access token is unknown or expired (grant_type=client_credentials)"
+            }));
+        };
+        self.encryption_key(&granted.client_id)?;
+        let request: SignRequest = serde_json::from_slice(body)
+            .map_err(|err| OAuthError::page("invalid_request", format!("the body: {err}")))?;
+        let input = request
+            .parse()
+            .map_err(|err| OAuthError::page("invalid_request", err.to_string()))?;
+        let id = sign::transaction_id();
+        let expires_at = now + self.lifetimes.sign_transaction;
+        let mut transactions = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
+        transactions.retain(|_, t| t.expires_at > now);
+        transactions.insert(
+            id.clone(),
+            SignTransaction {
+                client_id: granted.client_id,
+                input,
+                expires_at,
+                state: TransactionState::Open,
+            },
+        );
+        Ok(OpenedTransaction {
+            sign_transaction_id: id,
+            expires_in: self.lifetimes.sign_transaction.whole_seconds(),
+            expires_at,
+        })
+    }
+
+    /// The result of transaction `id` for the holder of `access_token` (the token of the
+    /// code exchange after the user signed it): a compact JWE to the client's encryption key,
+    /// fresh at each call, whose plaintext is the [`SignResult`] as JSON.
+    pub fn sign_result(&self, access_token: &str, id: &str) -> Result<String, OAuthError> {
+        let Some(granted) = self.user_token(access_token) else {
+            let client = self
+                .client_tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(access_token);
+            return Err(OAuthError::bearer(if client {
+                "a client_credentials token cannot fetch a sign result: use the access token of \
+                 the user's signature (the code exchange)"
+            } else {
+                "the access token is unknown, expired or revoked"
+            }));
+        };
+        let Some(result) = &granted.grant.signed else {
+            return Err(OAuthError::status(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the access token's authorization did not sign a transaction (scope sign)",
+            ));
+        };
+        if result.sign_transaction_id != id {
+            return Err(OAuthError::status(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                format!("the access token did not sign transaction {id:?}"),
+            ));
+        }
+        let (key, enc) = self.encryption_key(&granted.grant.client_id)?;
+        let plaintext =
+            serde_json::to_vec(result).map_err(|err| OAuthError::server(err.to_string()))?;
+        key.encrypt(enc, &plaintext)
+            .map_err(|err| OAuthError::server(err.to_string()))
+    }
+
+    fn user_token(&self, access_token: &str) -> Option<AccessGrant> {
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        tokens
+            .get(access_token)
+            .filter(|t| t.expires_at > self.world.now())
+            .cloned()
+    }
+
+    /// The client's encryption key and `enc`, or `403 unauthorized_client` when it was
+    /// withdrawn or registered again without one.
+    fn encryption_key(
+        &self,
+        client_id: &str,
+    ) -> Result<(EncryptionKey, ContentAlgorithm), OAuthError> {
+        let refuse = |what: &str| {
+            OAuthError::status(
+                StatusCode::FORBIDDEN,
+                "unauthorized_client",
+                format!("client {client_id:?} {what}"),
+            )
+        };
+        let client = self
+            .client(client_id)
+            .ok_or_else(|| refuse("is no longer registered"))?;
+        let jwk = client
+            .encryption_jwk
+            .as_ref()
+            .ok_or_else(|| refuse("has no encryption_jwk registered any more"))?;
+        let key = EncryptionKey::from_jwk(jwk).map_err(|err| refuse(&err.to_string()))?;
+        let enc = client.content_algorithm().map_err(|err| refuse(&err))?;
+        Ok((key, enc))
+    }
+}
+
+/// The redirect error a user's failed login or signature is.
+fn login_refusal(card: &CardId, err: LoginError) -> OAuthError {
+    let code = match err {
+        LoginError::NoAnswer(_) | LoginError::Card { .. } => "server_error",
+        _ => "access_denied",
+    };
+    tracing::info!(card = %card, error = %err, "simulated login refused");
+    OAuthError::redirect(code, err.to_string())
+}
+
+/// The scopes of a request: `openid` required, the basic 4 and `sign` optional, nothing else.
 fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
     let scopes: Vec<String> = scope
         .unwrap_or("")
@@ -768,17 +1154,12 @@ fn parse_scope(scope: Option<&str>) -> Result<Vec<String>, OAuthError> {
     }
     if let Some(unknown) = scopes
         .iter()
-        .find(|s| *s != "openid" && !BASIC_FOUR.contains(&s.as_str()))
+        .find(|s| *s != "openid" && *s != SIGN_SCOPE && !BASIC_FOUR.contains(&s.as_str()))
     {
-        let hint = if unknown == "sign" {
-            " (the sign API is not simulated yet)"
-        } else {
-            ""
-        };
         return Err(OAuthError::redirect(
             "invalid_scope",
             format!(
-                "scope {unknown:?} is not known{hint}: openid, name, address, birthdate, gender"
+                "scope {unknown:?} is not known: openid, name, address, birthdate, gender, sign"
             ),
         ));
     }
@@ -845,15 +1226,19 @@ mod tests {
     }
 
     #[test]
-    fn scopes_need_openid_and_know_the_basic_four_only() {
+    fn scopes_need_openid_and_know_the_basic_four_and_sign_only() {
         assert_eq!(
             parse_scope(Some("openid name  name gender")).unwrap(),
             ["openid", "name", "gender"]
         );
         assert_eq!(parse_scope(Some("name")).unwrap_err().code, "invalid_scope");
         assert_eq!(parse_scope(None).unwrap_err().code, "invalid_scope");
-        let sign = parse_scope(Some("openid sign")).unwrap_err();
-        assert!(sign.description.contains("not simulated"), "{sign:?}");
+        assert_eq!(
+            parse_scope(Some("openid sign")).unwrap(),
+            ["openid", "sign"]
+        );
+        let unknown = parse_scope(Some("openid user_certificate")).unwrap_err();
+        assert!(unknown.description.contains("sign"), "{unknown:?}");
     }
 
     #[test]
@@ -862,6 +1247,8 @@ mod tests {
             client_id: id.into(),
             redirect_uris: vec![uri.into()],
             jwks: Jwks::default(),
+            encryption_jwk: None,
+            sign_result_enc: None,
         };
         assert!(client("RP-1", "https://sp/cb")
             .validate()

@@ -1,5 +1,6 @@
 //! The HTTP surface under `/da`: the realm's OpenID Connect endpoints (Keycloak-style paths, as
-//! the Digital Agency publishes them) and the simulator's admin API for clients and logins.
+//! the Digital Agency publishes them), the sign API's transactions, and the simulator's admin API
+//! for clients and logins.
 //!
 //! Handlers are thin: parse, call [`Provider`], map the outcome.
 
@@ -15,7 +16,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::error::{Delivery, OAuthError};
-use crate::provider::{ArmedLogin, AuthorizationRequest, Client, Provider, REALM_PATH};
+use crate::provider::{
+    ArmedLogin, AuthorizationRequest, Client, Provider, REALM_PATH, SIGN_TRANSACTIONS_PATH,
+};
 
 /// Request bodies (forms, admin JSON with a JWKS) are small.
 const MAX_BODY: usize = 64 * 1024;
@@ -41,6 +44,11 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/da/api/realms/main/protocol/openid-connect/userinfo",
     ),
     ("GET", "/da/api/realms/main/protocol/openid-connect/certs"),
+    ("POST", "/da/api/sign-transactions"),
+    (
+        "GET",
+        "/da/api/sign-transactions/{sign_transaction_id}/result",
+    ),
     ("GET", "/da/admin/v1/clients"),
     ("POST", "/da/admin/v1/clients"),
     ("GET", "/da/admin/v1/clients/{client_id}"),
@@ -62,6 +70,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Rout
         .route(&oidc("token"), axum::routing::post(token))
         .route(&oidc("userinfo"), get(userinfo).post(userinfo))
         .route(&oidc("certs"), get(certs))
+        .route(
+            SIGN_TRANSACTIONS_PATH,
+            axum::routing::post(open_transaction),
+        )
+        .route(
+            &format!("{SIGN_TRANSACTIONS_PATH}/{{sign_transaction_id}}/result"),
+            get(sign_result),
+        )
         .route("/da/admin/v1/clients", get(list_clients).post(register))
         .route(
             "/da/admin/v1/clients/{client_id}",
@@ -174,6 +190,7 @@ async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
         nonce: params.get("nonce").cloned(),
         code_challenge: params.get("code_challenge").cloned(),
         code_challenge_method: params.get("code_challenge_method").cloned(),
+        sign_transaction_id: params.get("sign_transaction_id").cloned(),
     };
     let outcome = tokio::task::spawn_blocking(move || p.authorize(&request)).await;
     match outcome {
@@ -275,19 +292,95 @@ async fn token(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn userinfo(State(p): State<Arc<Provider>>, headers: HeaderMap) -> Response {
-    let token = headers
+/// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1).
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
+        .map(str::trim)
+}
+
+async fn userinfo(State(p): State<Arc<Provider>>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer(&headers) else {
         return OAuthError::bearer("userinfo needs Authorization: Bearer <access token>")
             .into_response();
     };
     match p.userinfo(token) {
         Ok(claims) => Json(claims).into_response(),
         Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /da/api/sign-transactions`: a client-credentials token, a JSON [`SignRequest`]
+/// body; answers the transaction id and its expiry.
+///
+/// [`SignRequest`]: crate::sign::SignRequest
+async fn open_transaction(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return OAuthError::bearer(
+            "opening a sign transaction needs Authorization: Bearer <client_credentials token>",
+        )
+        .into_response();
+    };
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return OAuthError::page(
+            "invalid_request",
+            "a sign transaction is opened with an application/json body",
+        )
+        .into_response();
+    }
+    match p.open_transaction(token, &body) {
+        Ok(opened) => ([(header::CACHE_CONTROL, "no-store")], Json(opened)).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /da/api/sign-transactions/{id}/result`: the user's access token; answers the compact
+/// JWE as `application/jose`, or `{"sign_transaction_id", "jwe"}` to a client that accepts
+/// `application/json` and not `application/jose`.
+async fn sign_result(
+    State(p): State<Arc<Provider>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return OAuthError::bearer(
+            "the sign result needs Authorization: Bearer <the user's access token>",
+        )
+        .into_response();
+    };
+    let jwe = match tokio::task::spawn_blocking({
+        let token = token.to_owned();
+        let id = id.clone();
+        move || p.sign_result(&token, &id)
+    })
+    .await
+    {
+        Ok(Ok(jwe)) => jwe,
+        Ok(Err(error)) => return error.into_response(),
+        Err(err) => return OAuthError::server(err.to_string()).into_response(),
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wants_json = accept.contains("application/json") && !accept.contains("application/jose");
+    let no_store = (header::CACHE_CONTROL, "no-store");
+    if wants_json {
+        let body = serde_json::json!({"sign_transaction_id": id, "jwe": jwe});
+        ([no_store], Json(body)).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/jose"), no_store], jwe).into_response()
     }
 }
 
@@ -340,6 +433,8 @@ struct LoginRequest {
     card: String,
     #[serde(default)]
     pin: Option<String>,
+    #[serde(default)]
+    sign_password: Option<String>,
     #[serde(default = "consents")]
     consent: bool,
     #[serde(default)]
@@ -364,6 +459,7 @@ async fn arm_login(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
     let login = ArmedLogin {
         card,
         pin: request.pin,
+        sign_password: request.sign_password,
         consent: request.consent,
         client_id: request.client_id,
     };

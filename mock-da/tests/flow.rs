@@ -273,7 +273,16 @@ async fn bad_authorization_requests_are_refused_where_the_redirect_is_trusted_on
             "code",
         ),
         (vec![("scope", "name")], "invalid_scope", "openid"),
-        (vec![("scope", "openid sign")], "invalid_scope", "sign"),
+        (
+            vec![("scope", "openid sign")],
+            "invalid_request",
+            "sign_transaction_id",
+        ),
+        (
+            vec![("scope", "openid user_certificate")],
+            "invalid_scope",
+            "sign",
+        ),
     ] {
         // A login is armed each time: the request is refused before it is taken.
         sim.arm(json!({"card": CARD})).await;
@@ -425,7 +434,7 @@ async fn the_token_endpoint_checks_the_code_the_verifier_and_the_assertion() {
         .contains("expired"));
 
     // Another grant type, or a body that is not a form.
-    let answer = sim.token(&[("grant_type", "client_credentials")]).await;
+    let answer = sim.token(&[("grant_type", "password")]).await;
     assert_eq!(answer.body["error"], "unsupported_grant_type");
     let answer = sim
         .json("POST", TOKEN, json!({"grant_type": "authorization_code"}))

@@ -297,3 +297,155 @@ pub fn python_with(test: &str, modules: &str, packages: &str) -> Option<&'static
     }
     found
 }
+
+pub const SIGN_TRANSACTIONS: &str = "/da/api/sign-transactions";
+
+/// A deterministic RSA key for sign results (a test key): its public JWK (`use: enc`, `kid`)
+/// and its PKCS#8 document, to open the JWE with.
+pub fn encryption_key(kid: &str, seed: u8) -> (mock_da::jose::RsaJwk, Vec<u8>) {
+    let key = mock_ca::KeySeed::from_bytes([seed; 32])
+        .derive_key()
+        .unwrap();
+    let mut jwk = Signer::from_pkcs8(kid, key.pkcs8_der()).unwrap().jwk();
+    jwk.key_use = Some("enc".into());
+    jwk.alg = Some("RSA-OAEP-256".into());
+    (jwk, key.pkcs8_der().to_vec())
+}
+
+impl Sim {
+    /// Registers `client_id` with `CALLBACK`, the JWKS of `key` and `encryption_jwk`.
+    pub async fn register_signer(&self, client_id: &str, key: &Signer, encryption_jwk: &Value) {
+        let answer = self
+            .json(
+                "POST",
+                "/da/admin/v1/clients",
+                json!({
+                    "client_id": client_id,
+                    "redirect_uris": [CALLBACK],
+                    "jwks": Jwks { keys: vec![key.jwk()] },
+                    "encryption_jwk": encryption_jwk,
+                }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    }
+
+    /// A request with `Authorization: Bearer token` and, when given, a body of `content_type`.
+    pub async fn bearer(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Option<(&str, String)>,
+        accept: Option<&str>,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT, accept);
+        }
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                Body::from(body)
+            }
+            None => Body::empty(),
+        };
+        self.call(request.body(body).unwrap()).await
+    }
+
+    /// The client-credentials token endpoint answer for `client_id` (any status).
+    pub async fn client_credentials(&self, client_id: &str, key: &Signer) -> Answer {
+        let jti = format!("cc-{}", b64(&rand_bytes()));
+        let client_assertion = assertion(key, client_id, TOKEN_URL, 60, &jti);
+        self.token(&[
+            ("grant_type", "client_credentials"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &client_assertion),
+        ])
+        .await
+    }
+
+    /// A client-credentials access token for `client_id` (200 asserted).
+    pub async fn sign_token(&self, client_id: &str, key: &Signer) -> String {
+        let answer = self.client_credentials(client_id, key).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        answer.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens a sign transaction with `body` as JSON (any status).
+    pub async fn open_transaction(&self, token: &str, body: Value) -> Answer {
+        self.bearer(
+            "POST",
+            SIGN_TRANSACTIONS,
+            token,
+            Some(("application/json", body.to_string())),
+            None,
+        )
+        .await
+    }
+
+    /// Opens a transaction for `digest_type` and base64 `digest`; answers its id (200 asserted).
+    pub async fn transaction(&self, token: &str, digest_type: &str, digest: &str) -> String {
+        let answer = self
+            .open_transaction(token, json!({"digest_type": digest_type, "digest": digest}))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        answer.body["sign_transaction_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The sign result of `id` with the user's `access_token` (any status).
+    pub async fn sign_result(&self, access_token: &str, id: &str) -> Answer {
+        self.bearer(
+            "GET",
+            &format!("{SIGN_TRANSACTIONS}/{id}/result"),
+            access_token,
+            None,
+            None,
+        )
+        .await
+    }
+}
+
+/// The authorization request that signs transaction `id` for `client_id` (scope
+/// `openid sign`); answers the redirect's query and the PKCE verifier.
+pub async fn authorize_sign(
+    sim: &Sim,
+    client_id: &str,
+    id: &str,
+) -> (BTreeMap<String, String>, String) {
+    let (verifier, challenge) = pkce(client_id);
+    let redirect = sim
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid sign"),
+            ("state", "st-s"),
+            ("nonce", "n-s"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("sign_transaction_id", id),
+        ])
+        .await;
+    (redirect, verifier)
+}
+
+/// The user signs `id` (a login must be armed) and the code is exchanged: the token answer.
+pub async fn sign_and_exchange(sim: &Sim, client_id: &str, key: &Signer, id: &str) -> Value {
+    let (redirect, verifier) = authorize_sign(sim, client_id, id).await;
+    let code = redirect
+        .get("code")
+        .unwrap_or_else(|| panic!("no code: {redirect:?}"));
+    let jti = format!("jti-{}", b64(&rand_bytes()));
+    let client_assertion = assertion(key, client_id, TOKEN_URL, 60, &jti);
+    exchange_code(sim, code, &verifier, &client_assertion).await
+}
