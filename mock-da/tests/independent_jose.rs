@@ -1,7 +1,9 @@
-//! An independent JOSE implementation checks both ends of what this crate signs and verifies:
-//! Python's jwcrypto verifies an ID token against the served JWKS (signature, `kid`, `iss`,
-//! `aud`, `exp`, `nonce`), and a client key generated and an assertion signed by jwcrypto
-//! authenticate a client at the token endpoint. Skipped without python3-jwcrypto unless
+//! An independent JOSE implementation checks both ends of what this crate signs, verifies and
+//! encrypts: Python's jwcrypto verifies an ID token against the served JWKS (signature, `kid`,
+//! `iss`, `aud`, `exp`, `nonce`), a client key generated and an assertion signed by jwcrypto
+//! authenticate a client at the token endpoint, and jwcrypto decrypts a sign result's JWE with
+//! an encryption key it generated (Python's cryptography then verifies the signature inside
+//! with the signature certificate). Skipped without python3-jwcrypto unless
 //! `JPKI_SIM_REQUIRE_PCSC` is set (CI sets it, and installs the package with
 //! scripts/setup-debian.sh).
 
@@ -14,6 +16,7 @@ use serde_json::{json, Value};
 use support::*;
 
 const CARD: &str = "felica:0123456789ABCDEF";
+const DOCUMENT: &[u8] = b"a document signed through the sign API";
 
 /// Runs `script` with `input` on stdin; answers its stdout as JSON.
 fn run(python: &str, script: &str, input: &Value) -> Value {
@@ -125,4 +128,99 @@ async fn jwcrypto_verifies_the_id_token_and_signs_an_accepted_assertion() {
     assert_eq!(checked["claims"]["sub"].as_str().unwrap().len(), 64);
     // A 2048-bit modulus is 342 base64url characters.
     assert_eq!(checked["size"].as_str().unwrap().len(), 342);
+}
+
+/// jwcrypto makes the SP's encryption key: the public JWK to register, the private JWK to
+/// decrypt with, and the same private key as PKCS#8 PEM for this crate's decrypter.
+const MAKE_ENCRYPTION_KEY: &str = r#"
+import json, sys
+from jwcrypto import jwk
+key = jwk.JWK.generate(kty="RSA", size=2048, kid="py-enc-key", use="enc", alg="RSA-OAEP-256")
+print(json.dumps({"public": key.export_public(as_dict=True), "private": key.export_private(),
+                  "pem": key.export_to_pem(private_key=True, password=None).decode()}))
+"#;
+
+/// jwcrypto decrypts the JWE (RSA-OAEP-256 and A256GCM allowed, nothing else), then
+/// cryptography verifies the signature over the document with the certificate's key.
+const OPEN_SIGN_RESULT: &str = r#"
+import base64, json, sys
+from jwcrypto import jwe, jwk
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+args = json.load(sys.stdin)
+token = jwe.JWE(algs=["RSA-OAEP-256", "A256GCM"])
+token.deserialize(args["jwe"], key=jwk.JWK.from_json(args["private"]))
+result = json.loads(token.payload)
+certificate = x509.load_der_x509_certificate(base64.b64decode(result["certificate"]))
+certificate.public_key().verify(base64.b64decode(result["signature"]),
+                                base64.b64decode(args["document"]),
+                                padding.PKCS1v15(), hashes.SHA256())
+print(json.dumps({"header": token.jose_header, "result": result,
+                  "issuer": certificate.issuer.rfc4514_string()}))
+"#;
+
+#[tokio::test]
+async fn jwcrypto_decrypts_the_sign_result_and_the_signature_verifies() {
+    let Some(python) = python_with(
+        "jwcrypto_decrypts_the_sign_result_and_the_signature_verifies",
+        "jwcrypto, cryptography",
+        "python3-jwcrypto is",
+    ) else {
+        return;
+    };
+    use base64::Engine;
+    let standard = base64::engine::general_purpose::STANDARD;
+    let sim = Sim::new();
+    sim.provision(CARD).await;
+    let key = client_key("rp1-key", 11);
+    let encryption = run(python, MAKE_ENCRYPTION_KEY, &json!({}));
+    sim.register_signer("RPPY", &key, &encryption["public"])
+        .await;
+
+    let token = sim.sign_token("RPPY", &key).await;
+    let digest = standard.encode(<sha2::Sha256 as sha2::Digest>::digest(DOCUMENT));
+    let id = sim.transaction(&token, "sha256", &digest).await;
+    sim.arm(json!({"card": CARD})).await;
+    let tokens = sign_and_exchange(&sim, "RPPY", &key, &id).await;
+    let answer = sim
+        .sign_result(tokens["access_token"].as_str().unwrap(), &id)
+        .await;
+    assert_eq!(
+        answer.status,
+        axum::http::StatusCode::OK,
+        "{:?}",
+        answer.body
+    );
+    let compact = answer.body.as_str().unwrap();
+
+    let opened = run(
+        python,
+        OPEN_SIGN_RESULT,
+        &json!({
+            "jwe": compact,
+            "private": encryption["private"],
+            "document": standard.encode(DOCUMENT),
+        }),
+    );
+    assert_eq!(opened["header"]["alg"], "RSA-OAEP-256");
+    assert_eq!(opened["header"]["enc"], "A256GCM");
+    assert_eq!(opened["header"]["kid"], "py-enc-key");
+    assert_eq!(opened["result"]["sign_transaction_id"], id.as_str());
+    assert!(
+        opened["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("digital signature"),
+        "{}",
+        opened["issuer"]
+    );
+
+    // This crate's decrypter reads the same plaintext with the same key.
+    let pem = encryption["pem"].as_str().unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let pkcs8 = standard.decode(body).unwrap();
+    let ours = mock_da::jwe::decrypt(compact, &pkcs8).unwrap();
+    let ours: Value = serde_json::from_slice(&ours.plaintext).unwrap();
+    assert_eq!(ours, opened["result"]);
 }

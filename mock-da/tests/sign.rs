@@ -280,7 +280,7 @@ async fn a_wrong_signature_password_costs_a_try_and_five_block_it() {
 }
 
 #[tokio::test]
-async fn a_revoked_signature_certificate_and_a_refusal_are_what_the_user_would_meet() {
+async fn a_revoked_expired_or_missing_signature_certificate_is_what_the_user_would_meet() {
     let (sim, key, _) = setup().await;
     let token = sim.sign_token("RP1", &key).await;
     let id = sim.transaction(&token, "sha256", &document_digest()).await;
@@ -298,6 +298,41 @@ async fn a_revoked_signature_certificate_and_a_refusal_are_what_the_user_would_m
     let description = &redirect["error_description"];
     assert!(
         description.contains("signature certificate") && description.contains("revoked"),
+        "{description}"
+    );
+
+    // A holder under 15 has no signature certificate: the app says so before any password.
+    let child = "felica:00000000000000C1";
+    let provisioned = sim
+        .json(
+            "POST",
+            "/admin/v1/cards",
+            json!({"card": child, "persona": {"birth_date": "2020-01-01"}}),
+        )
+        .await;
+    assert_eq!(provisioned.status, StatusCode::OK, "{:?}", provisioned.body);
+    let id = sim.transaction(&token, "sha256", &document_digest()).await;
+    sim.arm(json!({"card": child})).await;
+    let (redirect, _) = authorize_sign(&sim, "RP1", &id).await;
+    assert_eq!(redirect["error"], "access_denied");
+    assert!(
+        redirect["error_description"].contains("no signature certificate"),
+        "{redirect:?}"
+    );
+
+    // Ten years on, an adult's signature certificate has expired.
+    let adult = "felica:00000000000000A1";
+    sim.provision(adult).await;
+    sim.json("POST", "/admin/v1/clock", json!({"advance": "3650d"}))
+        .await;
+    let token = sim.sign_token("RP1", &key).await;
+    let id = sim.transaction(&token, "sha256", &document_digest()).await;
+    sim.arm(json!({"card": adult})).await;
+    let (redirect, _) = authorize_sign(&sim, "RP1", &id).await;
+    assert_eq!(redirect["error"], "access_denied");
+    let description = &redirect["error_description"];
+    assert!(
+        description.contains("signature certificate") && description.contains("expired"),
         "{description}"
     );
 }
