@@ -74,7 +74,8 @@ pub struct RsaJwk {
     /// The key id a JWS header names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
-    /// `sig` when given; a key marked for encryption is not used to verify.
+    /// `sig` when given; a key marked `enc` is not used to verify (it is the sign API's
+    /// encryption key).
     #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub key_use: Option<String>,
     /// `RS256` when given.
@@ -102,8 +103,9 @@ struct PublicKey {
 }
 
 impl Jwks {
-    /// Checks that every key is an RSA signing key of at least 2048 bits usable with RS256
-    /// (RFC 7518 §3.3), so a bad set is refused when registered rather than at login.
+    /// Checks that every key but those marked `use: enc` is an RSA signing key of at least
+    /// 2048 bits usable with RS256 (RFC 7518 §3.3), and that there is one, so a bad set is
+    /// refused when registered rather than at login.
     pub fn validate(&self) -> Result<(), JoseError> {
         if self.keys.is_empty() {
             return Err(JoseError::BadJwk {
@@ -111,13 +113,28 @@ impl Jwks {
                 what: "the set has no keys".into(),
             });
         }
-        self.public_keys().map(|_| ())
+        if self.public_keys()?.is_empty() {
+            return Err(JoseError::BadJwk {
+                index: 0,
+                what: "the set has no signing key (use sig, or no use)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The first key marked `use: enc`, if any: where an SP that keeps one JWKS puts the key
+    /// its sign results are encrypted to.
+    pub fn encryption_key(&self) -> Option<&RsaJwk> {
+        self.keys
+            .iter()
+            .find(|k| k.key_use.as_deref() == Some("enc"))
     }
 
     fn public_keys(&self) -> Result<Vec<PublicKey>, JoseError> {
         self.keys
             .iter()
             .enumerate()
+            .filter(|(_, jwk)| jwk.key_use.as_deref() != Some("enc"))
             .map(|(index, jwk)| {
                 let bad = |what: &str| JoseError::BadJwk {
                     index,
@@ -127,7 +144,7 @@ impl Jwks {
                     return Err(bad("kty must be RSA"));
                 }
                 if jwk.key_use.as_deref().is_some_and(|u| u != "sig") {
-                    return Err(bad("use must be sig"));
+                    return Err(bad("use must be sig (or enc for an encryption key)"));
                 }
                 if jwk.alg.as_deref().is_some_and(|a| a != RS256) {
                     return Err(bad("alg must be RS256"));
@@ -377,7 +394,7 @@ mod tests {
         let mut ec = good.clone();
         ec.kty = "EC".into();
         let mut enc = good.clone();
-        enc.key_use = Some("enc".into());
+        enc.key_use = Some("wrap".into());
         let mut short = good.clone();
         short.n = b64(&[0xC5; 128]);
         for (jwk, what) in [(ec, "kty"), (enc, "use"), (short, "2048")] {
@@ -385,5 +402,17 @@ mod tests {
             assert!(err.to_string().contains(what), "{err}");
         }
         assert!(Jwks::default().validate().is_err());
+        // An encryption key is set aside: alone, the set has no signing key.
+        let mut enc = good.clone();
+        enc.key_use = Some("enc".into());
+        let only = Jwks {
+            keys: vec![enc.clone()],
+        };
+        assert!(only.validate().unwrap_err().to_string().contains("signing"));
+        let both = Jwks {
+            keys: vec![enc.clone(), good],
+        };
+        both.validate().unwrap();
+        assert_eq!(both.encryption_key(), Some(&enc));
     }
 }

@@ -89,7 +89,7 @@ impl ContentAlgorithm {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JweError {
     /// The JWK is not a usable RSA encryption key (checked at registration).
-    #[error("encryption_jwk: {0}")]
+    #[error("{0}")]
     BadJwk(&'static str),
     /// Not five base64url parts separated by dots.
     #[error("not a compact JWE (five base64url parts separated by dots)")]

@@ -92,8 +92,8 @@ pub struct Client {
     /// The public keys its private_key_jwt assertions are signed with.
     pub jwks: Jwks,
     /// The RSA public key sign results are encrypted to (`use: enc` or no `use`; `alg`
-    /// `RSA-OAEP-256`, the default, or `RSA-OAEP`); without it the client cannot use the sign
-    /// API.
+    /// `RSA-OAEP-256`, the default, or `RSA-OAEP`); without it, or a `use: enc` key in
+    /// [`Client::jwks`], the client cannot use the sign API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption_jwk: Option<RsaJwk>,
     /// The sign result's content encryption: `A256GCM` (the default) or `A128GCM`.
@@ -126,10 +126,21 @@ impl Client {
         }
         self.jwks.validate().map_err(|err| format!("jwks: {err}"))?;
         if let Some(jwk) = &self.encryption_jwk {
-            EncryptionKey::from_jwk(jwk).map_err(|err| err.to_string())?;
+            EncryptionKey::from_jwk(jwk).map_err(|err| format!("encryption_jwk: {err}"))?;
+        }
+        if let Some(jwk) = self.jwks.encryption_key() {
+            EncryptionKey::from_jwk(jwk).map_err(|err| format!("jwks (its use enc key): {err}"))?;
         }
         self.content_algorithm()?;
         Ok(())
+    }
+
+    /// The key sign results are encrypted to: [`Client::encryption_jwk`], else the first
+    /// `use: enc` key of [`Client::jwks`].
+    pub fn encryption_key(&self) -> Option<&RsaJwk> {
+        self.encryption_jwk
+            .as_ref()
+            .or_else(|| self.jwks.encryption_key())
     }
 
     /// The sign result's `enc`, from [`Client::sign_result_enc`].
@@ -755,11 +766,11 @@ impl Provider {
                 ));
             }
         }
-        if client.encryption_jwk.is_none() {
+        if client.encryption_key().is_none() {
             return Err(OAuthError::token(
                 "unauthorized_client",
-                "the client has no encryption_jwk registered: the sign API encrypts its \
-                 results to it",
+                "the client has no encryption key registered (encryption_jwk, or a use enc key \
+                 in jwks): the sign API encrypts its results to it",
             ));
         }
         let now = self.world.now();
@@ -1119,10 +1130,10 @@ impl Provider {
             .client(client_id)
             .ok_or_else(|| refuse("is no longer registered"))?;
         let jwk = client
-            .encryption_jwk
-            .as_ref()
-            .ok_or_else(|| refuse("has no encryption_jwk registered any more"))?;
-        let key = EncryptionKey::from_jwk(jwk).map_err(|err| refuse(&err.to_string()))?;
+            .encryption_key()
+            .ok_or_else(|| refuse("has no encryption key registered any more (encryption_jwk)"))?;
+        let key = EncryptionKey::from_jwk(jwk)
+            .map_err(|err| refuse(&format!("has an unusable encryption key: {err}")))?;
         let enc = client.content_algorithm().map_err(|err| refuse(&err))?;
         Ok((key, enc))
     }

@@ -17,6 +17,7 @@ use mock_da::jwe;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use sim_card::apdu::Apdu;
+use sim_card::card::faults::{CardFault, CommandClass};
 use sim_card::image::Aid;
 use sim_card::layout::{digest_info, jpki};
 use sim_card::StatusWord;
@@ -237,6 +238,38 @@ async fn a_digest_info_is_signed_as_given_and_a_128_bit_enc_can_be_registered() 
 }
 
 #[tokio::test]
+async fn an_encryption_key_in_the_clients_one_jwks_serves_too() {
+    let sim = Sim::new();
+    sim.provision(CARD).await;
+    let key = client_key("rp1-key", 11);
+    let (enc, pkcs8) = encryption_key("rp1-enc-in-set", 33);
+    let registered = sim
+        .json(
+            "POST",
+            "/da/admin/v1/clients",
+            json!({
+                "client_id": "RP1",
+                "redirect_uris": [CALLBACK],
+                "jwks": {"keys": [key.jwk(), enc]},
+            }),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::OK, "{:?}", registered.body);
+    let token = sim.sign_token("RP1", &key).await;
+    let id = sim.transaction(&token, "sha256", &document_digest()).await;
+    sim.arm(json!({"card": CARD})).await;
+    // The assertion's kid picks the signing key; the enc key is never a verification key.
+    let tokens = sign_and_exchange(&sim, "RP1", &key, &id).await;
+    let result = sim
+        .sign_result(tokens["access_token"].as_str().unwrap(), &id)
+        .await;
+    assert_eq!(result.status, StatusCode::OK, "{:?}", result.body);
+    let (header, plaintext) = open(result.body.as_str().unwrap(), &pkcs8);
+    assert_eq!(header["kid"], "rp1-enc-in-set");
+    assert_eq!(plaintext["sign_transaction_id"], id.as_str());
+}
+
+#[tokio::test]
 async fn a_wrong_signature_password_costs_a_try_and_five_block_it() {
     let (sim, key, _) = setup().await;
     let token = sim.sign_token("RP1", &key).await;
@@ -290,6 +323,22 @@ async fn a_revoked_expired_or_missing_signature_certificate_is_what_the_user_wou
     let (redirect, _) = authorize_sign(&sim, "RP1", &id).await;
     assert_eq!(redirect["error"], "access_denied");
     assert!(redirect["error_description"].contains("refused to sign"));
+
+    // The card leaves the phone during the signature: a server error, no try lost, and the
+    // transaction still open for another go.
+    let card = sim.world.card(&CARD.parse().unwrap()).unwrap();
+    card.arm_fault(
+        CardFault::Pulled {
+            on: CommandClass::Sign,
+        },
+        Some(1),
+    )
+    .unwrap();
+    sim.arm(json!({"card": CARD})).await;
+    let (redirect, _) = authorize_sign(&sim, "RP1", &id).await;
+    assert_eq!(redirect["error"], "server_error", "{redirect:?}");
+    assert!(redirect["error_description"].contains("left"));
+    assert_eq!(tries(&sim, CARD, jpki::SIGN_PASSWORD), 5);
 
     sim.event(CARD, "loss").await;
     sim.arm(json!({"card": CARD})).await;
