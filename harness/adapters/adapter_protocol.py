@@ -32,6 +32,72 @@ class UnknownEnrolment(Exception):
     """A PF operation names an enrolment the PF does not hold: `unknown_enrolment`."""
 
 
+class BadRequest(Exception):
+    """The request names a known op but its fields do not fit it: `bad_request`."""
+
+
+PINS = ("auth", "sign", "text", "pin_a", "pin_b")
+KEYS = ("auth", "sign")
+HASHES = ("sha1", "sha256", "sha384", "sha512")
+
+# The fields of each op (docs/adapter-protocol.md): name -> (kind, required). A kind is "hex",
+# "str", "card", "consent", "hex_list", or a tuple of the values allowed.
+FIELDS = {
+    "read_certificate": {"card": ("card", True), "which": (("sign", "auth", "sign_ca", "auth_ca"), True),
+                         "password": ("str", False)},
+    "pin_status": {"card": ("card", True), "pin": (PINS, True)},
+    "verify_pin": {"card": ("card", True), "pin": (PINS, True), "value": ("str", True)},
+    "change_pin": {"card": ("card", True), "pin": (PINS, True), "old": ("str", True), "new": ("str", True)},
+    "sign": {"card": ("card", True), "key": (KEYS, True), "data": ("hex", True), "hash": (HASHES, True),
+             "pin": ("str", False)},
+    "read_basic_info": {"card": ("card", True), "pin": (PINS, True), "value": ("str", True)},
+    "read_my_number": {"card": ("card", True), "pin": (PINS, True), "value": ("str", True)},
+    "read_card_face": {"card": ("card", True), "pin": (PINS, True), "value": ("str", True)},
+    "enrol": {"name": ("str", True), "key": (KEYS, True), "certificate": ("hex", True),
+              "intermediates": ("hex_list", False), "data": ("hex", True), "hash": (HASHES, True),
+              "signature": ("hex", True)},
+    "check_status": {"enrolment": ("str", True), "via": (("ocsp", "crl"), True)},
+    "register_consent": {"enrolment": ("str", True), "consent": ("consent", True)},
+    "latest_info": {"enrolment": ("str", True)},
+    "resolve_user": {"enrolment": ("str", True)},
+}
+
+
+def is_hex(value):
+    return isinstance(value, str) and len(value) % 2 == 0 and all(
+        c in "0123456789abcdefABCDEF" for c in value)
+
+
+def fits(kind, value):
+    if isinstance(kind, tuple):
+        return value in kind
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "hex":
+        return is_hex(value)
+    if kind == "hex_list":
+        return isinstance(value, list) and all(is_hex(v) for v in value)
+    if kind == "card":
+        return isinstance(value, dict) and isinstance(value.get("index"), int) and not isinstance(
+            value.get("index"), bool)
+    if kind == "consent":
+        return isinstance(value, dict) and is_hex(value.get("document")) and is_hex(value.get("signature"))
+    return False
+
+
+def check_fields(op, request):
+    """Raises BadRequest naming the first field of `request` that does not fit `op`; fields the
+    op does not have are ignored, as the protocol says."""
+    for field, (kind, required) in FIELDS.get(op, {}).items():
+        if field not in request or request[field] is None:
+            if required:
+                raise BadRequest(f"{op}: missing field `{field}`")
+            continue
+        if not fits(kind, request[field]):
+            expected = " or ".join(kind) if isinstance(kind, tuple) else kind
+            raise BadRequest(f"{op}: `{field}` is {json.dumps(request[field])[:60]}, not {expected}")
+
+
 def card_result(status, data=None):
     """An SDK result: what the card said (status word as four hex digits) and its data."""
     result = {"outcome": "card", "status": status}
@@ -49,11 +115,14 @@ def answer(adapter, request, operations, refusal):
             raise ValueError("a request before hello")
         if op not in operations:
             raise Unsupported(refusal(op))
+        check_fields(op, request)
         return {"result": getattr(adapter, op)(request)}
     except NoCard:
         return {"result": {"outcome": "no_card"}}
     except Unsupported as err:
         return {"error": {"code": "unsupported", "message": str(err)}}
+    except BadRequest as err:
+        return {"error": {"code": "bad_request", "message": str(err)}}
     except UnknownEnrolment as err:
         return {"error": {"code": "unknown_enrolment", "message": f"no enrolment named {err}"}}
     except Failed as err:

@@ -2,6 +2,8 @@
 //! the adapter protocol on stdin and stdout, or over HTTP with `--listen ADDR`
 //! (docs/adapter-protocol.md). On stdio it exits 0 after `bye` or the end of input, non-zero
 //! only when the protocol itself breaks; over HTTP it serves sessions until SIGINT or SIGTERM.
+//! `jpki-sim adapter check --sut ROLE=COMMAND|URL` checks any adapter against the protocol,
+//! message by message (`conformance::adapter_check`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -36,12 +38,41 @@ pub enum Which {
         #[arg(long, value_name = "NAME")]
         mutant: Option<Mutant>,
     },
+    /// Check an adapter against the protocol: every message with valid and invalid input, each
+    /// answer against the protocol's schema and rules, reported message by message; exit 1 when
+    /// one is wrong.
+    Check {
+        /// The adapter: pf=COMMAND, sdk=COMMAND (run with `sh -c`) or pf=URL, sdk=URL (HTTP).
+        #[arg(long, value_name = "ROLE=COMMAND|URL")]
+        sut: adapter_protocol::AdapterSpec,
+        /// Seconds the adapter may take to answer one message.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
+        /// Where derived RSA keys are cached across runs.
+        #[arg(long, value_name = "FILE", env = "JPKI_SIM_KEY_CACHE")]
+        key_cache: Option<std::path::PathBuf>,
+        /// Also write the findings as JSON (`-` for stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<std::path::PathBuf>,
+    },
 }
 
 pub fn run(args: AdapterArgs) -> anyhow::Result<ExitCode> {
     let served = match args.which {
         Which::RefSdk => Served::Sdk,
         Which::RefPf { mutant } => Served::Pf(mutant),
+        Which::Check {
+            sut,
+            timeout,
+            key_cache,
+            json,
+        } => {
+            anyhow::ensure!(
+                args.listen.is_none(),
+                "--listen serves a reference adapter; `adapter check` drives one (--sut)"
+            );
+            return check(sut, timeout, key_cache, json);
+        }
     };
     if let Some(listen) = args.listen {
         anyhow::ensure!(
@@ -54,6 +85,40 @@ pub fn run(args: AdapterArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout().lock();
     serve(served, stdin, stdout).context("the adapter protocol broke")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    sut: adapter_protocol::AdapterSpec,
+    timeout: u64,
+    key_cache: Option<std::path::PathBuf>,
+    json: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use conformance::adapter_check::{check, CheckConfig};
+    let config = CheckConfig {
+        adapter: sut,
+        timeout: std::time::Duration::from_secs(timeout),
+        key_cache: key_cache.or_else(served_world::default_key_cache),
+    };
+    let report = check(&config).context("the check could not be made")?;
+    let text = report.text();
+    let document = serde_json::to_string_pretty(&report).context("the findings as JSON")? + "\n";
+    match json.as_deref() {
+        Some(path) if path == std::path::Path::new("-") => {
+            eprint!("{text}");
+            print!("{document}");
+        }
+        Some(path) => {
+            std::fs::write(path, document)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            print!("{text}");
+        }
+        None => print!("{text}"),
+    }
+    Ok(if report.wrong() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn listen_http(served: Served, listen: SocketAddr) -> anyhow::Result<ExitCode> {

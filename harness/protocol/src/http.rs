@@ -136,9 +136,32 @@ impl HttpAdapter {
         }
     }
 
+    /// The adapter's URL, without a trailing `/`.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// How long one answer may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// The session id the adapter gave.
     pub fn session(&self) -> &str {
         &self.session
+    }
+
+    /// POSTs `body` as it is to `{url}/request` in this session; answers the HTTP status and
+    /// the body, unparsed (`jpki-sim adapter check`).
+    pub fn exchange_raw(&mut self, body: &str) -> Result<(u16, String), AdapterError> {
+        post_raw(
+            &self.agent,
+            &self.base,
+            "request",
+            Some(&self.session),
+            body,
+            self.timeout,
+        )
     }
 
     /// POSTs `message` to `{base}/{path}`; the answer as a message, and its session header.
@@ -199,4 +222,64 @@ impl HttpAdapter {
             stderr: None,
         }
     }
+}
+
+/// POSTs `body` as it is to `{url}/{path}` (with `session` in [`SESSION_HEADER`] when given)
+/// outside any session the harness opened: the HTTP status and the body, unparsed. For checking
+/// an adapter's refusals (`jpki-sim adapter check`).
+pub fn post_raw_to(
+    url: &str,
+    path: &str,
+    session: Option<&str>,
+    body: &str,
+    timeout: Duration,
+) -> Result<(u16, String), AdapterError> {
+    let agent = crate::http_agent::agent(
+        ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build(),
+    );
+    post_raw(
+        &agent,
+        url.trim().trim_end_matches('/'),
+        path,
+        session,
+        body,
+        timeout,
+    )
+}
+
+fn post_raw(
+    agent: &ureq::Agent,
+    base: &str,
+    path: &str,
+    session: Option<&str>,
+    body: &str,
+    timeout: Duration,
+) -> Result<(u16, String), AdapterError> {
+    let url = format!("{base}/{path}");
+    let broke = |detail: String| AdapterError::Broken {
+        detail,
+        stderr: None,
+    };
+    let mut request = agent.post(&url).header("Content-Type", "application/json");
+    if let Some(session) = session {
+        request = request.header(SESSION_HEADER, session);
+    }
+    let mut answer = request.send(body).map_err(|err| match err {
+        ureq::Error::Timeout(_) => broke(format!(
+            "no answer from POST {url} within {:.1} s",
+            timeout.as_secs_f64()
+        )),
+        err => broke(format!("cannot reach it at {url}: {err}")),
+    })?;
+    let status = answer.status().as_u16();
+    let text = answer
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER)
+        .read_to_string()
+        .map_err(|err| broke(format!("cannot read its answer to POST {url}: {err}")))?;
+    Ok((status, text))
 }

@@ -47,11 +47,52 @@ impl AdapterLink {
         }
     }
 
-    /// Says `bye`: the process exits (or is killed), the HTTP session closes.
-    pub fn bye(self) {
+    /// Sends `line` as it is (a request line for a process, the body of `POST {url}/request`
+    /// for an HTTP adapter) and answers what came back, unparsed; an HTTP status other than
+    /// `200` is the adapter breaking. For checking how an adapter meets input the typed
+    /// messages cannot express (`jpki-sim adapter check`).
+    pub fn exchange_raw(&mut self, line: &str) -> Result<String, AdapterError> {
+        match &mut self.transport {
+            Transport::Process(adapter) => adapter.exchange_raw(line),
+            Transport::Http(adapter) => match adapter.exchange_raw(line)? {
+                (200, body) => Ok(body),
+                (status, body) => Err(AdapterError::Broken {
+                    detail: format!(
+                        "POST /request answered HTTP {status}: {}",
+                        body.trim_end().chars().take(200).collect::<String>()
+                    ),
+                    stderr: None,
+                }),
+            },
+        }
+    }
+
+    /// An HTTP adapter's URL, session id and timeout; `None` for a process.
+    pub fn http_session(&self) -> Option<(String, String, Duration)> {
+        match &self.transport {
+            Transport::Process(_) => None,
+            Transport::Http(adapter) => Some((
+                adapter.url().to_owned(),
+                adapter.session().to_owned(),
+                adapter.timeout(),
+            )),
+        }
+    }
+
+    /// Whether the adapter is a process (rather than an HTTP endpoint).
+    pub fn is_process(&self) -> bool {
+        matches!(self.transport, Transport::Process(_))
+    }
+
+    /// Says `bye`: the process exits (or is killed), the HTTP session closes. For a process,
+    /// how it exited (`None` when it had to be killed); `None` for an HTTP adapter.
+    pub fn bye(self) -> Option<std::process::ExitStatus> {
         match self.transport {
             Transport::Process(adapter) => adapter.bye(),
-            Transport::Http(adapter) => adapter.bye(),
+            Transport::Http(adapter) => {
+                adapter.bye();
+                None
+            }
         }
     }
 }

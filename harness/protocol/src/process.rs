@@ -120,17 +120,37 @@ impl ProcessAdapter {
         }
     }
 
-    /// Says `bye` and waits briefly for the process to exit; kills it otherwise.
-    pub fn bye(mut self) {
+    /// Writes `line` as it is (a newline is added) and answers the next line the adapter
+    /// writes, unparsed: for checking how an adapter meets input the typed messages cannot
+    /// express (`jpki-sim adapter check`).
+    pub fn exchange_raw(&mut self, line: &str) -> Result<String, AdapterError> {
+        let written = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(line.trim_end_matches('\n').as_bytes())
+                .and_then(|()| stdin.write_all(b"\n"))
+                .and_then(|()| stdin.flush()),
+            None => Err(std::io::Error::other("stdin is closed")),
+        };
+        if let Err(err) = written {
+            self.settle();
+            return Err(self.broke(format!("cannot write to it: {err}")));
+        }
+        self.receive_line("an answer")
+    }
+
+    /// Says `bye` and waits briefly for the process to exit; kills it otherwise. Answers how it
+    /// exited, `None` when it had to be killed.
+    pub fn bye(mut self) -> Option<std::process::ExitStatus> {
         let _ = self.send(&HarnessMessage::Bye);
         self.stdin = None;
         let deadline = std::time::Instant::now() + BYE_GRACE;
         while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        None
     }
 
     /// The last lines the process wrote to stderr.
@@ -170,14 +190,20 @@ impl ProcessAdapter {
     }
 
     fn receive(&mut self, what: &str) -> Result<AdapterMessage, AdapterError> {
-        let line = match self.lines.recv_timeout(self.timeout) {
-            Ok(line) => line,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(self.broke(format!(
-                    "no {what} within {:.1} s",
-                    self.timeout.as_secs_f64()
-                )))
-            }
+        let line = self.receive_line(what)?;
+        AdapterMessage::from_line(&line).map_err(|err| {
+            let shown: String = line.chars().take(200).collect();
+            self.broke(format!("it wrote a malformed line {shown:?} ({err})"))
+        })
+    }
+
+    fn receive_line(&mut self, what: &str) -> Result<String, AdapterError> {
+        match self.lines.recv_timeout(self.timeout) {
+            Ok(line) => Ok(line),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(self.broke(format!(
+                "no {what} within {:.1} s",
+                self.timeout.as_secs_f64()
+            ))),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 self.settle();
                 let status = self
@@ -186,13 +212,9 @@ impl ProcessAdapter {
                     .ok()
                     .flatten()
                     .map_or("closed its stdout".to_owned(), |s| format!("exited ({s})"));
-                return Err(self.broke(format!("it {status} instead of sending {what}")));
+                Err(self.broke(format!("it {status} instead of sending {what}")))
             }
-        };
-        AdapterMessage::from_line(&line).map_err(|err| {
-            let shown: String = line.chars().take(200).collect();
-            self.broke(format!("it wrote a malformed line {shown:?} ({err})"))
-        })
+        }
     }
 
     /// The adapter broke: `detail`, with its stderr tail.
