@@ -8,14 +8,13 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
+use axum::http::StatusCode;
 use mock_jlis::world::{World, WorldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sim_card::CardId;
 use time::{Duration, OffsetDateTime};
-
-use axum::http::StatusCode;
 
 use crate::error::OAuthError;
 use crate::holder::{self, LoginError};
@@ -229,7 +228,7 @@ struct AccessGrant {
     expires_at: OffsetDateTime,
 }
 
-/// The Digital Agency's authentication API over one world.
+/// The Digital Agency's authentication and sign APIs over one world.
 pub struct Provider {
     world: Arc<World>,
     base: String,

@@ -494,6 +494,36 @@ async fn a_transaction_is_its_clients_lives_ten_minutes_and_is_signed_once() {
 }
 
 #[tokio::test]
+async fn a_transaction_at_the_card_is_refused_to_a_second_request_meanwhile() {
+    let (sim, key, _) = setup().await;
+    let token = sim.sign_token("RP1", &key).await;
+    let id = sim.transaction(&token, "sha256", &document_digest()).await;
+    // A slow card keeps the first request at the card for seconds.
+    let card = sim.world.card(&CARD.parse().unwrap()).unwrap();
+    card.arm_fault(CardFault::Slow { millis: 300 }, Some(6))
+        .unwrap();
+    sim.arm(json!({"card": CARD})).await;
+    let first = authorize_sign(&sim, "RP1", &id);
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        authorize_sign(&sim, "RP1", &id).await
+    };
+    let ((first, _), (second, _)) = tokio::join!(first, second);
+    // Whichever reached the transaction first signs (on a busy machine it may be the second).
+    let (signed, refused) = if first.contains_key("code") {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert!(signed.contains_key("code"), "{signed:?}");
+    assert_eq!(refused["error"], "invalid_request", "{refused:?}");
+    assert!(
+        refused["error_description"].contains("being signed"),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
 async fn bad_sign_requests_are_refused_with_precise_json_errors() {
     let (sim, key, _) = setup().await;
     let token = sim.sign_token("RP1", &key).await;
