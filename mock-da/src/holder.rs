@@ -1,5 +1,6 @@
-//! The holder's side of a login or a signature, played headlessly: what デジタル認証アプリ does with the card on
-//! the user's phone, done through the card's own APDU interface (docs/card-protocol.md §3–§4).
+//! The holder's side of a login or a signature, played headlessly: what デジタル認証アプリ does
+//! with the card on the user's phone, done through the card's own APDU interface
+//! (docs/card-protocol.md §3–§4).
 //!
 //! SELECT the JPKI AP, READ BINARY the user-authentication certificate, VERIFY the
 //! authentication PIN (a wrong one costs a try on the card, as on a phone), COMPUTE DIGITAL

@@ -267,8 +267,7 @@ pub fn decrypt(token: &str, pkcs8: &[u8]) -> Result<Decrypted, JweError> {
     Ok(Decrypted { header, plaintext })
 }
 
-/// Base64url without padding, strictly; leading zeros of a JWK's integers are kept (the DER
-/// encoder takes them as they are).
+/// Base64url without padding, strictly (RFC 7515 §2), as every JOSE part and JWK integer is.
 fn unpadded(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }

@@ -309,6 +309,24 @@ mod tests {
     }
 
     #[test]
+    fn every_changed_header_byte_and_every_truncation_of_a_digest_info_is_refused() {
+        let good = digest_info_of(&[0x5A; 32]);
+        for at in 0..good.len() {
+            for flip in [0x01, 0x80, 0xFF] {
+                let mut changed = good.clone();
+                changed[at] ^= flip;
+                let parsed = request("digest_info", &changed).parse();
+                if at < 19 {
+                    assert!(parsed.is_err(), "byte {at} ^ {flip:02X} accepted");
+                } else {
+                    assert_eq!(parsed.unwrap().digest_info[..], changed[..]);
+                }
+            }
+            assert!(request("digest_info", &good[..at]).parse().is_err(), "{at}");
+        }
+    }
+
+    #[test]
     fn transaction_ids_are_random_version_4_uuids() {
         let a = transaction_id();
         assert_ne!(a, transaction_id());
