@@ -4,10 +4,10 @@
 # (a third-party My Number Card client used as an independent check), python3 for the
 # adapters in harness/adapters/, and jwcrypto, authlib and requests (independent JOSE and
 # OpenID Connect implementations that check mock-da's tokens), and Chromium with a CJK font
-# (the reports rendered as a person sees them). Idempotent.
+# (the reports rendered as a person sees them), and Node.js for the adapter template. Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 python3-jwcrypto python3-authlib python3-requests xxd chromium fonts-noto-cjk)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 python3-jwcrypto python3-authlib python3-requests xxd nodejs chromium fonts-noto-cjk)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
