@@ -2,6 +2,7 @@
 //! a fixed contract (docs/contracts.md §3).
 
 mod adapter;
+mod builtin_suite;
 mod check;
 mod interrupt;
 mod load;

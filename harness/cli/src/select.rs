@@ -6,26 +6,46 @@ use std::path::{Path, PathBuf};
 
 use conformance::scenario::{load_file, load_suite, LoadError, LoadedScenario};
 
-/// The suite root ids are looked up in: `JPKI_SIM_SCENARIOS`, else `scenarios` here.
-pub fn suite_root() -> PathBuf {
-    std::env::var_os("JPKI_SIM_SCENARIOS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("scenarios"))
+/// The suite root ids are looked up in: `JPKI_SIM_SCENARIOS`, else `scenarios` here, else the
+/// suite built into the binary (written out to the cache directory; said once on stderr).
+pub fn suite_root() -> Result<PathBuf, SelectError> {
+    if let Some(root) = std::env::var_os("JPKI_SIM_SCENARIOS") {
+        return Ok(PathBuf::from(root));
+    }
+    let here = PathBuf::from("scenarios");
+    if here.is_dir() {
+        return Ok(here);
+    }
+    let dir = crate::builtin_suite::extract().map_err(SelectError::Builtin)?;
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        eprintln!(
+            "jpki-sim: no scenarios directory here; using the suite built into jpki-sim {} ({} scenarios, in {})",
+            env!("CARGO_PKG_VERSION"),
+            crate::builtin_suite::scenario_count(),
+            dir.display()
+        );
+    });
+    Ok(dir)
 }
 
 /// Why the scenarios asked for cannot be found.
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    /// No path given and no suite root here.
+    /// `JPKI_SIM_SCENARIOS` names no directory.
     #[error(
-        "no scenarios directory here ({root}): run from a jpki-sim checkout, give the suite's \
-         path (jpki-sim run PATH), or set JPKI_SIM_SCENARIOS",
+        "JPKI_SIM_SCENARIOS={root} is not a directory: point it at a suite (a directory of \
+         area directories of scenario files), or unset it to use `scenarios` here or the \
+         suite built into jpki-sim",
         root = root.display()
     )]
     NoSuite {
         /// The root looked for.
         root: PathBuf,
     },
+    /// The built-in suite could not be written out.
+    #[error("{0}; give the suite's path (jpki-sim run PATH) or set JPKI_SIM_SCENARIOS")]
+    Builtin(#[source] crate::builtin_suite::ExtractError),
     /// Neither a path nor an id in the suite root.
     #[error(
         "{given}: no such file or directory, and no scenario or area of that id under {root} \
@@ -48,7 +68,7 @@ pub enum SelectError {
 
 /// Each argument as a path: as given when it exists, else the id under the suite root.
 pub fn resolve(given: &[PathBuf]) -> Result<Vec<PathBuf>, SelectError> {
-    let root = suite_root();
+    let root = suite_root()?;
     if given.is_empty() {
         return if root.is_dir() {
             Ok(vec![root])

@@ -87,18 +87,66 @@ fn what_cannot_be_found_is_said_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--jobs"), "{}", text(&out));
 
-    // Outside a checkout, with no path: what to do instead.
-    let elsewhere = tempfile::tempdir().unwrap();
+    // JPKI_SIM_SCENARIOS naming nothing: what to do instead.
     let out = Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
         .arg("run")
-        .env_remove("JPKI_SIM_SCENARIOS")
-        .current_dir(elsewhere.path())
+        .env("JPKI_SIM_SCENARIOS", "/no/such/suite")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
-        text(&out).contains("no scenarios directory here")
-            && text(&out).contains("JPKI_SIM_SCENARIOS"),
+        text(&out).contains("JPKI_SIM_SCENARIOS=/no/such/suite is not a directory"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Outside a checkout, with no path, the suite built into the binary: written out once to the
+/// cache directory, the checkout's files byte for byte, its ids runnable.
+#[test]
+fn outside_a_checkout_the_built_in_suite_is_used() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let command = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_jpki-sim"))
+            .args(args)
+            .env_remove("JPKI_SIM_SCENARIOS")
+            .env("XDG_CACHE_HOME", cache.path())
+            .current_dir(elsewhere.path())
+            .output()
+            .unwrap()
+    };
+    let out = command(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("using the suite built into jpki-sim"),
+        "{}",
+        text(&out)
+    );
+    let extracted: Vec<_> = std::fs::read_dir(cache.path().join("jpki-sim"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("suite-")
+        })
+        .collect();
+    assert_eq!(extracted.len(), 1, "{extracted:?}");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    for file in ["card/auth_pin_lockout.yaml", "schema.json", "README.md"] {
+        assert_eq!(
+            std::fs::read(extracted[0].join(file)).unwrap(),
+            std::fs::read(repo.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let out = command(&["run", "card/auth_pin_lockout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 passed, 0 failed"),
         "{}",
         text(&out)
     );
