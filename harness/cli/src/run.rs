@@ -95,6 +95,21 @@ pub struct RunArgs {
         value_parser = conformance::runner::readers::ReaderSlot::parse
     )]
     pub reader: Vec<conformance::runner::readers::ReaderSlot>,
+    /// Colour the outcome of each result line: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: Colour,
+}
+
+/// When result lines are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Colour {
+    /// On a terminal, unless `NO_COLOR` is set (no-color.org).
+    Auto,
+    /// Always, for a CI log that renders ANSI colours.
+    Always,
+    /// Never.
+    Never,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -131,6 +146,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{text}");
         } else {
             println!("{text}");
+        }
+    };
+    let colour = match args.color {
+        Colour::Always => true,
+        Colour::Never => false,
+        Colour::Auto => {
+            use std::io::IsTerminal;
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let terminal = if to_stdout == 1 {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            terminal && !no_color
         }
     };
     let expectations = match &args.expectations {
@@ -248,10 +277,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         .push(result.id.to_string());
                     return;
                 }
-                let expected = match &expectations {
-                    Some(expectations) => expectations.apply(result.clone()).outcome.is_expected(),
-                    None => result.outcome.is_expected(),
+                let shown = match &expectations {
+                    Some(expectations) => expectations.apply(result.clone()),
+                    None => result.clone(),
                 };
+                let expected = shown.outcome.is_expected();
+                // Each result as it finishes; the unexpected ones again at the end.
+                progress.suspend(|| say(&line(&shown, colour)));
                 progress.record(expected);
                 if !expected && args.fail_fast {
                     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -273,8 +305,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(expectations) => results.into_iter().map(|r| expectations.apply(r)).collect(),
         None => results,
     };
-    for result in &results {
-        say(&line(result));
+    let mut unexpected: Vec<&ScenarioResult> = results
+        .iter()
+        .filter(|result| !result.outcome.is_expected())
+        .collect();
+    unexpected.sort_by(|a, b| a.id.cmp(&b.id));
+    if !unexpected.is_empty() {
+        // Indented under its heading: the lines above stay the one list of results.
+        say(&format!("\n{} unexpected:", unexpected.len()));
+        for result in unexpected {
+            say(&format!("  {}", line(result, colour)));
+        }
     }
     // Named as the user would: relative to here when under here, not by a machine's path.
     let here = std::env::current_dir().ok();
@@ -440,13 +481,28 @@ fn parse_shard(text: &str) -> Result<Shard, String> {
 }
 
 /// `pass    card/auth_pin_lockout`, with the reason for anything else (`not_exercised
-/// card/x  not exercised: the PF under test answered none of its steps`).
-fn line(result: &ScenarioResult) -> String {
+/// card/x  not exercised: the PF under test answered none of its steps`); with `colour`, the
+/// outcome's name in ANSI colour (green as expected, red not, yellow a known divergence).
+fn line(result: &ScenarioResult, colour: bool) -> String {
+    use conformance::runner::Outcome;
     let name = result.outcome.name();
-    if result.outcome == conformance::runner::Outcome::Pass {
-        format!("{name:<7} {}", result.id)
+    let padded = format!("{name:<7}");
+    let name = if colour {
+        let code = match &result.outcome {
+            Outcome::Pass => "32",
+            Outcome::KnownDivergence { .. } => "33",
+            Outcome::Skipped { .. } | Outcome::NotExercised { .. } => "2",
+            Outcome::UnexpectedPass { .. } => "35",
+            _ => "1;31",
+        };
+        format!("\x1b[{code}m{padded}\x1b[0m")
     } else {
-        format!("{name:<7} {}  {}", result.id, result.summary())
+        padded
+    };
+    if result.outcome == Outcome::Pass {
+        format!("{name} {}", result.id)
+    } else {
+        format!("{name} {}  {}", result.id, result.summary())
     }
 }
 

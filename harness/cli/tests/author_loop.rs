@@ -308,3 +308,48 @@ fn a_report_on_stdout_leaves_the_result_lines_to_stderr() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("only one report can go to stdout"));
 }
+
+/// Results are printed as they finish; the unexpected ones again at the end, sorted and
+/// indented under a count; `--color always` colours the outcome, and a pipe gets none.
+#[test]
+fn unexpected_results_are_recapped_and_colour_is_asked_for() {
+    let mutant = format!(
+        "pf={} adapter ref-pf --mutant hold-is-good",
+        env!("CARGO_BIN_EXE_jpki-sim")
+    );
+    let out = jpki_sim(&[
+        "run",
+        "revocation/suspension_certificate_hold",
+        "revocation/ocsp_loss_window",
+        "--sut",
+        &mutant,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let recap = lines
+        .iter()
+        .position(|line| *line == "1 unexpected:")
+        .unwrap_or_else(|| panic!("no recap\n{}", text(&out)));
+    assert!(
+        lines[recap + 1].starts_with("  fail    revocation/suspension_certificate_hold  step "),
+        "{}",
+        text(&out)
+    );
+    assert!(lines[..recap]
+        .iter()
+        .any(|line| line.starts_with("fail    revocation/suspension_certificate_hold")));
+    assert!(lines[..recap]
+        .iter()
+        .any(|line| *line == "pass    revocation/ocsp_loss_window"));
+    assert!(!stdout.contains('\x1b'), "colour into a pipe\n{stdout}");
+
+    let out = jpki_sim(&["run", "card/auth_pin_lockout", "--color", "always"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("\x1b[32mpass   \x1b[0m card/auth_pin_lockout"),
+        "{}",
+        text(&out)
+    );
+}
