@@ -2,12 +2,13 @@
 # Installs what jpki-sim's tests and PC/SC transport need on Debian 12 (bookworm) or later:
 # pcscd with vsmartcard's vpcd driver, OpenSC, pcsc-tools, the PC/SC headers, jpki-cli
 # (a third-party My Number Card client used as an independent check), python3 for the
-# adapters in harness/adapters/, and jwcrypto, authlib and requests (independent JOSE and
-# OpenID Connect implementations that check mock-da's tokens), and Chromium with a CJK font
-# (the reports rendered as a person sees them), and Node.js for the adapter template. Idempotent.
+# adapters in harness/adapters/, a JDK and Node.js for the adapter templates there, jwcrypto,
+# authlib and requests (independent JOSE and OpenID Connect implementations that check
+# mock-da's tokens), and Chromium with a CJK font (the reports rendered as a person sees them).
+# Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 python3-jwcrypto python3-authlib python3-requests xxd nodejs chromium fonts-noto-cjk)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 default-jdk-headless nodejs python3-jwcrypto python3-authlib python3-requests xxd chromium fonts-noto-cjk)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
