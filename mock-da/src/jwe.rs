@@ -165,6 +165,11 @@ impl EncryptionKey {
         })
     }
 
+    /// The `kid` its JWK gave, written into every JWE header.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
     /// The `alg` this key is used with.
     pub fn algorithm(&self) -> KeyAlgorithm {
         self.alg

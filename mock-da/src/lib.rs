@@ -7,9 +7,11 @@
 //!
 //! [`provider::Provider`] holds the rules and state; [`routes::router`] serves it under `/da`;
 //! [`holder`] plays the user's card; [`jose`] signs and verifies the JWTs; [`sign`] parses what
-//! the SP wants signed; [`jwe`] encrypts the sign result.
+//! the SP wants signed; [`jwe`] encrypts the sign result; [`faults`] holds what an SP must
+//! survive, armed through the admin API.
 
 pub mod error;
+pub mod faults;
 pub mod holder;
 pub mod jose;
 pub mod jwe;

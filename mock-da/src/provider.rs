@@ -6,7 +6,7 @@
 //! forgets clients and grants, while the world (cards, PIN counters, certificates) persists.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::http::StatusCode;
 use mock_jlis::world::{World, WorldError};
@@ -17,6 +17,7 @@ use sim_card::CardId;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::OAuthError;
+use crate::faults::{DaFault, DaFaultError, DaFaultRule, Faults, Site};
 use crate::holder::{self, LoginError};
 use crate::jose::{self, Jwks, RsaJwk, Signer};
 use crate::jwe::{ContentAlgorithm, EncryptionKey};
@@ -249,13 +250,44 @@ pub struct Provider {
     transactions: Mutex<HashMap<String, SignTransaction>>,
     /// `(client_id, jti)` of accepted assertions, with their `exp` (wall clock).
     jtis: Mutex<HashMap<(String, String), OffsetDateTime>>,
+    /// The armed faults (`/da/admin/v1/faults`).
+    faults: Faults,
+    /// The key a JWKS rotation signs with, derived when one is first armed.
+    next_signer: OnceLock<Signer>,
+    /// A key nobody publishes, derived when a fault that needs it is first armed.
+    foreign_signer: OnceLock<Signer>,
 }
 
 /// The provider's key's seed input: versioned so that a change of derivation is a new key.
 const KEY_SEED_LABEL: &[u8] = b"jpki-sim/da/id-token-key/v1\0";
 
-/// The `kid` of the provider's (only) key.
+/// The `kid` of the provider's key.
 pub const KEY_ID: &str = "jpki-sim-da-test-1";
+
+/// The `kid` of the key a JWKS rotation fault brings in: the next generation of the same seed.
+pub const NEXT_KEY_ID: &str = "jpki-sim-da-test-2";
+
+/// The seed input of the key no JWKS has (the `id_token_foreign_key` and
+/// `sign_result_foreign_key` faults).
+const FOREIGN_SEED_LABEL: &[u8] = b"jpki-sim/da/foreign-key/v1\0";
+
+/// The `kid` the `id_token_unknown_kid` fault names.
+pub const UNKNOWN_KEY_ID: &str = "jpki-sim-da-unknown-kid";
+
+/// The client the ID-token audience faults name besides (or instead of) the SP.
+pub const OTHER_CLIENT: &str = "jpkiSimOtherClient";
+
+/// The `nonce` the `id_token_nonce` fault writes.
+pub const FOREIGN_NONCE: &str = "jpki-sim-fault-foreign-nonce";
+
+/// The `state` the `foreign_state` fault redirects with.
+pub const FOREIGN_STATE: &str = "jpki-sim-fault-foreign-state";
+
+/// The realm the `id_token_issuer` fault names, under the same base URL.
+pub const OTHER_REALM_PATH: &str = "/da/api/realms/other";
+
+/// The person the `userinfo_sub` fault answers the pairwise `sub` of.
+const OTHER_PERSON: &str = "jpki-sim/fault/another-person";
 
 /// An authorization request's parameters, once the client and redirect URI are trusted.
 #[derive(Debug, Clone, Default)]
@@ -326,11 +358,7 @@ impl Provider {
         if base.is_empty() {
             return Err(DaError::BaseUrl(base));
         }
-        let mut seed = Sha256::new();
-        seed.update(KEY_SEED_LABEL);
-        seed.update(1u32.to_be_bytes());
-        let key = world.derived_key(mock_ca::KeySeed::from_bytes(seed.finalize().into()))?;
-        let signer = Signer::from_pkcs8(KEY_ID, key.pkcs8_der()).ok_or(DaError::UnusableKey)?;
+        let signer = derive_signer(&world, KEY_SEED_LABEL, 1, KEY_ID)?;
         Ok(Provider {
             world,
             issuer: format!("{base}{REALM_PATH}"),
@@ -345,7 +373,53 @@ impl Provider {
             client_tokens: Mutex::default(),
             transactions: Mutex::default(),
             jtis: Mutex::default(),
+            faults: Faults::default(),
+            next_signer: OnceLock::new(),
+            foreign_signer: OnceLock::new(),
         })
+    }
+
+    /// The armed faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Arms a fault (`POST /da/admin/v1/faults`), deriving first the key it needs so that the
+    /// faulted answer comes as fast as a genuine one. Blocking on first use (key generation).
+    pub fn arm_fault(&self, rule: DaFaultRule) -> Result<Vec<DaFaultRule>, DaFaultError> {
+        match rule.fault {
+            fault if fault.is_rotation() => {
+                self.next_signer().map_err(DaFaultError::Key)?;
+            }
+            DaFault::IdTokenForeignKey | DaFault::SignResultForeignKey => {
+                self.foreign_signer().map_err(DaFaultError::Key)?;
+            }
+            _ => {}
+        }
+        self.faults.arm(rule)?;
+        Ok(self.faults.list())
+    }
+
+    fn next_signer(&self) -> Result<&Signer, DaError> {
+        derived_once(&self.next_signer, || {
+            derive_signer(&self.world, KEY_SEED_LABEL, 2, NEXT_KEY_ID)
+        })
+    }
+
+    fn foreign_signer(&self) -> Result<&Signer, DaError> {
+        derived_once(&self.foreign_signer, || {
+            derive_signer(&self.world, FOREIGN_SEED_LABEL, 1, KEY_ID)
+        })
+    }
+
+    /// The key ID tokens are signed with: the next one while a rotation fault is armed.
+    fn id_token_signer(&self) -> Result<&Signer, OAuthError> {
+        match self.faults.rotation() {
+            Some(_) => self
+                .next_signer()
+                .map_err(|err| OAuthError::server(err.to_string())),
+            None => Ok(&self.signer),
+        }
     }
 
     /// The world the provider authenticates against.
@@ -399,11 +473,16 @@ impl Provider {
         })
     }
 
-    /// The JWKS served at `/certs`.
+    /// The JWKS served at `/certs`: the provider's key; while a rotation fault is armed, the
+    /// next key alone (`jwks_rotated`) or the next key and the old one (`jwks_rollover`).
     pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: vec![self.signer.jwk()],
-        }
+        let next = self.next_signer.get().map(Signer::jwk);
+        let keys = match (self.faults.rotation(), next) {
+            (Some(DaFault::JwksRotated), Some(next)) => vec![next],
+            (Some(_), Some(next)) => vec![next, self.signer.jwk()],
+            _ => vec![self.signer.jwk()],
+        };
+        Jwks { keys }
     }
 
     /// Registers (or replaces) a client.
@@ -814,10 +893,7 @@ impl Provider {
                 for token in tokens {
                     live.remove(&token);
                 }
-                return Err(OAuthError::token(
-                    "invalid_grant",
-                    "the code was already used: the tokens it gave are revoked",
-                ));
+                return Err(code_already_used());
             }
             return Err(OAuthError::token(
                 "invalid_grant",
@@ -837,6 +913,14 @@ impl Provider {
                 "invalid_grant",
                 "the code was issued to another client",
             ));
+        }
+        if self.faults.take(Site::CodeExchange, |_| true).is_some() {
+            // Someone redeemed it first: answered, and forgotten, as a genuine replay is.
+            self.spent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(code);
+            return Err(code_already_used());
         }
         if form.get("redirect_uri") != Some(&granted.redirect_uri) {
             return Err(OAuthError::token(
@@ -862,19 +946,8 @@ impl Provider {
         }
         let grant = granted.grant;
         let exp = now + self.lifetimes.token;
-        let id_token = self
-            .signer
-            .sign_jwt(&json!({
-                "iss": self.issuer,
-                "sub": grant.sub,
-                "aud": grant.client_id,
-                "azp": grant.client_id,
-                "exp": exp.unix_timestamp(),
-                "iat": now.unix_timestamp(),
-                "auth_time": grant.auth_time.unix_timestamp(),
-                "nonce": grant.nonce,
-            }))
-            .map_err(|err| OAuthError::server(err.to_string()))?;
+        let deviation = self.faults.take(Site::IdToken, |f| !f.is_rotation());
+        let id_token = self.id_token(&grant, now, exp, deviation)?;
         let access_token = random_token();
         {
             let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
@@ -898,6 +971,71 @@ impl Provider {
             id_token: Some(id_token),
             scope: grant.scopes.join(" "),
         })
+    }
+
+    /// The ID token of `grant` issued at `now`, with the one `deviation` of an armed fault.
+    fn id_token(
+        &self,
+        grant: &Grant,
+        now: OffsetDateTime,
+        exp: OffsetDateTime,
+        deviation: Option<DaFault>,
+    ) -> Result<String, OAuthError> {
+        let mut claims = json!({
+            "iss": self.issuer,
+            "sub": grant.sub,
+            "aud": grant.client_id,
+            "azp": grant.client_id,
+            "exp": exp.unix_timestamp(),
+            "iat": now.unix_timestamp(),
+            "auth_time": grant.auth_time.unix_timestamp(),
+            "nonce": grant.nonce,
+        });
+        let hour = Duration::hours(1).whole_seconds();
+        let at = now.unix_timestamp();
+        match deviation {
+            Some(DaFault::IdTokenIssuer) => {
+                claims["iss"] = json!(format!("{}{OTHER_REALM_PATH}", self.base));
+            }
+            Some(DaFault::IdTokenAudience) => claims["aud"] = json!(OTHER_CLIENT),
+            Some(DaFault::IdTokenAzp) => {
+                claims["aud"] = json!([grant.client_id, OTHER_CLIENT]);
+                claims["azp"] = json!(OTHER_CLIENT);
+            }
+            Some(DaFault::IdTokenExpired) => {
+                // The user logged in when it was issued: only the expiry is wrong.
+                claims["iat"] = json!(at - 2 * hour);
+                claims["auth_time"] = json!(at - 2 * hour);
+                claims["exp"] = json!(at - hour);
+            }
+            Some(DaFault::IdTokenIssuedInFuture) => {
+                claims["iat"] = json!(at + hour);
+                claims["exp"] = json!(at + 2 * hour);
+            }
+            Some(DaFault::IdTokenNonce) => claims["nonce"] = json!(FOREIGN_NONCE),
+            _ => {}
+        }
+        let signer = self.id_token_signer()?;
+        let header = |kid: &str| json!({"alg": jose::RS256, "typ": "JWT", "kid": kid});
+        let signed = match deviation {
+            Some(DaFault::IdTokenAlgNone) => {
+                let header = json!({"alg": "none", "typ": "JWT"});
+                return Ok(format!(
+                    "{}.{}.",
+                    jose::b64(header.to_string().as_bytes()),
+                    jose::b64(claims.to_string().as_bytes())
+                ));
+            }
+            Some(DaFault::IdTokenUnknownKid) => {
+                signer.sign_with_header(&header(UNKNOWN_KEY_ID), &claims)
+            }
+            Some(DaFault::IdTokenForeignKey) => self
+                .foreign_signer()
+                .map_err(|err| OAuthError::server(err.to_string()))?
+                .sign_with_header(&header(signer.kid()), &claims),
+            _ => signer.sign_jwt(&claims),
+        };
+        signed.map_err(|err| OAuthError::server(err.to_string()))
     }
 
     /// private_key_jwt (OIDC Core §9, RFC 7523 §3): the assertion's `iss` = `sub` = a registered
@@ -1007,7 +1145,11 @@ impl Provider {
             .filter(|t| t.expires_at > self.world.now())
             .ok_or_else(|| OAuthError::bearer("the access token is unknown, expired or revoked"))?;
         let mut body = serde_json::Map::new();
-        body.insert("sub".into(), json!(granted.grant.sub));
+        let sub = match self.faults.take(Site::Userinfo, |_| true) {
+            Some(_) => pairwise_sub(&granted.grant.client_id, OTHER_PERSON),
+            None => granted.grant.sub.clone(),
+        };
+        body.insert("sub".into(), json!(sub));
         for (name, value) in &granted.grant.claims {
             body.insert((*name).into(), value.clone());
         }
@@ -1097,11 +1239,32 @@ impl Provider {
                 format!("the access token did not sign transaction {id:?}"),
             ));
         }
-        let (key, enc) = self.encryption_key(&granted.grant.client_id)?;
+        let (mut key, enc) = self.encryption_key(&granted.grant.client_id)?;
+        let mut result = result.clone();
+        match self.faults.take(Site::SignResult, |_| true) {
+            Some(DaFault::SignResultTransaction) => {
+                result.sign_transaction_id = sign::transaction_id();
+            }
+            Some(DaFault::SignResultForeignKey) => key = self.foreign_encryption_key(&key)?,
+            _ => {}
+        }
         let plaintext =
-            serde_json::to_vec(result).map_err(|err| OAuthError::server(err.to_string()))?;
+            serde_json::to_vec(&result).map_err(|err| OAuthError::server(err.to_string()))?;
         key.encrypt(enc, &plaintext)
             .map_err(|err| OAuthError::server(err.to_string()))
+    }
+
+    /// The key no JWKS has, posing as the SP's `key`: its `kid` and `alg`, another modulus.
+    fn foreign_encryption_key(&self, key: &EncryptionKey) -> Result<EncryptionKey, OAuthError> {
+        let server = |err: String| OAuthError::server(err);
+        let mut jwk = self
+            .foreign_signer()
+            .map_err(|err| server(err.to_string()))?
+            .jwk();
+        jwk.kid = key.kid().map(str::to_owned);
+        jwk.key_use = Some("enc".into());
+        jwk.alg = Some(key.algorithm().name().to_owned());
+        EncryptionKey::from_jwk(&jwk).map_err(|err| server(err.to_string()))
     }
 
     fn user_token(&self, access_token: &str) -> Option<AccessGrant> {
@@ -1136,6 +1299,40 @@ impl Provider {
         let enc = client.content_algorithm().map_err(|err| refuse(&err))?;
         Ok((key, enc))
     }
+}
+
+/// `invalid_grant` for a code presented a second time (RFC 6749 §4.1.2).
+fn code_already_used() -> OAuthError {
+    OAuthError::token(
+        "invalid_grant",
+        "the code was already used: the tokens it gave are revoked",
+    )
+}
+
+/// The provider's key of `generation` under `label`, from the world's key cache.
+fn derive_signer(
+    world: &World,
+    label: &[u8],
+    generation: u32,
+    kid: &str,
+) -> Result<Signer, DaError> {
+    let mut seed = Sha256::new();
+    seed.update(label);
+    seed.update(generation.to_be_bytes());
+    let key = world.derived_key(mock_ca::KeySeed::from_bytes(seed.finalize().into()))?;
+    Signer::from_pkcs8(kid, key.pkcs8_der()).ok_or(DaError::UnusableKey)
+}
+
+/// The value of `cell`, derived by `derive` the first time (a race derives twice, keeps one).
+fn derived_once(
+    cell: &OnceLock<Signer>,
+    derive: impl FnOnce() -> Result<Signer, DaError>,
+) -> Result<&Signer, DaError> {
+    if let Some(signer) = cell.get() {
+        return Ok(signer);
+    }
+    let signer = derive()?;
+    Ok(cell.get_or_init(|| signer))
 }
 
 /// The redirect error a user's failed login or signature is.

@@ -1,6 +1,6 @@
 //! The HTTP surface under `/da`: the realm's OpenID Connect endpoints (Keycloak-style paths, as
 //! the Digital Agency publishes them), the sign API's transactions, and the simulator's admin API
-//! for clients and logins.
+//! for clients, logins and faults.
 //!
 //! Handlers are thin: parse, call [`Provider`], map the outcome.
 
@@ -16,8 +16,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::error::{Delivery, OAuthError};
+use crate::faults::{DaFault, DaFaultError, DaFaultRule, Site};
 use crate::provider::{
-    ArmedLogin, AuthorizationRequest, Client, Provider, REALM_PATH, SIGN_TRANSACTIONS_PATH,
+    ArmedLogin, AuthorizationRequest, Client, Provider, FOREIGN_STATE, REALM_PATH,
+    SIGN_TRANSACTIONS_PATH,
 };
 
 /// Request bodies (forms, admin JSON with a JWKS) are small.
@@ -56,6 +58,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/da/admin/v1/logins"),
     ("POST", "/da/admin/v1/logins"),
     ("DELETE", "/da/admin/v1/logins"),
+    ("GET", "/da/admin/v1/faults"),
+    ("POST", "/da/admin/v1/faults"),
+    ("DELETE", "/da/admin/v1/faults"),
 ];
 
 /// The router of `provider`, to merge into the world's (any state: it carries its own).
@@ -86,6 +91,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Rout
         .route(
             "/da/admin/v1/logins",
             get(list_logins).post(arm_login).delete(clear_logins),
+        )
+        .route(
+            "/da/admin/v1/faults",
+            get(list_faults).post(arm_fault).delete(clear_faults),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(provider)
@@ -176,6 +185,16 @@ async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
     }
     let redirect_uri = redirect_uri.clone();
     let state = params.get("state").cloned();
+    let injected = p.faults().take(Site::Redirect, |f| {
+        matches!(f, DaFault::ErrorRedirect { .. })
+    });
+    if let Some(DaFault::ErrorRedirect { error }) = injected {
+        let error = OAuthError::redirect(
+            error.code(),
+            format!("injected fault: error_redirect {}", error.code()),
+        );
+        return redirect_error(&redirect_uri, state.as_deref(), &error);
+    }
     if let Some(name) = repeated.first() {
         let error =
             OAuthError::redirect("invalid_request", format!("{name} is given more than once"));
@@ -192,9 +211,17 @@ async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
         code_challenge_method: params.get("code_challenge_method").cloned(),
         sign_transaction_id: params.get("sign_transaction_id").cloned(),
     };
-    let outcome = tokio::task::spawn_blocking(move || p.authorize(&request)).await;
+    let outcome = tokio::task::spawn_blocking({
+        let p = p.clone();
+        move || p.authorize(&request)
+    })
+    .await;
     match outcome {
         Ok(Ok(code)) => {
+            let foreign = p
+                .faults()
+                .take(Site::Redirect, |f| f == DaFault::ForeignState);
+            let state = foreign.map(|_| FOREIGN_STATE.to_owned()).or(state);
             let mut pairs = vec![("code", code.as_str())];
             if let Some(state) = &state {
                 pairs.push(("state", state));
@@ -255,6 +282,13 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 async fn token(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) -> Response {
+    match p.faults().take(Site::TokenEndpoint, |_| true) {
+        Some(DaFault::TokenDelay { millis }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+        }
+        Some(DaFault::TokenError { status }) => return token_failure(status),
+        _ => {}
+    }
     if headers.contains_key(header::AUTHORIZATION) {
         return OAuthError::client(
             "client authentication is private_key_jwt only (no Authorization header)",
@@ -290,6 +324,19 @@ async fn token(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Bytes) 
         Ok(Err(error)) => error.into_response(),
         Err(err) => OAuthError::server(err.to_string()).into_response(),
     }
+}
+
+/// The `token_error` fault's answer: `503 temporarily_unavailable`, any other status
+/// `server_error` (RFC 6749 §5.2 has no code for either; these are the ones §4.1.2.1 names).
+fn token_failure(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "temporarily_unavailable"
+    } else {
+        "server_error"
+    };
+    let description = format!("injected fault: token_error {}", status.as_u16());
+    OAuthError::status(status, code, description).into_response()
 }
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1).
@@ -476,4 +523,47 @@ async fn list_logins(State(p): State<Arc<Provider>>) -> Response {
 async fn clear_logins(State(p): State<Arc<Provider>>) -> Response {
     p.clear_logins();
     Json(p.armed_logins()).into_response()
+}
+
+async fn list_faults(State(p): State<Arc<Provider>>) -> Response {
+    Json(p.faults().list()).into_response()
+}
+
+async fn arm_fault(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    let rule: DaFaultRule = match serde_json::from_slice(&body) {
+        Ok(rule) => rule,
+        Err(err) => return admin_error(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()),
+    };
+    // The first fault needing a key of its own derives it.
+    match tokio::task::spawn_blocking(move || p.arm_fault(rule)).await {
+        Ok(Ok(rules)) => Json(rules).into_response(),
+        Ok(Err(DaFaultError::Key(err))) => admin_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "world_unavailable",
+            chain(&err),
+        ),
+        Ok(Err(err)) => admin_error(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string()),
+        Err(err) => admin_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "world_unavailable",
+            err.to_string(),
+        ),
+    }
+}
+
+async fn clear_faults(State(p): State<Arc<Provider>>) -> Response {
+    p.faults().clear();
+    Json(p.faults().list()).into_response()
+}
+
+/// `error: cause: cause`, so the admin sees why a key could not be had.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

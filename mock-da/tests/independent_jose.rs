@@ -3,7 +3,8 @@
 //! `iss`, `aud`, `exp`, `nonce`), a client key generated and an assertion signed by jwcrypto
 //! authenticate a client at the token endpoint, and jwcrypto decrypts a sign result's JWE with
 //! an encryption key it generated (Python's cryptography then verifies the signature inside
-//! with the signature certificate). Skipped without python3-jwcrypto unless
+//! with the signature certificate); and jwcrypto, validating as an SP does, refuses every
+//! faulted ID token (`/da/admin/v1/faults`) for the reason the fault is there. Skipped without python3-jwcrypto unless
 //! `JPKI_SIM_REQUIRE_PCSC` is set (CI sets it, and installs the package with
 //! scripts/setup-debian.sh).
 
@@ -223,4 +224,91 @@ async fn jwcrypto_decrypts_the_sign_result_and_the_signature_verifies() {
     let ours = mock_da::jwe::decrypt(compact, &pkcs8).unwrap();
     let ours: Value = serde_json::from_slice(&ours.plaintext).unwrap();
     assert_eq!(ours, opened["result"]);
+}
+
+/// An SP's ID-token validation (OIDC Core §3.1.3.7) with jwcrypto: the signature with the
+/// served JWKS and `alg` RS256 only, `iss`, `aud`, `exp`, `nonce` by jwcrypto; `azp` with
+/// several audiences and `iat` in the future by hand, as jwcrypto leaves them to the caller.
+/// Answers, for each token, `accepted` or the refusal's exception name.
+const VALIDATE_ID_TOKENS: &str = r#"
+import json, sys, time
+from jwcrypto import jwk, jwt
+args = json.load(sys.stdin)
+keys = jwk.JWKSet.from_json(json.dumps(args["jwks"]))
+verdicts = []
+for token in args["tokens"]:
+    try:
+        checked = jwt.JWT(jwt=token, key=keys, algs=["RS256"],
+                          check_claims={"iss": args["iss"], "aud": args["aud"],
+                                        "nonce": args["nonce"], "exp": None, "iat": None})
+        claims = json.loads(checked.claims)
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if len(audiences) > 1 and claims.get("azp") != args["aud"]:
+            raise ValueError("azp")
+        if claims["iat"] > time.time() + 60:
+            raise ValueError("iat")
+        verdicts.append("accepted")
+    except Exception as err:
+        verdicts.append(type(err).__name__ + (": " + str(err) if isinstance(err, ValueError) else ""))
+print(json.dumps(verdicts))
+"#;
+
+#[tokio::test]
+async fn jwcrypto_refuses_every_faulted_id_token_and_accepts_the_genuine_one() {
+    let Some(python) = python_with(
+        "jwcrypto_refuses_every_faulted_id_token_and_accepts_the_genuine_one",
+        "jwcrypto",
+        "python3-jwcrypto is",
+    ) else {
+        return;
+    };
+    let sim = Sim::new();
+    sim.provision(CARD).await;
+    let key = client_key("rp1-key", 11);
+    sim.register("RP1", &key).await;
+    // (fault, what jwcrypto or the SP's own check says)
+    let cases = [
+        ("id_token_issuer", "JWTInvalidClaimValue"),
+        ("id_token_audience", "JWTInvalidClaimValue"),
+        ("id_token_azp", "ValueError: azp"),
+        ("id_token_expired", "JWTExpired"),
+        ("id_token_issued_in_future", "ValueError: iat"),
+        ("id_token_nonce", "JWTInvalidClaimValue"),
+        ("id_token_unknown_kid", "JWTMissingKey"),
+        // No key of the set is one for `alg: none`.
+        ("id_token_alg_none", "JWTMissingKey"),
+        ("id_token_foreign_key", "InvalidJWSSignature"),
+    ];
+    let mut tokens = Vec::new();
+    for (fault, _) in cases {
+        let armed = sim
+            .json(
+                "POST",
+                "/da/admin/v1/faults",
+                json!({"fault": {"kind": fault}, "count": 1}),
+            )
+            .await;
+        assert_eq!(armed.status, axum::http::StatusCode::OK, "{:?}", armed.body);
+        sim.arm(json!({"card": CARD})).await;
+        tokens.push(login(&sim, "RP1", &key, "openid").await["id_token"].clone());
+    }
+    sim.arm(json!({"card": CARD})).await;
+    tokens.push(login(&sim, "RP1", &key, "openid").await["id_token"].clone());
+    let verdicts = run(
+        python,
+        VALIDATE_ID_TOKENS,
+        &json!({
+            "jwks": sim.get(CERTS).await.body,
+            "tokens": tokens,
+            "iss": ISSUER,
+            "aud": "RP1",
+            "nonce": "n-1",
+        }),
+    );
+    let expected: Vec<&str> = cases
+        .iter()
+        .map(|(_, says)| *says)
+        .chain(["accepted"])
+        .collect();
+    assert_eq!(verdicts, json!(expected));
 }
