@@ -25,6 +25,19 @@ use mock_jlis::world::World;
 
 pub use provider::{DaError, Provider};
 
+/// The OpenAPI 3.1 document of the `/da` routes ([`routes::ROUTES`]), served as part of the
+/// listener's `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The `/da` routes and their document, to serve beside the world's with
+/// [`mock_jlis::routes::router_with`]: journaled and documented with the rest.
+pub fn extension(world: Arc<World>) -> Result<mock_jlis::routes::Extension, DaError> {
+    Ok(mock_jlis::routes::Extension {
+        routes: routes(world)?,
+        document: OPENAPI,
+    })
+}
+
 /// The `/da` routes over `world`, ready to merge into the world's router: derives (or loads
 /// from the key cache) the provider's signing key.
 pub fn routes<S: Clone + Send + Sync + 'static>(

@@ -11,29 +11,37 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::error::{Delivery, OAuthError};
 use crate::faults::{DaFault, DaFaultError, DaFaultRule, Site};
-use crate::provider::{
-    ArmedLogin, AuthorizationRequest, Client, Provider, FOREIGN_STATE, REALM_PATH,
-    SIGN_TRANSACTIONS_PATH,
-};
+use crate::provider::{ArmedLogin, AuthorizationRequest, Client, Provider, FOREIGN_STATE};
+#[cfg(doc)]
+use crate::provider::{REALM_PATH, SIGN_TRANSACTIONS_PATH};
 
 /// Request bodies (forms, admin JSON with a JWKS) are small.
 const MAX_BODY: usize = 64 * 1024;
 
-/// The realm's OpenID Connect endpoints, relative to [`REALM_PATH`].
-const OIDC: &str = "/protocol/openid-connect";
-
-/// Every `(method, path)` the router serves, in axum's path syntax.
+/// Every `(method, path)` the router serves, in axum's path syntax, in the order
+/// `tests/openapi.rs` calls them with the document's examples (a client registered and a login
+/// armed before the authorization request, withdrawn at the end). `openapi.json` documents
+/// exactly these.
 pub const ROUTES: &[(&str, &str)] = &[
     (
         "GET",
         "/da/api/realms/main/.well-known/openid-configuration",
     ),
+    ("GET", "/da/api/realms/main/protocol/openid-connect/certs"),
+    ("POST", "/da/admin/v1/clients"),
+    ("GET", "/da/admin/v1/clients"),
+    ("GET", "/da/admin/v1/clients/{client_id}"),
+    ("POST", "/da/admin/v1/logins"),
+    ("GET", "/da/admin/v1/logins"),
+    ("POST", "/da/admin/v1/faults"),
+    ("GET", "/da/admin/v1/faults"),
+    ("DELETE", "/da/admin/v1/faults"),
     ("GET", "/da/api/realms/main/protocol/openid-connect/auth"),
     ("POST", "/da/api/realms/main/protocol/openid-connect/auth"),
     ("POST", "/da/api/realms/main/protocol/openid-connect/token"),
@@ -45,42 +53,43 @@ pub const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/da/api/realms/main/protocol/openid-connect/userinfo",
     ),
-    ("GET", "/da/api/realms/main/protocol/openid-connect/certs"),
     ("POST", "/da/api/sign-transactions"),
     (
         "GET",
         "/da/api/sign-transactions/{sign_transaction_id}/result",
     ),
-    ("GET", "/da/admin/v1/clients"),
-    ("POST", "/da/admin/v1/clients"),
-    ("GET", "/da/admin/v1/clients/{client_id}"),
-    ("DELETE", "/da/admin/v1/clients/{client_id}"),
-    ("GET", "/da/admin/v1/logins"),
-    ("POST", "/da/admin/v1/logins"),
     ("DELETE", "/da/admin/v1/logins"),
-    ("GET", "/da/admin/v1/faults"),
-    ("POST", "/da/admin/v1/faults"),
-    ("DELETE", "/da/admin/v1/faults"),
+    ("DELETE", "/da/admin/v1/clients/{client_id}"),
 ];
 
-/// The router of `provider`, to merge into the world's (any state: it carries its own).
+/// The router of `provider`, to merge into the world's (any state: it carries its own). Paths
+/// are written out, as [`ROUTES`] has them, so that the OpenAPI test reads them here;
+/// they lie under [`REALM_PATH`] and [`SIGN_TRANSACTIONS_PATH`].
 pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Router<S> {
-    let oidc = |name: &str| format!("{REALM_PATH}{OIDC}/{name}");
     Router::new()
         .route(
-            &format!("{REALM_PATH}/.well-known/openid-configuration"),
+            "/da/api/realms/main/.well-known/openid-configuration",
             get(discovery),
         )
-        .route(&oidc("auth"), get(authorize_get).post(authorize_post))
-        .route(&oidc("token"), axum::routing::post(token))
-        .route(&oidc("userinfo"), get(userinfo).post(userinfo))
-        .route(&oidc("certs"), get(certs))
         .route(
-            SIGN_TRANSACTIONS_PATH,
-            axum::routing::post(open_transaction),
+            "/da/api/realms/main/protocol/openid-connect/auth",
+            get(authorize_get).post(authorize_post),
         )
         .route(
-            &format!("{SIGN_TRANSACTIONS_PATH}/{{sign_transaction_id}}/result"),
+            "/da/api/realms/main/protocol/openid-connect/token",
+            post(token),
+        )
+        .route(
+            "/da/api/realms/main/protocol/openid-connect/userinfo",
+            get(userinfo).post(userinfo),
+        )
+        .route(
+            "/da/api/realms/main/protocol/openid-connect/certs",
+            get(certs),
+        )
+        .route("/da/api/sign-transactions", post(open_transaction))
+        .route(
+            "/da/api/sign-transactions/{sign_transaction_id}/result",
             get(sign_result),
         )
         .route("/da/admin/v1/clients", get(list_clients).post(register))

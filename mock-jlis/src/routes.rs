@@ -1,6 +1,7 @@
 //! The HTTP surface (docs/contracts.md §4): health and the OpenAPI document here; the CA's routes from
-//! mock-ca, the card admin API (`admin`), the APDU bridge (`bridge`) and the J-LIS API
-//! (`jlis_routes`) merged in; generic faults injected around all of them.
+//! mock-ca, the card admin API (`admin`), the APDU bridge (`bridge`), the J-LIS API
+//! (`jlis_routes`) and any [`Extension`] (the Digital Agency's `/da`, from a crate this one does
+//! not know) merged in; generic faults injected around all of them, every request journaled.
 //!
 //! Handlers are thin: parse, call [`World`], map the outcome. Client mistakes get a 4xx with a
 //! stable machine-readable `error` code, never a 500.
@@ -24,9 +25,65 @@ use crate::world::{World, WorldError};
 /// module's own, the CA's (CRLs, OCSP, CA certificates from [`mock_ca::publication`]), the admin
 /// API, the APDU bridge and the J-LIS API, all behind the fault-injection middleware.
 pub fn router(world: Arc<World>) -> Router {
+    build(world, Router::new(), None)
+}
+
+/// Routes served beside the world's on its listener, with the OpenAPI document of their paths.
+/// Merged before the middleware, they are journaled and get the HTTP layer's JSON errors like
+/// the world's own; the world's faults never target them (their paths are no endpoint group).
+pub struct Extension {
+    /// The routes, carrying their own state.
+    pub routes: Router<Arc<World>>,
+    /// Their OpenAPI 3.1 document (JSON): its paths, tags and components join the world's at
+    /// `GET /openapi.json`.
+    pub document: &'static str,
+}
+
+/// Why extensions' documents cannot join the world's.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenApiError {
+    /// The document is not JSON.
+    #[error("an extension's OpenAPI document is not JSON")]
+    Json(#[source] serde_json::Error),
+    /// The document has no `paths` object.
+    #[error("an extension's OpenAPI document has no paths")]
+    NoPaths,
+    /// Two documents describe the same path.
+    #[error("the path {0} is documented twice")]
+    PathTwice(String),
+    /// Two documents give one component name (`schemas/Error`) or tag different contents; the
+    /// same contents are one component.
+    #[error("{0} is documented twice, differently")]
+    ConflictTwice(String),
+}
+
+/// [`router`] with `extensions` merged in, and their documents in the one served at
+/// `GET /openapi.json`.
+pub fn router_with(world: Arc<World>, extensions: Vec<Extension>) -> Result<Router, OpenApiError> {
+    let mut document: serde_json::Value =
+        serde_json::from_str(OPENAPI).map_err(OpenApiError::Json)?;
+    let mut extra = Router::new();
+    for extension in extensions {
+        let other = serde_json::from_str(extension.document).map_err(OpenApiError::Json)?;
+        merge_document(&mut document, other)?;
+        extra = extra.merge(extension.routes);
+    }
+    Ok(build(world, extra, Some(Arc::new(document))))
+}
+
+/// The world's routes and `extra`, behind the middleware; `document` served at
+/// `/openapi.json` (`None`: the committed one as it is).
+fn build(
+    world: Arc<World>,
+    extra: Router<Arc<World>>,
+    document: Option<Arc<serde_json::Value>>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/openapi.json", get(openapi))
+        .route(
+            "/openapi.json",
+            get(move |headers| openapi(document.clone(), headers)),
+        )
         .merge(mock_ca::publication::routes(
             world.publisher().clone(),
             world.clone(),
@@ -34,6 +91,7 @@ pub fn router(world: Arc<World>) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::bridge::routes(world.clone()))
         .merge(crate::jlis_routes::routes())
+        .merge(extra)
         .layer(axum::middleware::from_fn_with_state(
             world.clone(),
             inject_faults,
@@ -87,11 +145,88 @@ pub const ROUTES: &[(&str, &str)] = &[("GET", "/healthz"), ("GET", "/openapi.jso
 /// The committed OpenAPI document.
 const OPENAPI: &str = include_str!("../openapi.json");
 
+/// Adds `other`'s paths, tags and components to `document`: a path documented twice is refused,
+/// a component or tag given twice must be the same.
+fn merge_document(
+    document: &mut serde_json::Value,
+    other: serde_json::Value,
+) -> Result<(), OpenApiError> {
+    use serde_json::Value;
+    let Value::Object(mut other) = other else {
+        return Err(OpenApiError::NoPaths);
+    };
+    let Some(Value::Object(paths)) = other.remove("paths") else {
+        return Err(OpenApiError::NoPaths);
+    };
+    let ours = member(document, "paths");
+    for (path, item) in paths {
+        if ours.contains_key(&path) {
+            return Err(OpenApiError::PathTwice(path));
+        }
+        ours.insert(path, item);
+    }
+    if let Some(Value::Object(components)) = other.remove("components") {
+        for (section, entries) in components {
+            let Value::Object(entries) = entries else {
+                continue;
+            };
+            let ours = member(&mut document["components"], &section);
+            for (name, value) in entries {
+                match ours.get(&name) {
+                    Some(existing) if *existing != value => {
+                        return Err(OpenApiError::ConflictTwice(format!(
+                            "components/{section}/{name}"
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        ours.insert(name, value);
+                    }
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(tags)) = other.remove("tags") {
+        if !document["tags"].is_array() {
+            document["tags"] = Value::Array(Vec::new());
+        }
+        if let Some(ours) = document["tags"].as_array_mut() {
+            for tag in tags {
+                match ours.iter().find(|t| t["name"] == tag["name"]) {
+                    Some(existing) if *existing != tag => {
+                        return Err(OpenApiError::ConflictTwice(format!("tag {}", tag["name"])))
+                    }
+                    Some(_) => {}
+                    None => ours.push(tag),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `value[key]` as an object, made one when it is not (an absent `components`, say).
+fn member<'a>(
+    value: &'a mut serde_json::Value,
+    key: &str,
+) -> &'a mut serde_json::Map<String, serde_json::Value> {
+    if !value[key].is_object() {
+        value[key] = serde_json::Value::Object(serde_json::Map::new());
+    }
+    match &mut value[key] {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("made an object above"),
+    }
+}
+
 /// `GET /openapi.json`: the OpenAPI 3.1 document of this listener. Its `servers` entry is the
 /// address the client asked by (its `Host`), so that a tool trying the API from the document
 /// reaches this listener, not the default `127.0.0.1:8700`; without a `Host`, the document as
-/// committed.
-async fn openapi(headers: axum::http::HeaderMap) -> Response {
+/// committed (or as merged with the extensions').
+async fn openapi(
+    merged: Option<Arc<serde_json::Value>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
@@ -101,12 +236,19 @@ async fn openapi(headers: axum::http::HeaderMap) -> Response {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
+    let committed = || ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response();
     let Some(host) = host else {
-        return ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response();
+        return match merged {
+            Some(document) => Json(&*document).into_response(),
+            None => committed(),
+        };
     };
-    let mut document: serde_json::Value = match serde_json::from_str(OPENAPI) {
-        Ok(document) => document,
-        Err(_) => return ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response(),
+    let mut document: serde_json::Value = match merged {
+        Some(document) => (*document).clone(),
+        None => match serde_json::from_str(OPENAPI) {
+            Ok(document) => document,
+            Err(_) => return committed(),
+        },
     };
     document["servers"] = serde_json::json!([{
         "url": format!("http://{host}"),

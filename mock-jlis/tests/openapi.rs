@@ -32,12 +32,16 @@ const ROUTER_SOURCES: &[(&str, &str)] = &[
     ("src/bridge.rs", include_str!("../src/bridge.rs")),
     ("src/jlis_routes.rs", include_str!("../src/jlis_routes.rs")),
 ];
-/// The routers `routes.rs` merges from other modules; each must be scanned above.
+/// The routers `routes.rs` merges from other modules; each must be scanned above. `extra` and
+/// `extension.routes` are the extensions' routes (`router_with`), documented by their own
+/// documents and kept in step by their own crates' tests (mock-da's `tests/openapi.rs`).
 const MERGED_MODULES: &[&str] = &[
     "mock_ca::publication::routes(",
     "crate::admin::routes()",
     "crate::bridge::routes(",
     "crate::jlis_routes::routes()",
+    "extra)",
+    "extension.routes)",
 ];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// SELECT the JPKI AP by name: any card answers it.
@@ -858,4 +862,68 @@ fn validate(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A one-path extension document with `components`.
+fn extension_document(path: &str, error_schema: Value) -> &'static str {
+    let document = serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "extension", "version": "0"},
+        "tags": [{"name": "ext", "description": "An extension."}],
+        "paths": {path: {"get": {"operationId": "ext", "responses": {"200": {"description": "ok"}}}}},
+        "components": {"schemas": {"Error": error_schema, "ExtOnly": {"type": "string"}}},
+    });
+    Box::leak(document.to_string().into_boxed_str())
+}
+
+#[tokio::test]
+async fn an_extensions_document_joins_the_served_one_and_its_routes_are_served() {
+    use mock_jlis::routes::{router_with, Extension, OpenApiError};
+    let doc = document();
+    let same_error = doc["components"]["schemas"]["Error"].clone();
+    let extension = |path: &'static str, error: Value| Extension {
+        routes: axum::Router::new().route(path, axum::routing::get(|| async { "ext" })),
+        document: extension_document(path, error),
+    };
+    let app = router_with(
+        world(),
+        vec![extension("/ext/v1/thing", same_error.clone())],
+    )
+    .unwrap();
+    let request = Request::builder()
+        .uri("/openapi.json")
+        .header(header::HOST, "127.0.0.1:18766")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let served: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(served["servers"][0]["url"], "http://127.0.0.1:18766");
+    assert_eq!(served["info"], doc["info"], "the world's document leads");
+    assert!(served["paths"]["/ext/v1/thing"]["get"].is_object());
+    assert!(served["paths"]["/healthz"]["get"].is_object());
+    assert_eq!(served["components"]["schemas"]["ExtOnly"]["type"], "string");
+    assert_eq!(served["components"]["schemas"]["Error"], same_error);
+    assert!(served["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "ext"));
+    let response = app
+        .oneshot(Request::get("/ext/v1/thing").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // A path twice, or a component of the same name that differs, is refused by name.
+    let err = router_with(world(), vec![extension("/healthz", same_error)]).unwrap_err();
+    assert!(
+        matches!(err, OpenApiError::PathTwice(ref p) if p == "/healthz"),
+        "{err}"
+    );
+    let err = router_with(world(), vec![extension("/ext/v2", serde_json::json!({}))]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "components/schemas/Error is documented twice, differently"
+    );
 }

@@ -40,6 +40,9 @@ pub enum ServerError {
     /// The Digital Agency's provider could not start (its signing key).
     #[error("the Digital Agency's provider did not start")]
     DigitalAgency(#[source] mock_da::DaError),
+    /// The Digital Agency's OpenAPI document does not join the world's.
+    #[error("the listener's OpenAPI document could not be made")]
+    OpenApi(#[source] mock_jlis::routes::OpenApiError),
 }
 
 /// Where the world keeps its state.
@@ -255,9 +258,12 @@ impl Server {
         } = bound;
         let token = admin_token.map(Arc::new);
         let body_timeout = limits.body_timeout;
-        // The Digital Agency's routes (`/da`) on the same listener, behind the same guards.
-        let da = mock_da::routes(world.clone()).map_err(ServerError::DigitalAgency)?;
-        let mut app = crate::panics::guarded(mock_jlis::routes::router(world).merge(da))
+        // The Digital Agency's routes (`/da`) on the same listener, behind the same guards,
+        // journaled and documented with the world's.
+        let da = mock_da::extension(world.clone()).map_err(ServerError::DigitalAgency)?;
+        let routes =
+            mock_jlis::routes::router_with(world, vec![da]).map_err(ServerError::OpenApi)?;
+        let mut app = crate::panics::guarded(routes)
             .layer(middleware::from_fn(move |request, next| {
                 crate::body_deadline::within(body_timeout, request, next)
             }))
@@ -409,13 +415,20 @@ mod tests {
     use super::*;
     use axum::http::Method;
 
-    /// The OpenAPI document marks with `bearerAuth` exactly the operations the token guards.
+    /// The OpenAPI documents (the world's and the Digital Agency's, served as one) mark with
+    /// `bearerAuth` exactly the operations the token guards.
     #[test]
     fn the_openapi_document_lists_each_routes_protection() {
-        let doc: serde_json::Value =
-            serde_json::from_str(include_str!("../../../mock-jlis/openapi.json")).unwrap();
+        let mut paths = serde_json::Map::new();
+        for source in [
+            include_str!("../../../mock-jlis/openapi.json"),
+            mock_da::OPENAPI,
+        ] {
+            let doc: serde_json::Value = serde_json::from_str(source).unwrap();
+            paths.extend(doc["paths"].as_object().unwrap().clone());
+        }
         let mut guarded = 0;
-        for (path, item) in doc["paths"].as_object().unwrap() {
+        for (path, item) in &paths {
             for (method, operation) in item.as_object().unwrap() {
                 if !["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
                     continue;
@@ -428,8 +441,8 @@ mod tests {
                 guarded += usize::from(documented);
             }
         }
-        // The admin API, the bridge and the two consent writes.
-        assert_eq!(guarded, 14);
+        // The admin API, the bridge and the two consent writes; the provider's admin API.
+        assert_eq!(guarded, 14 + 10);
     }
 
     #[test]

@@ -27,21 +27,29 @@ async fn exchange(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, S
     (status, body)
 }
 
-#[tokio::test]
-async fn the_da_routes_are_served_and_their_admin_api_is_guarded() {
+/// A world served on a free loopback port with `token`, its base URL the listener's.
+async fn serve(token: Option<&str>) -> (Arc<World>, Server, std::net::SocketAddr) {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("da-keys.sqlite");
-    let world = World::open(
-        WorldConfig::new(format!("http://{addr}")),
-        Store::in_memory().unwrap(),
-        Some(Store::open_key_cache(&cache).unwrap()),
-    )
-    .unwrap();
-    let server = Server::start(Arc::new(world), addr, Some("s3cret".into()))
+    let world = Arc::new(
+        World::open(
+            WorldConfig::new(format!("http://{addr}")),
+            Store::in_memory().unwrap(),
+            Some(Store::open_key_cache(&cache).unwrap()),
+        )
+        .unwrap(),
+    );
+    let server = Server::start(world.clone(), addr, token.map(str::to_owned))
         .await
         .unwrap();
+    (world, server, addr)
+}
+
+#[tokio::test]
+async fn the_da_routes_are_served_and_their_admin_api_is_guarded() {
+    let (_world, server, addr) = serve(Some("s3cret")).await;
 
     let (status, body) = exchange(
         addr,
@@ -85,5 +93,20 @@ async fn the_da_routes_are_served_and_their_admin_api_is_guarded() {
     .await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("invalid_client"), "{body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_listeners_openapi_document_carries_the_da_routes() {
+    let (_world, server, addr) = serve(None).await;
+    let (status, body) = exchange(addr, "GET /openapi.json HTTP/1.1", "").await;
+    assert_eq!(status, 200, "{body}");
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(served["servers"][0]["url"], format!("http://{addr}"));
+    let da: serde_json::Value = serde_json::from_str(mock_da::OPENAPI).unwrap();
+    for path in da["paths"].as_object().unwrap().keys() {
+        assert!(served["paths"][path].is_object(), "{path}");
+    }
+    assert!(served["paths"]["/admin/v1/requests"].is_object());
     server.stop().await;
 }
