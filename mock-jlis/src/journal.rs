@@ -1,6 +1,8 @@
 //! The request journal: the last requests the world answered, newest last, so that a test or a
 //! developer can see what the system under test actually asked (`GET /admin/v1/requests`, as
-//! HTTP mocks such as WireMock offer), and `-v` logs each one.
+//! HTTP mocks such as WireMock offer), and `-v` logs each one. The middleware wraps every route
+//! of the router, the extensions' (`routes::router_with`, the Digital Agency's `/da`) included,
+//! once: a request is one entry.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

@@ -110,3 +110,52 @@ async fn the_listeners_openapi_document_carries_the_da_routes() {
     assert!(served["paths"]["/admin/v1/requests"].is_object());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn da_requests_are_journaled_once_each_like_the_worlds() {
+    let (world, server, addr) = serve(None).await;
+    world.journal().clear();
+    let discovery = "/da/api/realms/main/.well-known/openid-configuration";
+    let (status, _) = exchange(addr, &format!("GET {discovery} HTTP/1.1"), "").await;
+    assert_eq!(status, 200);
+    let (status, _) = exchange(
+        addr,
+        "POST /da/api/realms/main/protocol/openid-connect/token HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded",
+        "grant_type=authorization_code",
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = exchange(addr, "GET /da/no/such/path?x=1 HTTP/1.1", "").await;
+    assert_eq!(status, 404);
+    let (status, _) = exchange(addr, "GET /healthz HTTP/1.1", "").await;
+    assert_eq!(status, 200);
+
+    let (status, body) = exchange(addr, "GET /admin/v1/requests HTTP/1.1", "").await;
+    assert_eq!(status, 200, "{body}");
+    let journal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let seen: Vec<(String, String, u64)> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["path"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET", discovery, 200),
+        (
+            "POST",
+            "/da/api/realms/main/protocol/openid-connect/token",
+            401,
+        ),
+        ("GET", "/da/no/such/path?x=1", 404),
+        ("GET", "/healthz", 200),
+    ]
+    .map(|(m, p, s)| (m.to_owned(), p.to_owned(), s));
+    assert_eq!(seen, expected, "each request once, in order");
+    server.stop().await;
+}
