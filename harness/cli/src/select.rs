@@ -68,6 +68,10 @@ pub enum SelectError {
 
 /// Each argument as a path: as given when it exists, else the id under the suite root.
 pub fn resolve(given: &[PathBuf]) -> Result<Vec<PathBuf>, SelectError> {
+    // Looked for only when needed: paths that exist need no suite root (nor the built-in one).
+    if given.iter().all(|path| path.exists()) && !given.is_empty() {
+        return Ok(given.to_vec());
+    }
     let root = suite_root()?;
     if given.is_empty() {
         return if root.is_dir() {
