@@ -1,9 +1,12 @@
 //! `jpki-sim adapter check` passes every bundled adapter (the references over stdio and HTTP,
 //! the OpenSSL PF), and fails a deliberately broken one, naming each message it got wrong.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use support::{show, Listening};
 
 use serde_json::Value;
 
@@ -33,15 +36,6 @@ fn check(sut: &str, more: &[&str]) -> Output {
         .args(more)
         .output()
         .expect("jpki-sim runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn lines(out: &Output) -> Vec<String> {
@@ -79,43 +73,17 @@ fn the_reference_pf_and_sdk_pass_over_stdio() {
     assert_passes(&format!("sdk={BIN} adapter ref-sdk"), 20);
 }
 
-/// `jpki-sim adapter ROLE --listen 127.0.0.1:0`, its URL from the ready line.
-struct Listening(std::process::Child, String);
-
-impl Listening {
-    fn start(which: &str) -> Listening {
-        let mut child = Command::new(BIN)
-            .args(["adapter", which, "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut ready = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut ready)
-            .unwrap();
-        let url = ready
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {ready:?}"))
-            .to_owned();
-        Listening(child, url)
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `jpki-sim adapter ROLE --listen 127.0.0.1:0`.
+fn listening(which: &str) -> Listening {
+    Listening::start(Command::new(BIN).args(["adapter", which, "--listen", "127.0.0.1:0"]))
 }
 
 #[test]
 fn the_reference_pf_and_sdk_pass_over_http() {
-    let pf = Listening::start("ref-pf");
-    assert_passes(&format!("pf={}", pf.1), 15);
-    let sdk = Listening::start("ref-sdk");
-    assert_passes(&format!("sdk={}", sdk.1), 19);
+    let pf = listening("ref-pf");
+    assert_passes(&format!("pf={}", pf.url), 15);
+    let sdk = listening("ref-sdk");
+    assert_passes(&format!("sdk={}", sdk.url), 19);
 }
 
 #[test]

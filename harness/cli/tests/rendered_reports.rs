@@ -15,6 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::show;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jpki-sim");
 
@@ -24,16 +25,8 @@ fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        !support::pcsc_required(),
-        "JPKI_SIM_REQUIRE_PCSC is set but {} is missing (scripts/setup-debian.sh installs it)",
-        path.display()
-    );
-    eprintln!("skipped: no Chromium at {}", path.display());
-    None
+    support::tool_available(path.exists(), &format!("Chromium at {}", path.display()))
+        .then_some(path)
 }
 
 fn repo() -> PathBuf {
@@ -42,15 +35,6 @@ fn repo() -> PathBuf {
 
 fn key_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("rendered-reports-keys.sqlite")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// `jpki-sim ARGS` in the repository's root, so that reports name the suite as a user there

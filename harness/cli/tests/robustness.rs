@@ -146,11 +146,20 @@ fn a_normal_client_is_answered_while_slow_idle_and_storming_clients_press() {
     let slow = SlowClients::open(addr, slow_count, Duration::from_millis(500));
     let idle = IdleClients::open(addr, idle_count);
     // The cap held: the idle connections beyond it were closed to make room for the next.
-    let kept_idle = idle.still_open();
+    // The closes are the server's tasks' work: on a loaded machine the last FINs may still be
+    // on their way, so they are given a few seconds to arrive.
+    // The slow ones are counted once, before the wait: their header timeout would otherwise
+    // make room by itself.
+    let open_slow = slow_count - slow.closed();
+    let settled = Instant::now() + Duration::from_secs(10);
+    let mut kept_idle = idle.still_open();
+    while kept_idle + open_slow > 1_500 && Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(200));
+        kept_idle = idle.still_open();
+    }
     assert!(
-        kept_idle + slow_count - slow.closed() <= 1_500,
-        "{kept_idle} idle connections kept beside {} slow ones",
-        slow_count - slow.closed()
+        kept_idle + open_slow <= 1_500,
+        "{kept_idle} idle connections kept beside {open_slow} slow ones"
     );
     let stormed = connect_and_close(addr, 5_000);
     let rss_loaded = rss_mb(up.pid());

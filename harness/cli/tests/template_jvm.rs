@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::show;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jpki-sim");
 
@@ -50,14 +51,10 @@ fn java_available(test: &str) -> bool {
         .is_ok_and(|out| {
             out.status.success() && String::from_utf8_lossy(&out.stdout).contains("jdk.compiler")
         });
-    if !found {
-        assert!(
-            !support::pcsc_required(),
-            "{test}: no JDK (`java` with jdk.compiler), and JPKI_SIM_REQUIRE_PCSC is set"
-        );
-        eprintln!("{test}: skipped: no JDK 17 or later (`java` with jdk.compiler)");
-    }
-    found
+    support::tool_available(
+        found,
+        &format!("JDK 17 or later (`java` with jdk.compiler) for {test}"),
+    )
 }
 
 fn jpki_sim(args: &[&str]) -> Output {
@@ -74,15 +71,6 @@ fn jpki_sim(args: &[&str]) -> Output {
         .arg(key_cache())
         .output()
         .expect("jpki-sim runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

@@ -2,9 +2,12 @@
 //! adapter check` over stdio and over HTTP, and the card scenarios whose features it claims.
 //! Skipped without `node` unless `JPKI_SIM_REQUIRE_PCSC` is set (CI sets it).
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use support::{show, Listening};
 
 const BIN: &str = env!("CARGO_BIN_EXE_jpki-sim");
 const TEMPLATE: &str = "harness/adapters/templates/node/jpki-sdk-adapter.mjs";
@@ -23,16 +26,7 @@ fn node_available() -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success());
-    let required =
-        std::env::var_os("JPKI_SIM_REQUIRE_PCSC").is_some_and(|v| !v.is_empty() && v != "0");
-    assert!(
-        found || !required,
-        "JPKI_SIM_REQUIRE_PCSC is set but node is missing"
-    );
-    if !found {
-        eprintln!("skipped: no node");
-    }
-    found
+    support::tool_available(found, "node")
 }
 
 fn jpki_sim(args: &[&str]) -> Output {
@@ -43,15 +37,6 @@ fn jpki_sim(args: &[&str]) -> Output {
         .arg(key_cache())
         .output()
         .expect("jpki-sim runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn assert_checks(sut: &str) {
@@ -77,25 +62,12 @@ fn the_template_passes_the_check_over_stdio_and_http() {
         return;
     }
     assert_checks(&format!("sdk=node {TEMPLATE}"));
-    let mut child = Command::new("node")
-        .current_dir(repo())
-        .args([TEMPLATE, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    let url = ready
-        .split_whitespace()
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {ready:?}"))
-        .to_owned();
-    assert_checks(&format!("sdk={url}"));
-    let _ = child.kill();
-    let _ = child.wait();
+    let service = Listening::start(Command::new("node").current_dir(repo()).args([
+        TEMPLATE,
+        "--listen",
+        "127.0.0.1:0",
+    ]));
+    assert_checks(&format!("sdk={}", service.url));
 }
 
 #[test]

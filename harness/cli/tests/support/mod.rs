@@ -508,3 +508,62 @@ impl ExpectedRun {
         (results, shown)
     }
 }
+
+/// A finished command, for a failure message: its status, stdout and stderr.
+pub fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether a test needing a tool can run: `found`, or else a skip said on stderr — a failure
+/// instead when JPKI_SIM_REQUIRE_PCSC says everything must run (CI).
+pub fn tool_available(found: bool, what: &str) -> bool {
+    if !found {
+        assert!(
+            !pcsc_required(),
+            "JPKI_SIM_REQUIRE_PCSC is set but {what} is missing (scripts/setup-debian.sh installs it)"
+        );
+        eprintln!("skipped: no {what}");
+    }
+    found
+}
+
+/// A server started from `command` that prints a ready line naming its `http://` URL (as
+/// `jpki-sim adapter ... --listen` and the adapter templates do); killed when dropped.
+pub struct Listening {
+    child: Child,
+    /// The URL from the ready line.
+    pub url: String,
+}
+
+impl Listening {
+    /// Starts `command` with stdout piped and waits for its ready line.
+    pub fn start(command: &mut Command) -> Listening {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut ready)
+            .expect("a ready line");
+        let url = ready
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in the ready line {ready:?}"))
+            .to_owned();
+        Listening { child, url }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
