@@ -16,6 +16,8 @@ pub mod faults;
 pub mod jlis_routes;
 pub mod journal;
 pub mod my_number;
+#[cfg(feature = "openapi-check")]
+pub mod openapi_check;
 pub mod overrides;
 pub mod persona;
 pub mod personalise;

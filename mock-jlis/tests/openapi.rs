@@ -6,7 +6,8 @@
 //! Then every documented operation is called through `router()` with the document's own examples:
 //! it must be served (no empty 404/405 from the router), answer a documented status and content
 //! type, and its JSON must match the documented schema. Every other method on a documented path
-//! must get the router's 405.
+//! must get the router's 405. The checks common to every document are `mock_jlis::openapi_check`'s
+//! (shared with mock-da's document); the routes, examples and refusals are this crate's.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,6 +16,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use base64::Engine;
 use http_body_util::BodyExt;
+use mock_jlis::openapi_check::{
+    check_document, check_documented, check_route_lists, documented, openapi_path, resolve,
+    scan_router_source, validate, Answer, METHODS,
+};
 use mock_jlis::routes::router;
 use mock_jlis::store::Store;
 use mock_jlis::world::{World, WorldConfig};
@@ -43,7 +48,6 @@ const MERGED_MODULES: &[&str] = &[
     "extra)",
     "extension.routes)",
 ];
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 /// SELECT the JPKI AP by name: any card answers it.
 const SELECT_JPKI: &[u8] = b"\x00\xA4\x04\x0C\x0A\xD3\x92\xF0\x00\x26\x01\x00\x00\x00\x01";
 
@@ -64,69 +68,13 @@ fn world() -> Arc<World> {
     )
 }
 
-struct Answer {
-    status: StatusCode,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    /// The router's own answer for a path or method it does not serve: no body at all (every
-    /// handler's 404 is a JSON error).
-    /// The HTTP layer's answer for a path or method nothing routes (404 `no_route`, 405
-    /// `method_not_allowed`), not a handler's.
-    fn is_unrouted(&self) -> bool {
-        let code = serde_json::from_slice::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned));
-        matches!(
-            (self.status, code.as_deref()),
-            (StatusCode::NOT_FOUND, Some("no_route"))
-                | (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
-        )
-    }
-}
-
 async fn call(world: &Arc<World>, method: &str, uri: &str, body: Vec<u8>) -> Answer {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .body(Body::from(body))
         .unwrap();
-    let response = router(world.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        content_type,
-        body: body.to_vec(),
-    }
-}
-
-/// `(METHOD, path)` in the document's path syntax.
-fn documented(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut set = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in item.as_object().expect("path item").keys() {
-            if [
-                "get", "put", "post", "delete", "options", "head", "patch", "trace",
-            ]
-            .contains(&method.as_str())
-            {
-                set.insert((method.to_uppercase(), path.clone()));
-            }
-        }
-    }
-    set
-}
-
-/// axum's `{*rest}` wildcard is an ordinary `{rest}` parameter in OpenAPI.
-fn openapi_path(axum_path: &str) -> String {
-    axum_path.replace("{*", "{")
+    Answer::read(router(world.clone()).oneshot(request).await.unwrap()).await
 }
 
 fn declared() -> Vec<(&'static str, &'static str)> {
@@ -141,89 +89,16 @@ fn declared() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// The `(METHOD, path)` of every `.route("path", get(..).post(..))` call in `source`.
-fn scan_routes(source: &str) -> BTreeSet<(String, String)> {
-    let code: String = source
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("//"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut found = BTreeSet::new();
-    let mut rest = code.as_str();
-    while let Some(at) = rest.find(".route(") {
-        rest = &rest[at + ".route(".len()..];
-        let open = rest.find('"').expect("a route path literal");
-        let close = open + 1 + rest[open + 1..].find('"').expect("closing quote");
-        let path = rest[open + 1..close].to_owned();
-        rest = &rest[close + 1..];
-        // The method router: method functions called at depth 0, up to `.route(`'s own `)`.
-        let (mut depth, mut ident, mut chars) = (0usize, String::new(), rest.char_indices());
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    while let Some((_, c)) = chars.next() {
-                        match c {
-                            '\\' => {
-                                chars.next();
-                            }
-                            '"' => break,
-                            _ => {}
-                        }
-                    }
-                }
-                '(' => {
-                    let method = ident.to_uppercase();
-                    if depth == 0 && (METHODS.contains(&method.as_str()) || method == "HEAD") {
-                        found.insert((method, path.clone()));
-                    }
-                    depth += 1;
-                }
-                ')' if depth == 0 => {
-                    rest = &rest[i..];
-                    break;
-                }
-                ')' => depth -= 1,
-                _ => {}
-            }
-            if c.is_ascii_alphanumeric() || c == '_' {
-                ident.push(c);
-            } else {
-                ident.clear();
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn the_document_is_openapi_3_1_and_every_ref_resolves() {
     let doc = document();
-    assert!(
-        doc["openapi"].as_str().unwrap().starts_with("3.1."),
-        "{}",
-        doc["openapi"]
-    );
+    check_document(&doc, 50);
     assert_eq!(doc["info"]["title"], "jpki-sim");
     assert_eq!(doc["servers"][0]["url"], "http://127.0.0.1:8700");
-    let mut refs = Vec::new();
-    collect_refs(&doc, &mut refs);
-    assert!(refs.len() > 50, "{} refs", refs.len());
-    for target in refs {
-        let pointer = target
-            .strip_prefix('#')
-            .unwrap_or_else(|| panic!("{target}: only local refs"));
-        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
-    }
-    // Every operation is tagged, identified and answers something; admin paths, and the others
-    // the token guards (served-world checks which), carry the optional bearer scheme and its 401.
-    let mut ids = BTreeSet::new();
+    // Admin paths, and the others the token guards (served-world checks which), carry the
+    // optional bearer scheme and its 401.
     for (method, path) in documented(&doc) {
         let op = &doc["paths"][&path][method.to_lowercase()];
-        assert!(
-            ids.insert(op["operationId"].as_str().unwrap().to_owned()),
-            "{method} {path}"
-        );
-        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
         if path.starts_with("/admin/") || op.get("security").is_some() {
             assert_eq!(op["security"], serde_json::json!([{"bearerAuth": []}, {}]));
             assert!(op["responses"].get("401").is_some(), "{method} {path}");
@@ -231,40 +106,11 @@ fn the_document_is_openapi_3_1_and_every_ref_resolves() {
     }
 }
 
-fn collect_refs(value: &Value, refs: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                match (key.as_str(), inner) {
-                    ("$ref", Value::String(target)) => refs.push(target.clone()),
-                    _ => collect_refs(inner, refs),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
-        _ => {}
-    }
-}
-
 #[test]
 fn the_route_lists_match_the_router_source_and_the_document() {
-    let listed: BTreeSet<(String, String)> = declared()
-        .into_iter()
-        .map(|(m, p)| (m.to_owned(), p.to_owned()))
-        .collect();
-    assert_eq!(listed.len(), declared().len(), "ROUTES has duplicates");
-
     let mut in_source = BTreeSet::new();
     for (name, source) in ROUTER_SOURCES {
-        let found = scan_routes(source);
-        assert!(!found.is_empty(), "no routes found in {name}");
-        in_source.extend(found);
-        for nested in [".nest(", ".nest_service(", ".route_service("] {
-            assert!(
-                !source.contains(nested),
-                "{name} uses {nested}: scan it here"
-            );
-        }
+        in_source.extend(scan_router_source(name, source));
     }
     let router_source = ROUTER_SOURCES[0].1;
     assert_eq!(
@@ -280,24 +126,7 @@ fn the_route_lists_match_the_router_source_and_the_document() {
             rest.lines().next().unwrap()
         );
     }
-    let unlisted: Vec<_> = in_source.difference(&listed).collect();
-    let stale: Vec<_> = listed.difference(&in_source).collect();
-    assert!(
-        unlisted.is_empty() && stale.is_empty(),
-        "routed but not in ROUTES: {unlisted:?}; in ROUTES but not routed: {stale:?}"
-    );
-
-    let as_documented: BTreeSet<(String, String)> = listed
-        .iter()
-        .map(|(m, p)| (m.clone(), openapi_path(p)))
-        .collect();
-    let doc = documented(&document());
-    let missing: Vec<_> = as_documented.difference(&doc).collect();
-    let extra: Vec<_> = doc.difference(&as_documented).collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "served but not documented: {missing:?}; documented but not served: {extra:?}"
-    );
+    check_route_lists(&declared(), &in_source, &document());
 }
 
 /// The document's path with every parameter replaced by its example.
@@ -364,44 +193,6 @@ async fn every_documented_operation_is_served_as_documented() {
         let uri = example_uri(&doc, &path, op);
         let answer = call(&world, method, &uri, example_body(&doc, &path, op)).await;
         check_documented(&doc, method, &path, &uri, &answer);
-    }
-}
-
-/// The answer is served, with a documented status and content type, and JSON as documented.
-fn check_documented(doc: &Value, method: &str, path: &str, uri: &str, answer: &Answer) {
-    let op = &doc["paths"][path][method.to_lowercase()];
-    let what = format!(
-        "{method} {uri} -> {} {:?} {}",
-        answer.status,
-        answer.content_type,
-        String::from_utf8_lossy(&answer.body)
-            .chars()
-            .take(300)
-            .collect::<String>()
-    );
-    assert!(!answer.is_unrouted(), "not served: {what}");
-    let response = op["responses"]
-        .get(answer.status.as_str())
-        .unwrap_or_else(|| panic!("undocumented status: {what}"));
-    let response = resolve(doc, response);
-    let media = answer
-        .content_type
-        .as_deref()
-        .map(|t| t.split(';').next().unwrap().trim().to_owned());
-    match (media.as_deref(), response.get("content")) {
-        (None, None) => {}
-        (Some(media), Some(content)) => {
-            let documented = content
-                .get(media)
-                .unwrap_or_else(|| panic!("undocumented content type: {what}"));
-            if media == "application/json" {
-                let value: Value = serde_json::from_slice(&answer.body).unwrap();
-                if let Err(err) = validate(doc, &documented["schema"], &value) {
-                    panic!("the answer does not match its schema: {err}\n{what}");
-                }
-            }
-        }
-        _ => panic!("content documented differently: {what}"),
     }
 }
 
@@ -760,108 +551,6 @@ async fn the_served_document_names_the_listener_it_was_asked_from() {
     let mut committed = document();
     committed["servers"] = served["servers"].clone();
     assert_eq!(served, committed);
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(target) => resolve(doc, doc.pointer(&target[1..]).expect("resolvable ref")),
-        None => value,
-    }
-}
-
-/// The subset of JSON Schema the document uses (`pattern` and `format` are not checked).
-fn validate(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
-    let Some(schema) = schema.as_object() else {
-        return Ok(());
-    };
-    if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
-        let target_schema = doc.pointer(&target[1..]).expect("resolvable ref");
-        validate(doc, target_schema, value).map_err(|e| format!("{target}: {e}"))?;
-    }
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
-        for s in all {
-            validate(doc, s, value)?;
-        }
-    }
-    if let Some(any) = schema.get("oneOf").and_then(Value::as_array) {
-        let errors: Vec<String> = any
-            .iter()
-            .filter_map(|s| validate(doc, s, value).err())
-            .collect();
-        if any.len() - errors.len() != 1 {
-            return Err(format!(
-                "{value} matches {} of oneOf ({errors:?})",
-                any.len() - errors.len()
-            ));
-        }
-    }
-    if let Some(types) = schema.get("type") {
-        let types: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
-        let is = |t: &str| match t {
-            "object" => value.is_object(),
-            "array" => value.is_array(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "number" => value.is_number(),
-            "boolean" => value.is_boolean(),
-            "null" => value.is_null(),
-            _ => false,
-        };
-        if !types.iter().any(|t| is(t)) {
-            return Err(format!("{value} is not {types:?}"));
-        }
-    }
-    if let Some(expected) = schema.get("const") {
-        if expected != value {
-            return Err(format!("{value} is not {expected}"));
-        }
-    }
-    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            return Err(format!("{value} is not one of {options:?}"));
-        }
-    }
-    if let (Some(min), Some(n)) = (
-        schema.get("minimum").and_then(Value::as_i64),
-        value.as_i64(),
-    ) {
-        if n < min {
-            return Err(format!("{n} is below {min}"));
-        }
-    }
-    if let Some(object) = value.as_object() {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let name = required.as_str().unwrap();
-            if !object.contains_key(name) {
-                return Err(format!("missing {name:?} in {value}"));
-            }
-        }
-        for (name, inner) in object {
-            match properties.and_then(|p| p.get(name)) {
-                Some(s) => validate(doc, s, inner).map_err(|e| format!(".{name}: {e}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("undocumented property {name:?}"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-        for (i, inner) in array.iter().enumerate() {
-            validate(doc, items, inner).map_err(|e| format!("[{i}]: {e}"))?;
-        }
-    }
-    Ok(())
 }
 
 /// A one-path extension document with `components`.
