@@ -17,7 +17,6 @@ use support::*;
 
 const CARD: &str = "felica:0123456789ABCDEF";
 const FAULTS: &str = "/da/admin/v1/faults";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A world with `CARD` and RP1 registered.
 async fn setup() -> (Sim, Signer) {
@@ -358,17 +357,6 @@ async fn error_redirect_answers_each_error_with_the_sps_state_and_leaves_the_log
     }
     let redirect = sim.authorize(&params).await;
     assert!(redirect.contains_key("code"), "{redirect:?}");
-}
-
-fn exchange<'a>(code: &'a str, verifier: &'a str, assertion: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", verifier),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion),
-    ]
 }
 
 #[tokio::test]

@@ -16,7 +16,6 @@ use support::*;
 
 const CARD: &str = "felica:0123456789ABCDEF";
 const OTHER_CARD: &str = "felica:00000000000000DA";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The tries left on the card's authentication PIN, asked through its own APDUs.
 fn auth_pin_tries(sim: &Sim, card: &str) -> u8 {
@@ -318,17 +317,6 @@ async fn code_for(sim: &Sim, tag: &str) -> (String, String) {
     let (verifier, challenge) = pkce(tag);
     let redirect = sim.authorize(&request(&challenge, &[])).await;
     (redirect["code"].clone(), verifier)
-}
-
-fn exchange<'a>(code: &'a str, verifier: &'a str, assertion: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", verifier),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion),
-    ]
 }
 
 #[tokio::test]

@@ -236,21 +236,29 @@ pub async fn authorize_code(sim: &Sim, client_id: &str, scope: &str) -> (String,
     (code.clone(), verifier)
 }
 
+/// The token request's form for `code`: the code grant with its verifier and a
+/// `private_key_jwt` assertion.
+pub fn exchange<'a>(
+    code: &'a str,
+    verifier: &'a str,
+    assertion: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", verifier),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+    ]
+}
+
 /// Exchanges `code` with `client_assertion`; answers the token endpoint's JSON (200 asserted).
 pub async fn exchange_code(sim: &Sim, code: &str, verifier: &str, client_assertion: &str) -> Value {
-    let answer = sim
-        .token(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", verifier),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", client_assertion),
-        ])
-        .await;
+    let answer = sim.token(&exchange(code, verifier, client_assertion)).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
     answer.body
 }
