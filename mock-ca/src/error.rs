@@ -250,3 +250,16 @@ pub enum Error {
         what: &'static str,
     },
 }
+
+/// An error and its causes, `: `-separated (`error: cause: cause`), so that a client or an admin
+/// sees what failed underneath. The simulator crates above share this one.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}

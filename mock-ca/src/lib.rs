@@ -37,7 +37,7 @@ mod serial;
 mod url;
 pub mod validity;
 
-pub use error::{Error, Result};
+pub use error::{error_chain, Error, Result};
 pub use hierarchy::{CaKeyUsage, CertificateAuthority, Hierarchy, MockCa};
 pub use holder::{
     date_of_birth_text, era_digit, Holder, MunicipalityCode, Sex, SubjectId, SubstituteFlags,

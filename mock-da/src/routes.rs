@@ -549,7 +549,7 @@ async fn arm_fault(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
         Ok(Err(DaFaultError::Key(err))) => admin_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "world_unavailable",
-            chain(&err),
+            mock_ca::error_chain(&err),
         ),
         Ok(Err(err)) => admin_error(StatusCode::BAD_REQUEST, "invalid_fault", err.to_string()),
         Err(err) => admin_error(
@@ -563,16 +563,4 @@ async fn arm_fault(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
 async fn clear_faults(State(p): State<Arc<Provider>>) -> Response {
     p.faults().clear();
     Json(p.faults().list()).into_response()
-}
-
-/// `error: cause: cause`, so the admin sees why a key could not be had.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }

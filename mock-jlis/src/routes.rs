@@ -439,13 +439,4 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// `error: cause: cause`, so a client sees which field or file was wrong.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
+pub(crate) use mock_ca::error_chain;

@@ -5,6 +5,7 @@
 //! built is a 503 `world_unavailable`. OCSP answers every request with 200 and an OCSPResponse.
 //! Signing and CRL building run on the blocking pool, never on the async workers.
 
+use crate::error_chain;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -112,18 +113,6 @@ impl IntoResponse for HttpError {
         let body = serde_json::json!({ "error": self.code, "message": self.message });
         (self.status, Json(body)).into_response()
     }
-}
-
-/// `error: cause: cause`, so a client sees what failed underneath.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 async fn full_crl<S: RevocationSource>(
