@@ -82,6 +82,24 @@ pub struct RunArgs {
     /// `adapter:` or the adapter command.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Serve each scenario's world and APDU bridge on this address (a free port each) instead
+    /// of 127.0.0.1, so that a PF, an SDK or a phone on another machine reaches them. Off
+    /// loopback it needs --admin-token; every interface (`0.0.0.0`, `::`) needs --advertise.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
+    /// The host name or address clients reach this machine by, written into the worlds' URLs and
+    /// certificates. Default: the --listen address.
+    #[arg(long, value_name = "HOST")]
+    pub advertise: Option<String>,
+    /// The token that guards the worlds' admin routes and the APDU bridges off loopback; adapters
+    /// are given it in `hello` (`environment.admin_token`).
+    #[arg(
+        long,
+        env = "JPKI_SIM_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub admin_token: Option<String>,
     /// Put the cards of scenarios with `sdk` steps in the four vpcd readers of
     /// `scripts/pcscd.sh` ("Virtual PCD 00 00" on 127.0.0.1:35963 ... "Virtual PCD B 00 01" on
     /// 35966), leased per scenario (docs/pcsc.md).
@@ -200,6 +218,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => scenarios,
     };
     let mut config = RunConfig::reference();
+    config.exposure = served_world::Exposure::new(
+        args.listen,
+        args.advertise.clone(),
+        args.admin_token.clone(),
+    )?;
     if let Some(jobs) = args.jobs {
         config.jobs = usize::from(jobs);
     }

@@ -124,6 +124,7 @@ fn hello(role: Role) -> HarnessMessage {
             sign_ca_pem: pem.clone(),
             auth_ca_pem: pem,
             cards: vec![card()],
+            admin_token: None,
         },
     }
 }

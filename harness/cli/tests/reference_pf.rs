@@ -66,6 +66,7 @@ impl Up {
             base_url: self.url.clone(),
             sign_ca_pem: self.world.ca(Hierarchy::Sign).certificate_pem(),
             auth_ca_pem: self.world.ca(Hierarchy::Auth).certificate_pem(),
+            admin_token: None,
         })
     }
 

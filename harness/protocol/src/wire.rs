@@ -69,6 +69,11 @@ pub struct Environment {
     pub auth_ca_pem: String,
     /// The scenario's cards, by index.
     pub cards: Vec<CardHandle>,
+    /// Present when the world is served off loopback (`jpki-sim run --listen ADDR`): send it as
+    /// `Authorization: Bearer TOKEN` to the admin routes (`/admin/v1/clock`) and the APDU bridge.
+    /// Absent on loopback, where nothing needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
 }
 
 /// How an SDK reaches one card.
@@ -584,6 +589,7 @@ mod tests {
                     .to_owned(),
                 auth_ca_pem: String::new(),
                 cards: vec![card()],
+                admin_token: None,
             },
         });
         round_trip(HarnessMessage::Bye);

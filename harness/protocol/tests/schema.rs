@@ -106,6 +106,7 @@ fn environment(cards: Vec<CardHandle>) -> Environment {
         sign_ca_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_owned(),
         auth_ca_pem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_owned(),
         cards,
+        admin_token: None,
     }
 }
 

@@ -77,7 +77,7 @@ impl ReferencePf {
             Ok([sign, auth])
         })();
         ReferencePf {
-            http: Http::new(&env.base_url),
+            http: Http::new(&env.base_url, env.admin_token.as_deref()),
             anchors,
             enrolments: HashMap::new(),
             users: HashMap::new(),

@@ -16,7 +16,7 @@ pub use environment::{adapter_environment, pf_environment, DEFAULT_START};
 pub use limits::{raise_open_file_limit, Limits, OpenFiles};
 pub use pins::correct_pin;
 pub use server::{
-    default_key_cache, open_key_cache, serve_on_loopback, Bound, HttpExchange, HttpObserver,
-    LoopbackError, Server, ServerError, StateConfig,
+    default_key_cache, open_key_cache, serve_exposed, serve_on_loopback, Bound, Exposure,
+    ExposureError, HttpExchange, HttpObserver, LoopbackError, Server, ServerError, StateConfig,
 };
 pub use state_lock::{StateLock, StateLockError};

@@ -1,6 +1,6 @@
 //! Serving the world over HTTP: one listener, loopback by default, stops on drop or signal.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -110,6 +110,100 @@ pub enum LoopbackError {
 /// Port races (another process taking the port between probing and binding) are retried.
 const BIND_ATTEMPTS: usize = 3;
 
+/// Where a run's worlds (and their APDU bridges) listen, on free ports, and the host name written
+/// into their URLs: loopback by default; another address so that a PF or a phone on another
+/// machine reaches them, and then behind the admin token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    listen: IpAddr,
+    host: String,
+    admin_token: Option<String>,
+}
+
+/// Why an [`Exposure`] cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExposureError {
+    /// Every interface (`0.0.0.0`, `::`) is not a name any client can reach.
+    #[error("listening on {0}, every interface, needs --advertise HOST: the name or address clients reach this machine by, written into the worlds' URLs and certificates")]
+    NeedsAdvertise(IpAddr),
+    /// Off loopback the admin routes and the APDU bridge would be open to anyone.
+    #[error("listening on {0}, off loopback, needs an admin token (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
+    TokenRequired(IpAddr),
+    /// The admin token given is empty (or blank).
+    #[error("the admin token is empty: give a secret (--admin-token or JPKI_SIM_ADMIN_TOKEN)")]
+    EmptyToken,
+    /// The advertised host is not a host name or an address.
+    #[error("--advertise {0:?} is not a host name or an IP address")]
+    BadHost(String),
+}
+
+impl Exposure {
+    /// `127.0.0.1`, no token: what every run uses unless told otherwise.
+    pub fn loopback() -> Exposure {
+        Exposure {
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            host: Ipv4Addr::LOCALHOST.to_string(),
+            admin_token: None,
+        }
+    }
+
+    /// Listening on `listen`, reached as `advertise` (default: `listen` itself), guarded by
+    /// `admin_token`, which is required off loopback.
+    pub fn new(
+        listen: IpAddr,
+        advertise: Option<String>,
+        admin_token: Option<String>,
+    ) -> Result<Exposure, ExposureError> {
+        if admin_token
+            .as_deref()
+            .is_some_and(|token| token.trim().is_empty())
+        {
+            return Err(ExposureError::EmptyToken);
+        }
+        if !listen.is_loopback() && admin_token.is_none() {
+            return Err(ExposureError::TokenRequired(listen));
+        }
+        let host = match advertise {
+            Some(host) => {
+                let name_like = !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+                if !name_like {
+                    return Err(ExposureError::BadHost(host));
+                }
+                host
+            }
+            None if listen.is_unspecified() => return Err(ExposureError::NeedsAdvertise(listen)),
+            None => listen.to_string(),
+        };
+        Ok(Exposure {
+            listen,
+            host,
+            admin_token,
+        })
+    }
+
+    /// The address servers bind (port 0: a free one).
+    pub fn listen(&self) -> IpAddr {
+        self.listen
+    }
+
+    /// The admin token the servers require, when off loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
+    /// `http://HOST:PORT`, IPv6 addresses in brackets.
+    pub fn url(&self, port: u16) -> String {
+        if self.host.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("http://[{}]:{port}", self.host)
+        } else {
+            format!("http://{}:{port}", self.host)
+        }
+    }
+}
+
 /// Opens a world with `open(base_url)` and serves it on a free loopback port, telling
 /// `observer` of every exchange: the in-process worlds of `jpki-sim run` and `jpki-sim load`.
 pub fn serve_on_loopback(
@@ -117,17 +211,28 @@ pub fn serve_on_loopback(
     runtime: &tokio::runtime::Handle,
     observer: Option<HttpObserver>,
 ) -> Result<(Arc<World>, Server), LoopbackError> {
+    serve_exposed(open, runtime, observer, &Exposure::loopback())
+}
+
+/// [`serve_on_loopback`] on `exposure`'s address, a free port, its URL in the world's
+/// certificates and its token guarding the admin routes.
+pub fn serve_exposed(
+    open: impl Fn(&str) -> Result<World, mock_jlis::world::WorldError>,
+    runtime: &tokio::runtime::Handle,
+    observer: Option<HttpObserver>,
+    exposure: &Exposure,
+) -> Result<(Arc<World>, Server), LoopbackError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let addr = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        let addr = std::net::TcpListener::bind((exposure.listen, 0))
             .and_then(|probe| probe.local_addr())
             .map_err(LoopbackError::Port)?;
-        let world = Arc::new(open(&format!("http://{addr}"))?);
+        let world = Arc::new(open(&exposure.url(addr.port()))?);
         match runtime.block_on(Server::start_observed(
             world.clone(),
             addr,
-            None,
+            exposure.admin_token.clone(),
             observer.clone(),
         )) {
             Ok(server) => return Ok((world, server)),
@@ -163,6 +268,7 @@ impl Bound {
 /// A running HTTP server. Stops when dropped.
 pub struct Server {
     addr: SocketAddr,
+    admin_token: Option<Arc<String>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -257,6 +363,7 @@ impl Server {
             limits,
         } = bound;
         let token = admin_token.map(Arc::new);
+        let kept_token = token.clone();
         let body_timeout = limits.body_timeout;
         // The Digital Agency's routes (`/da`) on the same listener, behind the same guards,
         // journaled and documented with the world's.
@@ -284,6 +391,7 @@ impl Server {
         let task = tokio::spawn(crate::connections::serve(listener, app, limits, stopped));
         Ok(Server {
             addr,
+            admin_token: kept_token,
             shutdown: Some(shutdown),
             task: Some(task),
         })
@@ -292,6 +400,11 @@ impl Server {
     /// The address the server listens on, with the port it was given when asked for port 0.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin token the server requires, if any.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref().map(String::as_str)
     }
 
     /// The server's base URL, `http://` and [`Server::addr`].
@@ -484,5 +597,55 @@ mod tests {
         assert!(!same_secret(b"s3cres", b"s3cret"));
         assert!(!same_secret(b"s3cre", b"s3cret"));
         assert!(!same_secret(b"", b"s3cret"));
+    }
+}
+
+#[cfg(test)]
+mod exposure_tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_the_advertised_host_and_bracket_ipv6() {
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let token = Some("t".to_owned());
+        let named = Exposure::new(any, Some("sim.test".to_owned()), token.clone()).unwrap();
+        assert_eq!(named.url(8700), "http://sim.test:8700");
+        assert_eq!(named.listen(), any);
+        let v6 = Exposure::new(any, Some("fd00::1".to_owned()), token).unwrap();
+        assert_eq!(v6.url(1), "http://[fd00::1]:1");
+        assert_eq!(Exposure::loopback().url(2), "http://127.0.0.1:2");
+        assert_eq!(Exposure::loopback().admin_token(), None);
+    }
+
+    #[test]
+    fn loopback_needs_nothing_and_the_rest_is_refused_by_name() {
+        let v6_loopback = "::1".parse().unwrap();
+        assert!(Exposure::new(v6_loopback, None, None).is_ok());
+        let lan: IpAddr = "192.0.2.10".parse().unwrap();
+        assert_eq!(
+            Exposure::new(lan, None, None),
+            Err(ExposureError::TokenRequired(lan))
+        );
+        assert_eq!(
+            Exposure::new(lan, None, Some("x".to_owned()))
+                .unwrap()
+                .url(3),
+            "http://192.0.2.10:3"
+        );
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        assert_eq!(
+            Exposure::new(any, None, Some("x".to_owned())),
+            Err(ExposureError::NeedsAdvertise(any))
+        );
+        assert_eq!(
+            Exposure::new(lan, None, Some("  ".to_owned())),
+            Err(ExposureError::EmptyToken)
+        );
+        for host in ["", "a/b", "h@x", "x y"] {
+            assert!(matches!(
+                Exposure::new(lan, Some(host.to_owned()), Some("x".to_owned())),
+                Err(ExposureError::BadHost(_))
+            ));
+        }
     }
 }

@@ -17,6 +17,10 @@ pub struct PfEnvironment {
     pub sign_ca_pem: String,
     /// The authentication hierarchy's CA certificate (PEM).
     pub auth_ca_pem: String,
+    /// The admin token of a world served off loopback (`jpki-sim run --listen`), sent as
+    /// `Authorization: Bearer` to its admin routes (the clock); `None` on loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
 }
 
 /// A signature to enrol (`enrol`): what the holder's card signed, with its certificate.

@@ -3,14 +3,19 @@
 //!
 //! It is the world's bridge ([`mock_jlis::bridge`]) over the scenario's cards: by index instead
 //! of card id, knowing which cards the scenario has taken out of their readers
-//! (`409 {"error": "no_card"}`), and recording every exchange in the trace.
+//! (`409 {"error": "no_card"}`), and recording every exchange in the trace. It listens where the
+//! run's worlds do ([`Exposure`]): off loopback, every request needs the admin token.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use mock_jlis::bridge::{BridgeCards, BridgeRefusal};
+use served_world::Exposure;
 use tokio::sync::oneshot;
 
 use crate::runner::trace::{Trace, TracingChannel};
@@ -24,7 +29,7 @@ pub struct Bridge {
 
 /// The bridge could not listen.
 #[derive(Debug, thiserror::Error)]
-#[error("the APDU bridge cannot listen on loopback")]
+#[error("the APDU bridge cannot listen")]
 pub struct BridgeError(#[source] pub std::io::Error);
 
 /// A scenario's cards in their readers, by index, each exchange traced.
@@ -58,11 +63,12 @@ impl BridgeCards for ScenarioCards {
 }
 
 impl Bridge {
-    /// Serves `cards` (by index) on a free loopback port, tracing into `trace`.
+    /// Serves `cards` (by index) on a free port of `exposure`'s address, tracing into `trace`.
     pub fn start(
         cards: Vec<InProcessChannel>,
         trace: &Trace,
         runtime: &tokio::runtime::Handle,
+        exposure: &Exposure,
     ) -> Result<Bridge, BridgeError> {
         let cards = Arc::new(ScenarioCards(
             cards
@@ -73,12 +79,19 @@ impl Bridge {
         ));
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(SocketAddr::from((
-                Ipv4Addr::LOCALHOST,
+                exposure.listen(),
                 0,
             ))))
             .map_err(BridgeError)?;
         let addr = listener.local_addr().map_err(BridgeError)?;
-        let app: Router = mock_jlis::bridge::router(cards);
+        let mut app: Router = mock_jlis::bridge::router(cards);
+        if let Some(token) = exposure.admin_token() {
+            let expected: Arc<str> = format!("Bearer {token}").into();
+            app = app.layer(middleware::from_fn(move |request, next| {
+                let expected = expected.clone();
+                async move { require_token(&expected, request, next).await }
+            }));
+        }
         let (shutdown, stopped) = oneshot::channel::<()>();
         runtime.spawn(async move {
             axum::serve(listener, app)
@@ -88,7 +101,7 @@ impl Bridge {
                 .await
         });
         Ok(Bridge {
-            url: format!("http://{addr}"),
+            url: exposure.url(addr.port()),
             shutdown: Some(shutdown),
         })
     }
@@ -97,6 +110,25 @@ impl Bridge {
     pub fn card_url(&self, index: usize) -> String {
         format!("{}/cards/{index}/apdu", self.url)
     }
+}
+
+/// A bridge off loopback lets only the run's adapters spend its cards' PIN tries.
+async fn require_token(expected: &str, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    if presented.is_some_and(|presented| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(presented.as_bytes(), expected.as_bytes())
+            .is_ok()
+    }) {
+        return next.run(request).await;
+    }
+    let body = serde_json::json!({
+        "error": "unauthorized",
+        "message": "this bridge needs `Authorization: Bearer <token>` (the run's admin token)",
+    });
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
 }
 
 impl Drop for Bridge {

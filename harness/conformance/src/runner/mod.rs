@@ -67,6 +67,9 @@ pub struct RunConfig {
     /// The mistake the in-process reference SDK makes in `sdk` steps (`--mutant sdk-...`);
     /// the holder's own signatures in `pf` steps always come from the correct SDK.
     pub sdk_mutant: Option<reference::SdkMutant>,
+    /// Where scenario worlds and APDU bridges listen and the host their URLs name (`--listen`,
+    /// `--advertise`): loopback unless a PF or a phone on another machine must reach them.
+    pub exposure: served_world::Exposure,
 }
 
 /// A fault of the harness, not of the adapter: the scenario ends as [`Outcome::Error`].
@@ -157,6 +160,7 @@ impl RunConfig {
             sut_pf: None,
             readers: Vec::new(),
             sdk_mutant: None,
+            exposure: served_world::Exposure::loopback(),
         }
     }
 }

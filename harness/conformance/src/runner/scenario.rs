@@ -103,6 +103,7 @@ pub fn run_scenario(
         config.key_cache.as_deref(),
         runtime,
         trace,
+        &config.exposure,
     ) {
         Ok(world) => world,
         Err(err) => return harness_error(&err),
@@ -358,7 +359,7 @@ impl Adapters {
                     InProcessChannel::new(world.cards[index].clone(), world.present[index].clone())
                 })
                 .collect();
-            let bridge = Bridge::start(channels, trace, runtime)
+            let bridge = Bridge::start(channels, trace, runtime, &config.exposure)
                 .map_err(|err| StartFailure::Harness(err.into()))?;
             adapters.cards = world
                 .cards

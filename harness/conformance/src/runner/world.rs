@@ -1,5 +1,6 @@
-//! The world a scenario runs in: fresh per scenario, frozen clock, served on a free loopback
-//! port because the PF reaches CRLs, OCSP and J-LIS over HTTP.
+//! The world a scenario runs in: fresh per scenario, frozen clock, served on a free port (of
+//! loopback, or of the run's `--listen` address) because the PF reaches CRLs, OCSP and J-LIS over
+//! HTTP.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -13,7 +14,7 @@ use mock_jlis::world::{ProvisionedCard, World, WorldConfig, WorldError};
 use super::trace::{Trace, TraceEntry};
 use super::RunError;
 use crate::scenario::Scenario;
-use served_world::{HttpObserver, Server};
+use served_world::{Exposure, HttpObserver, Server};
 use vocab::PfEnvironment;
 
 /// A scenario's world, its server, and its cards in their readers.
@@ -35,15 +36,17 @@ impl ScenarioWorld {
         key_cache: Option<&Path>,
         runtime: &tokio::runtime::Handle,
         trace: &Trace,
+        exposure: &Exposure,
     ) -> Result<ScenarioWorld, RunError> {
         let observer: HttpObserver = {
             let trace = trace.clone();
             Arc::new(move |exchange| trace.push(TraceEntry::http(exchange)))
         };
-        let (world, server) = served_world::serve_on_loopback(
+        let (world, server) = served_world::serve_exposed(
             |base_url| open_world(scenario, base_url, key_cache),
             runtime,
             Some(observer),
+            exposure,
         )?;
         let mut cards = Vec::new();
         for card in &scenario.cards {

@@ -39,6 +39,8 @@ pub enum BridgeError {
 pub struct BridgeChannel {
     url: String,
     agent: ureq::Agent,
+    /// `Authorization: Bearer` for a bridge off loopback.
+    authorization: Option<String>,
 }
 
 impl BridgeChannel {
@@ -53,7 +55,15 @@ impl BridgeChannel {
                     .http_status_as_error(false)
                     .build(),
             ),
+            authorization: None,
         }
+    }
+
+    /// The same channel sending `token` as the bridge's admin token (a world served off
+    /// loopback guards its bridge with it).
+    pub fn with_token(mut self, token: Option<&str>) -> BridgeChannel {
+        self.authorization = token.map(|token| format!("Bearer {token}"));
+        self
     }
 
     fn request_error(&self, source: ureq::Error) -> ChannelError {
@@ -69,12 +79,14 @@ impl BridgeChannel {
 
 impl CardChannel for BridgeChannel {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, ChannelError> {
-        let mut response = self
+        let mut request = self
             .agent
             .post(&self.url)
-            .header("Content-Type", "application/octet-stream")
-            .send(apdu)
-            .map_err(|err| self.request_error(err))?;
+            .header("Content-Type", "application/octet-stream");
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let mut response = request.send(apdu).map_err(|err| self.request_error(err))?;
         let status = response.status().as_u16();
         let body = response
             .body_mut()

@@ -47,10 +47,12 @@ impl Reply {
 pub struct Http {
     base_url: String,
     agent: ureq::Agent,
+    /// `Authorization: Bearer` for a world served off loopback.
+    authorization: Option<String>,
 }
 
 impl Http {
-    pub fn new(base_url: &str) -> Http {
+    pub fn new(base_url: &str, admin_token: Option<&str>) -> Http {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
@@ -59,22 +61,27 @@ impl Http {
         Http {
             base_url: base_url.trim_end_matches('/').to_owned(),
             agent,
+            authorization: admin_token.map(|token| format!("Bearer {token}")),
         }
     }
 
     pub fn get(&self, path: &str) -> Result<Reply, HttpError> {
         let url = format!("{}{path}", self.base_url);
-        let response = self.agent.get(&url).call();
+        let mut request = self.agent.get(&url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.call();
         read(url, response)
     }
 
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Reply, HttpError> {
         let url = format!("{}{path}", self.base_url);
-        let response = self
-            .agent
-            .post(&url)
-            .header("Content-Type", content_type)
-            .send(body);
+        let mut request = self.agent.post(&url).header("Content-Type", content_type);
+        if let Some(authorization) = &self.authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.send(body);
         read(url, response)
     }
 

@@ -152,6 +152,8 @@ pub(super) enum Handler {
         readers: BTreeMap<String, PcscChannel>,
         /// Every card of the scenario is in a reader: the SDK then has the `pcsc` feature.
         pcsc: bool,
+        /// The bridge's admin token, when the world is served off loopback.
+        admin_token: Option<String>,
     },
     Pf {
         platform: Box<ReferencePf>,
@@ -166,6 +168,7 @@ impl Handler {
         match (served, role) {
             (Served::Sdk, Role::Sdk) => Handler::Sdk {
                 readers: BTreeMap::new(),
+                admin_token: environment.admin_token.clone(),
                 pcsc: !environment.cards.is_empty()
                     && environment.cards.iter().all(|card| card.reader.is_some()),
             },
@@ -175,6 +178,7 @@ impl Handler {
                         base_url: environment.base_url.clone(),
                         sign_ca_pem: environment.sign_ca_pem.clone(),
                         auth_ca_pem: environment.auth_ca_pem.clone(),
+                        admin_token: environment.admin_token.clone(),
                     },
                     mutant,
                 )),
@@ -239,7 +243,12 @@ impl Handler {
             | Operation::ReadCardFace { card, .. } => card.clone(),
             _ => return Response::error(id, ErrorCode::Unsupported, "not an SDK operation"),
         };
-        let Handler::Sdk { readers, .. } = self else {
+        let Handler::Sdk {
+            readers,
+            admin_token,
+            ..
+        } = self
+        else {
             return Response::error(
                 id,
                 ErrorCode::Unsupported,
@@ -254,7 +263,9 @@ impl Handler {
                 perform(&mut ReferenceSdk::new(&mut *channel), &operation)
             }
             None => perform(
-                &mut ReferenceSdk::new(BridgeChannel::new(&card.bridge)),
+                &mut ReferenceSdk::new(
+                    BridgeChannel::new(&card.bridge).with_token(admin_token.as_deref()),
+                ),
                 &operation,
             ),
         };
@@ -333,6 +344,7 @@ mod tests {
             sign_ca_pem: String::new(),
             auth_ca_pem: String::new(),
             cards: vec![card.clone()],
+            admin_token: None,
         };
         let mut handler = Handler::new(Served::Sdk, Role::Sdk, &environment);
         let response = handler.handle(
