@@ -8,7 +8,8 @@
 //! [`provider::Provider`] holds the rules and state; [`routes::router`] serves it under `/da`;
 //! [`holder`] plays the user's card; [`jose`] signs and verifies the JWTs; [`sign`] parses what
 //! the SP wants signed; [`jwe`] encrypts the sign result; [`faults`] holds what an SP must
-//! survive, armed through the admin API.
+//! survive, armed through the admin API; [`test_response`] renders the page where a tester
+//! answers for the user in the browser.
 
 pub mod error;
 pub mod faults;
@@ -18,6 +19,7 @@ pub mod jwe;
 pub mod provider;
 pub mod routes;
 pub mod sign;
+pub mod test_response;
 
 use std::sync::Arc;
 

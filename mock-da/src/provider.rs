@@ -67,6 +67,9 @@ pub struct Lifetimes {
     pub sign_transaction: Duration,
     /// Clock skew allowed on a client assertion's `exp`, `nbf` and `iat`, by the wall clock.
     pub assertion_leeway: Duration,
+    /// An authorization request held for the test-response page, from the page to the
+    /// tester's answer, by the world clock.
+    pub test_response: Duration,
 }
 
 impl Default for Lifetimes {
@@ -77,6 +80,7 @@ impl Default for Lifetimes {
             sign_token: Duration::seconds(300),
             sign_transaction: Duration::seconds(600),
             assertion_leeway: Duration::seconds(60),
+            test_response: Duration::seconds(300),
         }
     }
 }
@@ -172,6 +176,32 @@ pub struct ArmedLogin {
     pub client_id: Option<String>,
 }
 
+/// The provider's switches, read and set through `/da/admin/v1/settings`
+/// (docs/digital-agency.md, "Test-response page"). Everything is off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// An authorization request finding no armed login for its client is answered with the
+    /// test-response page (a tester picks the card and the answer in the browser) instead of
+    /// the `login_required` redirect.
+    pub test_response_page: bool,
+}
+
+/// A change of [`Settings`]: the fields given are set, the others kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// [`Settings::test_response_page`].
+    #[serde(default)]
+    pub test_response_page: Option<bool>,
+}
+
+/// An authorization request held for the test-response page until the tester answers it.
+#[derive(Debug, Clone)]
+struct PendingRequest {
+    request: AuthorizationRequest,
+    expires_at: OffsetDateTime,
+}
+
 /// What an authorization code stands for until it is exchanged.
 #[derive(Debug, Clone)]
 struct CodeGrant {
@@ -252,6 +282,10 @@ pub struct Provider {
     jtis: Mutex<HashMap<(String, String), OffsetDateTime>>,
     /// The armed faults (`/da/admin/v1/faults`).
     faults: Faults,
+    /// The switches of `/da/admin/v1/settings`.
+    settings: RwLock<Settings>,
+    /// Authorization requests waiting on the test-response page, by their random id.
+    pending: Mutex<HashMap<String, PendingRequest>>,
     /// The key a JWKS rotation signs with, derived when one is first armed.
     next_signer: OnceLock<Signer>,
     /// A key nobody publishes, derived when a fault that needs it is first armed.
@@ -374,6 +408,8 @@ impl Provider {
             transactions: Mutex::default(),
             jtis: Mutex::default(),
             faults: Faults::default(),
+            settings: RwLock::default(),
+            pending: Mutex::default(),
             next_signer: OnceLock::new(),
             foreign_signer: OnceLock::new(),
         })
@@ -420,6 +456,11 @@ impl Provider {
                 .map_err(|err| OAuthError::server(err.to_string())),
             None => Ok(&self.signer),
         }
+    }
+
+    /// How long what the provider hands out lives.
+    pub fn lifetimes(&self) -> &Lifetimes {
+        &self.lifetimes
     }
 
     /// The world the provider authenticates against.
@@ -546,6 +587,68 @@ impl Provider {
             .clear();
     }
 
+    /// Whether a login is armed that an authorization request of `client_id` would take.
+    pub fn has_login_for(&self, client_id: &str) -> bool {
+        let logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
+        logins
+            .iter()
+            .any(|l| l.client_id.as_deref().is_none_or(|c| c == client_id))
+    }
+
+    /// The provider's switches.
+    pub fn settings(&self) -> Settings {
+        *self.settings.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the switches `update` gives; answers them all. Switching the test-response page
+    /// off forgets the requests waiting on it.
+    pub fn update_settings(&self, update: SettingsUpdate) -> Settings {
+        let mut settings = self.settings.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(on) = update.test_response_page {
+            settings.test_response_page = on;
+            if !on {
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear();
+            }
+        }
+        *settings
+    }
+
+    /// Holds `request` for the test-response page: answers the random id its form carries,
+    /// valid for [`Lifetimes::test_response`] of the world clock and for one answer.
+    pub fn hold_request(&self, request: AuthorizationRequest) -> String {
+        let id = random_token();
+        let now = self.world.now();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, p| p.expires_at > now);
+        pending.insert(
+            id.clone(),
+            PendingRequest {
+                request,
+                expires_at: now + self.lifetimes.test_response,
+            },
+        );
+        id
+    }
+
+    /// Whether `id` holds a request that has not expired nor been answered.
+    pub fn is_held(&self, id: &str) -> bool {
+        let now = self.world.now();
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.get(id).is_some_and(|p| p.expires_at > now)
+    }
+
+    /// Takes the request held under `id`, once: `None` when it is unknown, expired or
+    /// already taken.
+    pub fn take_held(&self, id: &str) -> Option<AuthorizationRequest> {
+        let now = self.world.now();
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.retain(|_, p| p.expires_at > now);
+        pending.remove(id).map(|p| p.request)
+    }
+
     fn take_login(&self, client_id: &str) -> Option<ArmedLogin> {
         let mut logins = self.logins.lock().unwrap_or_else(|e| e.into_inner());
         let at = logins
@@ -558,6 +661,69 @@ impl Provider {
     /// request, plays the armed login, and answers the code. Every refusal here goes back on
     /// the redirect. Blocking (the card signs).
     pub fn authorize(&self, request: &AuthorizationRequest) -> Result<String, OAuthError> {
+        self.authorize_with(request, None)
+    }
+
+    /// [`Provider::authorize`] with the user's answer given rather than armed: what the
+    /// test-response page does with the tester's choice. Blocking (the card signs).
+    pub fn authorize_as(
+        &self,
+        request: &AuthorizationRequest,
+        login: ArmedLogin,
+    ) -> Result<String, OAuthError> {
+        self.authorize_with(request, Some(login))
+    }
+
+    /// Every check [`Provider::authorize`] makes before the user is asked, without spending
+    /// anything (a sign transaction is looked at, not taken): the test-response page is shown
+    /// only for a request that could succeed.
+    pub fn check_request(&self, request: &AuthorizationRequest) -> Result<(), OAuthError> {
+        let checked = self.checked(request)?;
+        if let Some(id) = signed_transaction(request, &checked.scopes)? {
+            self.peek_transaction(id, &request.client_id)?;
+        }
+        Ok(())
+    }
+
+    fn authorize_with(
+        &self,
+        request: &AuthorizationRequest,
+        login: Option<ArmedLogin>,
+    ) -> Result<String, OAuthError> {
+        let Checked {
+            scopes,
+            nonce,
+            challenge,
+        } = self.checked(request)?;
+        let signing = match signed_transaction(request, &scopes)? {
+            Some(id) => Some((id, self.begin_signing(id, &request.client_id)?)),
+            None => None,
+        };
+        let grant = self.play_login(request, login, scopes, nonce, signing);
+        if let Some((id, _)) = signing {
+            self.end_signing(id, grant.is_ok());
+        }
+        let grant = grant?;
+        let code = random_token();
+        let now = self.world.now();
+        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.retain(|_, c| c.expires_at > now);
+        codes.insert(
+            code.clone(),
+            CodeGrant {
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                code_challenge: challenge.to_owned(),
+                grant,
+                expires_at: now + self.lifetimes.code,
+            },
+        );
+        Ok(code)
+    }
+
+    /// The request's parameters checked (RFC 6749 §4.1.1, RFC 7636, the Digital Agency's
+    /// limits): its scopes, nonce and code challenge.
+    fn checked<'r>(&self, request: &'r AuthorizationRequest) -> Result<Checked<'r>, OAuthError> {
         if request.response_type.as_deref() != Some("code") {
             return Err(OAuthError::redirect(
                 "unsupported_response_type",
@@ -608,63 +774,33 @@ impl Provider {
                  [A-Za-z0-9_-]",
             ));
         }
-        let signing = match (
-            &request.sign_transaction_id,
-            scopes.iter().any(|s| s == SIGN_SCOPE),
-        ) {
-            (Some(id), true) => Some((id.as_str(), self.begin_signing(id, &request.client_id)?)),
-            (None, false) => None,
-            (None, true) => {
-                return Err(OAuthError::redirect(
-                    "invalid_request",
-                    "scope sign needs a sign_transaction_id (POST /da/api/sign-transactions)",
-                ))
-            }
-            (Some(_), false) => {
-                return Err(OAuthError::redirect(
-                    "invalid_request",
-                    "sign_transaction_id needs the sign scope",
-                ))
-            }
-        };
-        let grant = self.play_login(request, scopes, nonce, signing);
-        if let Some((id, _)) = signing {
-            self.end_signing(id, grant.is_ok());
-        }
-        let grant = grant?;
-        let code = random_token();
-        let now = self.world.now();
-        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
-        codes.retain(|_, c| c.expires_at > now);
-        codes.insert(
-            code.clone(),
-            CodeGrant {
-                client_id: request.client_id.clone(),
-                redirect_uri: request.redirect_uri.clone(),
-                code_challenge: challenge.to_owned(),
-                grant,
-                expires_at: now + self.lifetimes.code,
-            },
-        );
-        Ok(code)
+        Ok(Checked {
+            scopes,
+            nonce,
+            challenge,
+        })
     }
 
-    /// The armed login played for `request`: the user's consent, then the card — the
+    /// The armed login (or the `given` one) played for `request`: the user's consent, then the card — the
     /// authentication key for a login, the signature key over the transaction's input when the
     /// request signs.
     fn play_login(
         &self,
         request: &AuthorizationRequest,
+        given: Option<ArmedLogin>,
         scopes: Vec<String>,
         nonce: &str,
         signing: Option<(&str, SignInput)>,
     ) -> Result<Grant, OAuthError> {
-        let login = self.take_login(&request.client_id).ok_or_else(|| {
-            OAuthError::redirect(
-                "login_required",
-                "no login is armed for this client: POST /da/admin/v1/logins first",
-            )
-        })?;
+        let login = match given {
+            Some(login) => login,
+            None => self.take_login(&request.client_id).ok_or_else(|| {
+                OAuthError::redirect(
+                    "login_required",
+                    "no login is armed for this client: POST /da/admin/v1/logins first",
+                )
+            })?,
+        };
         if !login.consent {
             let refused = if signing.is_some() {
                 "the user refused to sign"
@@ -724,6 +860,24 @@ impl Provider {
             TransactionState::Signed => {
                 refuse(format!("sign_transaction_id {id:?} was already signed"))
             }
+        }
+    }
+
+    /// Whether transaction `id` could be signed by a request of `client_id` now, as
+    /// [`Provider::begin_signing`] checks it, without taking it.
+    fn peek_transaction(&self, id: &str, client_id: &str) -> Result<(), OAuthError> {
+        let now = self.world.now();
+        let transactions = self.transactions.lock().unwrap_or_else(|e| e.into_inner());
+        let refuse = |what: String| Err(OAuthError::redirect("invalid_request", what));
+        match transactions.get(id).filter(|t| t.expires_at > now) {
+            None => refuse(format!("sign_transaction_id {id:?} is unknown or expired")),
+            Some(t) if t.client_id != client_id => refuse(format!(
+                "sign_transaction_id {id:?} was opened by another client"
+            )),
+            Some(t) if t.state == TransactionState::Signed => {
+                refuse(format!("sign_transaction_id {id:?} was already signed"))
+            }
+            Some(_) => Ok(()),
         }
     }
 
@@ -1333,6 +1487,35 @@ fn derived_once(
     }
     let signer = derive()?;
     Ok(cell.get_or_init(|| signer))
+}
+
+/// What [`Provider::checked`] found in a request.
+struct Checked<'r> {
+    scopes: Vec<String>,
+    nonce: &'r str,
+    challenge: &'r str,
+}
+
+/// The transaction the request signs: scope `sign` and `sign_transaction_id` go together.
+fn signed_transaction<'r>(
+    request: &'r AuthorizationRequest,
+    scopes: &[String],
+) -> Result<Option<&'r str>, OAuthError> {
+    match (
+        &request.sign_transaction_id,
+        scopes.iter().any(|s| s == SIGN_SCOPE),
+    ) {
+        (Some(id), true) => Ok(Some(id.as_str())),
+        (None, false) => Ok(None),
+        (None, true) => Err(OAuthError::redirect(
+            "invalid_request",
+            "scope sign needs a sign_transaction_id (POST /da/api/sign-transactions)",
+        )),
+        (Some(_), false) => Err(OAuthError::redirect(
+            "invalid_request",
+            "sign_transaction_id needs the sign scope",
+        )),
+    }
 }
 
 /// The redirect error a user's failed login or signature is.

@@ -1,6 +1,6 @@
 //! The HTTP surface under `/da`: the realm's OpenID Connect endpoints (Keycloak-style paths, as
-//! the Digital Agency publishes them), the sign API's transactions, and the simulator's admin API
-//! for clients, logins and faults.
+//! the Digital Agency publishes them), the sign API's transactions, the simulator's admin API
+//! for clients, logins, faults and settings, and the test-response page's form.
 //!
 //! Handlers are thin: parse, call [`Provider`], map the outcome.
 
@@ -17,9 +17,14 @@ use serde::Deserialize;
 
 use crate::error::{Delivery, OAuthError};
 use crate::faults::{DaFault, DaFaultError, DaFaultRule, Site};
-use crate::provider::{ArmedLogin, AuthorizationRequest, Client, Provider, FOREIGN_STATE};
+use crate::provider::{
+    ArmedLogin, AuthorizationRequest, Client, Provider, SettingsUpdate, FOREIGN_STATE,
+};
 #[cfg(doc)]
 use crate::provider::{REALM_PATH, SIGN_TRANSACTIONS_PATH};
+#[cfg(doc)]
+use crate::test_response::TEST_RESPONSE_PATH;
+use crate::test_response::{self, CardChoice, Choice, FormError, Page};
 
 /// Request bodies (forms, admin JSON with a JWKS) are small.
 const MAX_BODY: usize = 64 * 1024;
@@ -42,6 +47,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/da/admin/v1/faults"),
     ("GET", "/da/admin/v1/faults"),
     ("DELETE", "/da/admin/v1/faults"),
+    ("POST", "/da/admin/v1/settings"),
+    ("GET", "/da/admin/v1/settings"),
     ("GET", "/da/api/realms/main/protocol/openid-connect/auth"),
     ("POST", "/da/api/realms/main/protocol/openid-connect/auth"),
     ("POST", "/da/api/realms/main/protocol/openid-connect/token"),
@@ -58,13 +65,15 @@ pub const ROUTES: &[(&str, &str)] = &[
         "GET",
         "/da/api/sign-transactions/{sign_transaction_id}/result",
     ),
+    ("POST", "/da/test-response"),
     ("DELETE", "/da/admin/v1/logins"),
     ("DELETE", "/da/admin/v1/clients/{client_id}"),
 ];
 
 /// The router of `provider`, to merge into the world's (any state: it carries its own). Paths
 /// are written out, as [`ROUTES`] has them, so that the OpenAPI test reads them here;
-/// they lie under [`REALM_PATH`] and [`SIGN_TRANSACTIONS_PATH`].
+/// they lie under [`REALM_PATH`] and [`SIGN_TRANSACTIONS_PATH`], the admin API under
+/// `/da/admin/v1/`, and the test-response form at [`TEST_RESPONSE_PATH`].
 pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Router<S> {
     Router::new()
         .route(
@@ -105,6 +114,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(provider: Arc<Provider>) -> Rout
             "/da/admin/v1/faults",
             get(list_faults).post(arm_fault).delete(clear_faults),
         )
+        .route("/da/admin/v1/settings", get(settings).post(update_settings))
+        .route("/da/test-response", post(answer_test_response))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(provider)
 }
@@ -220,11 +231,29 @@ async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
         code_challenge_method: params.get("code_challenge_method").cloned(),
         sign_transaction_id: params.get("sign_transaction_id").cloned(),
     };
+    if p.settings().test_response_page && !p.has_login_for(client_id) {
+        // The page is for a request that could succeed: a malformed one is refused at once.
+        if let Err(error) = p.check_request(&request) {
+            return redirect_error(&redirect_uri, state.as_deref(), &error);
+        }
+        return test_response_page(&p, request);
+    }
     let outcome = tokio::task::spawn_blocking({
         let p = p.clone();
         move || p.authorize(&request)
     })
     .await;
+    answered(&p, &redirect_uri, state, outcome)
+}
+
+/// The redirect for the outcome of an authorization: the code (with the `foreign_state`
+/// fault's `state`, when armed) or the error.
+fn answered(
+    p: &Provider,
+    redirect_uri: &str,
+    state: Option<String>,
+    outcome: Result<Result<String, OAuthError>, tokio::task::JoinError>,
+) -> Response {
     match outcome {
         Ok(Ok(code)) => {
             let foreign = p
@@ -235,18 +264,183 @@ async fn authorize(p: Arc<Provider>, encoded: String) -> Response {
             if let Some(state) = &state {
                 pairs.push(("state", state));
             }
-            found(&redirect_uri, &pairs)
+            found(redirect_uri, &pairs)
         }
         Ok(Err(error)) if error.delivery == Delivery::Redirect => {
-            redirect_error(&redirect_uri, state.as_deref(), &error)
+            redirect_error(redirect_uri, state.as_deref(), &error)
         }
         Ok(Err(error)) => error.into_response(),
         Err(err) => redirect_error(
-            &redirect_uri,
+            redirect_uri,
             state.as_deref(),
             &OAuthError::redirect("server_error", err.to_string()),
         ),
     }
+}
+
+/// The test-response page for `request`, held under a fresh id.
+fn test_response_page(p: &Provider, request: AuthorizationRequest) -> Response {
+    let signing = request.sign_transaction_id.is_some();
+    let world = p.world();
+    let mut cards: Vec<CardChoice> = world
+        .cards()
+        .iter()
+        .map(|card| {
+            let view = world.view(card);
+            CardChoice {
+                card: card.id.to_string(),
+                holder: view.persona.name.clone(),
+                secret: if signing {
+                    view.persona.pins.sign_password.clone()
+                } else {
+                    view.persona.pins.auth_pin.clone()
+                },
+            }
+        })
+        .collect();
+    cards.sort_by(|a, b| a.card.cmp(&b.card));
+    let page = Page {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone().unwrap_or_default(),
+        state: request.state.clone().unwrap_or_default(),
+        sign_transaction_id: request.sign_transaction_id.clone(),
+        expires_in: p.lifetimes().test_response.whole_seconds(),
+        cards,
+        request: p.hold_request(request),
+    };
+    let mut response = test_response::render(&page).into_response();
+    for (name, value) in test_response::PAGE_HEADERS {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `POST /da/test-response`: the tester's answer on the page, played as an armed login would
+/// be; answers the same redirect.
+async fn answer_test_response(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = match read_answer(&p, &headers, &body) {
+        Ok(answer) => answer,
+        Err(err) => return form_refusal(&err),
+    };
+    let Some(request) = p.take_held(&answer.request) else {
+        return form_refusal(&FormError::UnknownRequest(answer.request));
+    };
+    let trusted = p
+        .client(&request.client_id)
+        .is_some_and(|c| c.redirect_uris.contains(&request.redirect_uri));
+    if !trusted {
+        return form_refusal(&FormError::ClientGone(request.client_id));
+    }
+    let redirect_uri = request.redirect_uri.clone();
+    let state = request.state.clone();
+    let card = match (answer.choice, answer.card) {
+        (Choice::ProviderError(error), _) => {
+            let error = OAuthError::redirect(
+                error.code(),
+                format!(
+                    "test response: {} (chosen on the test-response page)",
+                    error.code()
+                ),
+            );
+            return redirect_error(&redirect_uri, state.as_deref(), &error);
+        }
+        (_, Some(card)) => card,
+        // `read_answer` refuses a user's choice without a card.
+        (_, None) => return form_refusal(&FormError::Missing("card")),
+    };
+    let outcome = tokio::task::spawn_blocking({
+        let p = p.clone();
+        move || {
+            let signing = request.sign_transaction_id.is_some();
+            let secret = match answer.choice {
+                Choice::WrongPin => Some(test_response::wrong_secret(&correct_secret(
+                    &p, &card, signing,
+                ))),
+                _ => answer.secret,
+            };
+            let (pin, sign_password) = if signing {
+                (None, secret)
+            } else {
+                (secret, None)
+            };
+            let login = ArmedLogin {
+                card,
+                pin,
+                sign_password,
+                consent: answer.choice != Choice::Refuse,
+                client_id: Some(request.client_id.clone()),
+            };
+            p.authorize_as(&request, login)
+        }
+    })
+    .await;
+    answered(&p, &redirect_uri, state, outcome)
+}
+
+/// The form checked before its request is taken: a refused form leaves the request held.
+fn read_answer(
+    p: &Provider,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<test_response::Answer, FormError> {
+    // A browser names where a form came from (Fetch Metadata); tools send nothing.
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("");
+        if !matches!(site, "same-origin" | "none") {
+            return Err(FormError::CrossSite(site.to_owned()));
+        }
+    }
+    if !p.settings().test_response_page {
+        return Err(FormError::Off);
+    }
+    if !is_form(headers) {
+        return Err(FormError::NotAForm);
+    }
+    let answer = test_response::parse_answer(body)?;
+    if let Some(card) = &answer.card {
+        if p.world().card(card).is_none() {
+            return Err(FormError::UnknownCard(card.clone()));
+        }
+    }
+    if !p.is_held(&answer.request) {
+        return Err(FormError::UnknownRequest(answer.request));
+    }
+    Ok(answer)
+}
+
+/// The card's current PIN, or signature password.
+fn correct_secret(p: &Provider, card: &sim_card::CardId, signing: bool) -> String {
+    match p.world().card(card) {
+        Some(card) => {
+            let pins = p.world().view(&card).persona.pins;
+            if signing {
+                pins.sign_password
+            } else {
+                pins.auth_pin
+            }
+        }
+        None => String::new(),
+    }
+}
+
+/// A refused form: `400 invalid_request`, or `403 cross_origin` for another site's form.
+fn form_refusal(err: &FormError) -> Response {
+    let status = match err {
+        FormError::CrossSite(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let code = match err {
+        FormError::CrossSite(_) => "cross_origin",
+        _ => "invalid_request",
+    };
+    OAuthError::status(status, code, err.to_string()).into_response()
 }
 
 fn redirect_error(redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> Response {
@@ -563,4 +757,15 @@ async fn arm_fault(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
 async fn clear_faults(State(p): State<Arc<Provider>>) -> Response {
     p.faults().clear();
     Json(p.faults().list()).into_response()
+}
+
+async fn settings(State(p): State<Arc<Provider>>) -> Response {
+    Json(p.settings()).into_response()
+}
+
+async fn update_settings(State(p): State<Arc<Provider>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<SettingsUpdate>(&body) {
+        Ok(update) => Json(p.update_settings(update)).into_response(),
+        Err(err) => admin_error(StatusCode::BAD_REQUEST, "invalid_json", err.to_string()),
+    }
 }

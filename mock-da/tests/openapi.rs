@@ -18,6 +18,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use mock_da::provider::{REALM_PATH, SIGN_TRANSACTIONS_PATH};
 use mock_da::routes::ROUTES;
+use mock_da::test_response::TEST_RESPONSE_PATH;
 use mock_jlis::openapi_check::{
     check_document, check_documented, check_route_lists, documented, resolve, scan_router_source,
     validate, Answer, METHODS,
@@ -68,7 +69,8 @@ fn the_route_list_matches_the_router_source_and_the_document() {
         assert!(
             path.starts_with(REALM_PATH)
                 || path.starts_with(SIGN_TRANSACTIONS_PATH)
-                || path.starts_with("/da/admin/v1/"),
+                || path.starts_with("/da/admin/v1/")
+                || *path == TEST_RESPONSE_PATH,
             "{path}"
         );
     }
@@ -277,6 +279,38 @@ async fn refusals_are_documented_with_their_status_and_code() {
             ),
             503,
             "temporarily_unavailable",
+        ),
+        (
+            "POST",
+            "/da/admin/v1/settings",
+            json(
+                "POST",
+                "/da/admin/v1/settings",
+                r#"{"test_response_pages":true}"#,
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/da/test-response",
+            Request::post("/da/test-response")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("request=x&response=normal"))
+                .unwrap(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/da/test-response",
+            Request::post("/da/test-response")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from("request=x&response=normal"))
+                .unwrap(),
+            403,
+            "cross_origin",
         ),
         (
             "GET",
