@@ -8,7 +8,7 @@
 # Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 default-jdk-headless nodejs python3-jwcrypto python3-authlib python3-requests xxd chromium fonts-noto-cjk)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 default-jdk-headless nodejs python3-jwcrypto python3-authlib python3-requests xxd chromium fonts-noto-cjk podman)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
