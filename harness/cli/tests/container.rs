@@ -79,7 +79,7 @@ fn the_image_builds_from_nothing_and_its_filesystem_runs_the_built_in_suite() {
     assert!(matches!(default.command, JpkiCommand::Up(_)), "{cmd:?}");
     let env: Vec<String> = serde_json::from_value(config["Env"].clone()).unwrap();
 
-    let container = ok(podman(dir.path()).args(["create", &tag]));
+    let container = ok(podman(dir.path()).args(["create", "--network", "none", &tag]));
     let root = dir.path().join("rootfs");
     std::fs::create_dir(&root).unwrap();
     let export = dir.path().join("image.tar");
