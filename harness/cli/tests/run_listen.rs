@@ -31,6 +31,20 @@ fn run(args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// [`run`] on every interface, advertised as loopback, behind a token.
+fn run_exposed(args: &[&str]) -> Output {
+    let mut all = vec![
+        "--listen",
+        "0.0.0.0",
+        "--advertise",
+        "127.0.0.1",
+        "--admin-token",
+        "s3cret-run-token",
+    ];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -85,13 +99,7 @@ fn off_loopback_needs_a_token_and_every_interface_a_host_before_anything_runs() 
 fn adapters_reach_worlds_and_bridges_served_on_every_interface_with_the_token() {
     let sdk = format!("sdk={} adapter ref-sdk", jpki_sim());
     let pf = format!("pf={} adapter ref-pf", jpki_sim());
-    let out = run(&[
-        "--listen",
-        "0.0.0.0",
-        "--advertise",
-        "127.0.0.1",
-        "--admin-token",
-        "s3cret-run-token",
+    let out = run_exposed(&[
         "--sut",
         &sdk,
         "--sut",
@@ -131,17 +139,7 @@ fn a_bridge_off_loopback_refuses_an_sdk_without_the_token() {
         forgetful.display(),
         jpki_sim()
     );
-    let out = run(&[
-        "--listen",
-        "0.0.0.0",
-        "--advertise",
-        "127.0.0.1",
-        "--admin-token",
-        "s3cret-run-token",
-        "--sut",
-        &sdk,
-        "card/auth_pin_lockout",
-    ]);
+    let out = run_exposed(&["--sut", &sdk, "card/auth_pin_lockout"]);
     let text = text(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("401"), "{text}");
