@@ -4,11 +4,12 @@
 # (a third-party My Number Card client used as an independent check), python3 for the
 # adapters in harness/adapters/, a JDK and Node.js for the adapter templates there, jwcrypto,
 # authlib and requests (independent JOSE and OpenID Connect implementations that check
-# mock-da's tokens), and Chromium with a CJK font (the reports rendered as a person sees them).
+# mock-da's tokens), Chromium with a CJK font (the reports rendered as a person sees them) and
+# chromedriver (Chromium clicking through mock-da's test-response page over WebDriver).
 # Idempotent.
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 default-jdk-headless nodejs python3-jwcrypto python3-authlib python3-requests xxd chromium fonts-noto-cjk podman)
+packages=(pcscd vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl util-linux curl jq python3 default-jdk-headless nodejs python3-jwcrypto python3-authlib python3-requests xxd chromium chromium-driver fonts-noto-cjk podman)
 JPKI_CLI_VERSION=0.4.3
 JPKI_CLI_ROOT=${JPKI_CLI_ROOT:-$HOME/.local/share/jpki-sim/jpki-cli}
 
