@@ -12,12 +12,12 @@ mod images;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
 use sha2::{Digest, Sha256};
 use sim_card::layout::{common, jpki, juki, text, visual};
 use sim_card::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};
-use sim_card::{CardKey, SignatureScheme};
+use sim_card::{CardKey, KeyRing, SignatureScheme};
 
 use crate::persona::{yyyymmdd, Persona};
 
@@ -66,20 +66,10 @@ impl fmt::Debug for CardCredentials {
 /// Why a card could not be personalised.
 #[derive(Debug, thiserror::Error)]
 pub enum PersonaliseError {
-    /// A key of [`CardCredentials`] does not load as an RSA key pair.
-    #[error("{key}: not an RSA private key in PKCS#8 DER: {source}")]
+    /// A key of [`CardCredentials`] does not load as an RSA-2048 key pair.
+    #[error("{key}: not an RSA-2048 private key in PKCS#8 DER: {source}")]
     KeyRejected {
         /// The [`CardCredentials`] field (`sign_key_pkcs8`).
-        key: &'static str,
-        /// Why aws-lc-rs refused it.
-        #[source]
-        source: aws_lc_rs::error::KeyRejected,
-    },
-    /// A key does not load for the raw signature of the card face (its 96-byte DigestInfo is
-    /// padded as given, which aws-lc-rs cannot do).
-    #[error("{key}: not an RSA private key in PKCS#8 DER: {source}")]
-    RawKeyRejected {
-        /// The [`CardCredentials`] field.
         key: &'static str,
         /// Why it was refused.
         #[source]
@@ -95,21 +85,10 @@ pub enum PersonaliseError {
         /// The public exponent, upper-case hex.
         exponent_hex: String,
     },
-    /// Signing a record or card-verifiable certificate (sha256WithRSAEncryption) with an AP
-    /// key failed.
-    #[error("{key}: signing the {what} failed")]
-    Signing {
-        /// The [`CardCredentials`] field.
-        key: &'static str,
-        /// The record being signed.
-        what: &'static str,
-        /// aws-lc-rs's error.
-        #[source]
-        source: aws_lc_rs::error::Unspecified,
-    },
-    /// Signing the card face's 96-byte DigestInfo, padded as given, failed.
+    /// Signing a record or card-verifiable certificate (sha256WithRSAEncryption), or the card
+    /// face's 96-byte DigestInfo padded as given, with an AP key failed.
     #[error("{key}: signing the {what} failed: {source}")]
-    RawSigning {
+    Signing {
         /// The [`CardCredentials`] field.
         key: &'static str,
         /// The record being signed.
@@ -173,6 +152,16 @@ type Result<T, E = PersonaliseError> = std::result::Result<T, E>;
 
 /// Builds the card image of `persona` with `creds`.
 pub fn personalise(persona: &Persona, creds: &CardCredentials) -> Result<CardImage> {
+    personalise_with(persona, creds, &KeyRing::new())
+}
+
+/// [`personalise`] with the keys parsed through `ring`: cards that share keys (a key pool)
+/// parse each key once. The image is byte for byte the one [`personalise`] builds.
+pub fn personalise_with(
+    persona: &Persona,
+    creds: &CardCredentials,
+    ring: &KeyRing,
+) -> Result<CardImage> {
     check_persona(persona)?;
     let has_sign = persona.has_signature_certificate();
     if has_sign != creds.sign_cert_der.is_some() {
@@ -186,13 +175,13 @@ pub fn personalise(persona: &Persona, creds: &CardCredentials) -> Result<CardIma
         });
     }
     let keys = Keys {
-        sign: ApKey::load("sign_key_pkcs8", &creds.sign_key_pkcs8)?,
-        auth: ApKey::load("auth_key_pkcs8", &creds.auth_key_pkcs8)?,
-        text: ApKey::load("text_ap_key_pkcs8", &creds.text_ap_key_pkcs8)?,
-        visual: ApKey::load("visual_ap_key_pkcs8", &creds.visual_ap_key_pkcs8)?,
-        common: ApKey::load("common_ap_key_pkcs8", &creds.common_ap_key_pkcs8)?,
+        sign: ApKey::load("sign_key_pkcs8", &creds.sign_key_pkcs8, ring)?,
+        auth: ApKey::load("auth_key_pkcs8", &creds.auth_key_pkcs8, ring)?,
+        text: ApKey::load("text_ap_key_pkcs8", &creds.text_ap_key_pkcs8, ring)?,
+        visual: ApKey::load("visual_ap_key_pkcs8", &creds.visual_ap_key_pkcs8, ring)?,
+        common: ApKey::load("common_ap_key_pkcs8", &creds.common_ap_key_pkcs8, ring)?,
     };
-    ApKey::load("juki_ap_key_pkcs8", &creds.juki_ap_key_pkcs8)?;
+    ApKey::load("juki_ap_key_pkcs8", &creds.juki_ap_key_pkcs8, ring)?;
 
     let key_reference = key_id("9000010", "001");
     // Ascending AID order, which is the order prefix selection walks.
@@ -246,24 +235,17 @@ struct Keys {
 struct ApKey {
     name: &'static str,
     pkcs8: Vec<u8>,
-    pair: RsaKeyPair,
+    key: Arc<CardKey>,
     public: Vec<u8>,
 }
 
 impl ApKey {
-    fn load(name: &'static str, pkcs8: &[u8]) -> Result<ApKey> {
-        let pair = RsaKeyPair::from_pkcs8(pkcs8)
+    fn load(name: &'static str, pkcs8: &[u8], ring: &KeyRing) -> Result<ApKey> {
+        let key = ring
+            .key(pkcs8)
             .map_err(|source| PersonaliseError::KeyRejected { key: name, source })?;
-        let modulus = pair
-            .public_key()
-            .modulus()
-            .big_endian_without_leading_zero()
-            .to_vec();
-        let exponent = pair
-            .public_key()
-            .exponent()
-            .big_endian_without_leading_zero()
-            .to_vec();
+        let modulus = key.modulus();
+        let exponent = key.public_exponent();
         if modulus.len() != 256 || exponent != [0x01, 0x00, 0x01] {
             return Err(PersonaliseError::UnsupportedKey {
                 key: name,
@@ -275,40 +257,26 @@ impl ApKey {
         Ok(ApKey {
             name,
             pkcs8: pkcs8.to_vec(),
-            pair,
+            key,
             public,
         })
     }
 
     /// sha256WithRSAEncryption (PKCS#1 v1.5), as every record but the card face uses.
     fn sign(&self, what: &'static str, message: &[u8]) -> Result<Vec<u8>> {
-        let mut signature = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                message,
-                &mut signature,
-            )
-            .map_err(|source| PersonaliseError::Signing {
-                key: self.name,
-                what,
-                source,
-            })?;
-        Ok(signature)
+        self.signed(what, SignatureScheme::Pkcs1DigestInfoOfData, message)
     }
 
-    /// PKCS#1 v1.5 type-1 padding over `encoded` as given (aws-lc-rs only pads DigestInfos it
-    /// builds itself): the card's own raw signing operation.
+    /// PKCS#1 v1.5 type-1 padding over `encoded` as given: the card's own raw signing
+    /// operation.
     fn sign_unhashed(&self, what: &'static str, encoded: &[u8]) -> Result<Vec<u8>> {
-        let key = CardKey::from_pkcs8(&self.pkcs8).map_err(|source| {
-            PersonaliseError::RawKeyRejected {
-                key: self.name,
-                source,
-            }
-        })?;
-        key.sign(SignatureScheme::Pkcs1Raw, encoded)
-            .map_err(|source| PersonaliseError::RawSigning {
+        self.signed(what, SignatureScheme::Pkcs1Raw, encoded)
+    }
+
+    fn signed(&self, what: &'static str, scheme: SignatureScheme, input: &[u8]) -> Result<Vec<u8>> {
+        self.key
+            .sign(scheme, input)
+            .map_err(|source| PersonaliseError::Signing {
                 key: self.name,
                 what,
                 source,
@@ -1098,7 +1066,7 @@ mod tests {
             value_of(&fields, [0xDF, 0x32]),
             Sha256::digest(covered).as_slice()
         );
-        let text_key = ApKey::load("t", &creds(true).text_ap_key_pkcs8).unwrap();
+        let text_key = ApKey::load("t", &creds(true).text_ap_key_pkcs8, &KeyRing::new()).unwrap();
         verify(
             &public(&text_key.public),
             &value[..70],

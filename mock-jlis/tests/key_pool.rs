@@ -90,3 +90,83 @@ fn pooled_cards_share_key_pairs_but_not_certificates_and_provision_in_parallel()
         "without a pool every card has its own keys"
     );
 }
+
+/// Every card's two certificate key pairs (their SubjectPublicKeyInfo DER).
+fn key_pairs(world: &World, id: &CardId) -> [Vec<u8>; 2] {
+    let card = world.card(id).expect("provisioned");
+    let state = card.state();
+    let spki = |der: &[u8]| {
+        Certificate::from_der(der)
+            .unwrap()
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap()
+    };
+    [
+        spki(&state.sign.as_ref().expect("an adult holder").der),
+        spki(&state.auth.der),
+    ]
+}
+
+#[test]
+fn a_pool_of_k_gives_k_cards_k_distinct_keys_and_card_k_the_first_again() {
+    let pool = 3;
+    let pooled = world(Some(pool));
+    assert_eq!(pooled.prepare_key_pool().unwrap(), 2 * pool as usize + 4);
+    let ids: Vec<CardId> = (0..=pool).map(card).collect();
+    for id in &ids {
+        pooled.provision(id, None).unwrap();
+    }
+    let keys: Vec<[Vec<u8>; 2]> = ids.iter().map(|id| key_pairs(&pooled, id)).collect();
+    let mut distinct: Vec<&Vec<u8>> = keys[..pool as usize].iter().flatten().collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        2 * pool as usize,
+        "the first K cards: 2K distinct key pairs, signature and authentication keys apart"
+    );
+    assert_eq!(keys[pool as usize], keys[0], "card K takes slot 0 again");
+    let serials: std::collections::BTreeSet<String> =
+        ids.iter().map(|id| auth_key_and_serial(&pooled, id).1).collect();
+    assert_eq!(serials.len(), ids.len(), "serials stay per card");
+    let certificates: std::collections::BTreeSet<Vec<u8>> = ids
+        .iter()
+        .map(|id| pooled.card(id).unwrap().state().auth.der.clone())
+        .collect();
+    assert_eq!(certificates.len(), ids.len(), "certificates stay per card");
+
+    // Another world, another run: the same card gets the same keys and certificate.
+    let again = world(Some(pool));
+    again.provision(&ids[1], None).unwrap();
+    assert_eq!(key_pairs(&again, &ids[1]), keys[1]);
+    assert_eq!(
+        again.card(&ids[1]).unwrap().state().auth.der,
+        pooled.card(&ids[1]).unwrap().state().auth.der
+    );
+}
+
+#[test]
+fn distinct_keys_give_every_card_its_own_and_no_pool() {
+    let distinct = world(None);
+    assert_eq!(distinct.prepare_key_pool().unwrap(), 0);
+    let ids: Vec<CardId> = (10..13).map(card).collect();
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for id in &ids {
+        distinct.provision(id, None).unwrap();
+        all.extend(key_pairs(&distinct, id));
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 2 * ids.len(), "one key pair per card and certificate");
+    // And none of them is a pool key.
+    let pooled = world(Some(16));
+    for slot in 10..13 {
+        let id = card(slot);
+        pooled.provision(&id, None).unwrap();
+        for key in key_pairs(&pooled, &id) {
+            assert!(!all.contains(&key));
+        }
+    }
+}

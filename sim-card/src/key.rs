@@ -6,8 +6,10 @@
 //! type 1, `00 01 FF.. 00 || T`), so no per-call parsing or hashing of a DigestInfo is needed.
 //! These are simulator test keys; `Debug` still redacts them.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ptr::NonNull;
+use std::sync::{Arc, Mutex};
 
 use aws_lc_sys as ffi;
 use sha2::{Digest, Sha256};
@@ -99,6 +101,58 @@ pub enum SignError {
     /// AWS-LC reported a failure of the private-key operation (card answers `6F 00`).
     #[error("the RSA private-key operation failed")]
     Backend,
+}
+
+/// Parsed card keys shared by many cards, by their PKCS#8 document: when thousands of cards
+/// hold the same few keys (a load run's key pool), each key is parsed and checked once and its
+/// RSA object's lazily built caches (Montgomery contexts, blinding) are paid for once, instead of
+/// per card. Parsing a key with its consistency check costs more than a signature with it.
+///
+/// A ring keeps every key it has parsed for as long as it lives.
+#[derive(Default)]
+pub struct KeyRing {
+    keys: Mutex<HashMap<Vec<u8>, Arc<CardKey>>>,
+}
+
+impl KeyRing {
+    /// An empty ring.
+    pub fn new() -> KeyRing {
+        KeyRing::default()
+    }
+
+    /// The parsed key of `pkcs8`: the one parsed before, or parsed now ([`CardKey::from_pkcs8`])
+    /// and kept.
+    pub fn key(&self, pkcs8: &[u8]) -> Result<Arc<CardKey>, KeyError> {
+        if let Some(key) = self.lock().get(pkcs8) {
+            return Ok(key.clone());
+        }
+        // Parsed outside the lock: two threads meeting a new key parse it twice, and one wins.
+        let key = Arc::new(CardKey::from_pkcs8(pkcs8)?);
+        Ok(self.lock().entry(pkcs8.to_vec()).or_insert(key).clone())
+    }
+
+    /// How many distinct keys the ring holds.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the ring holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<u8>, Arc<CardKey>>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The keys stay out of logs.
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("keys", &self.len())
+            .finish()
+    }
 }
 
 /// An RSA-2048 private key held by the card, ready to sign.
@@ -220,6 +274,23 @@ impl CardKey {
         }
     }
 
+    /// The public exponent, big-endian without leading zeros (`01 00 01` for 65537).
+    pub fn public_exponent(&self) -> Vec<u8> {
+        // SAFETY: `self.rsa` is a valid RSA object; `RSA_get0_e` returns a borrowed BIGNUM that
+        // lives as long as it; the buffer has the length `BN_num_bytes` reports, which is what
+        // `BN_bn2bin` writes.
+        unsafe {
+            let e = ffi::RSA_get0_e(self.rsa.as_ptr());
+            if e.is_null() {
+                return Vec::new();
+            }
+            let mut out = vec![0u8; ffi::BN_num_bytes(e) as usize];
+            let written = ffi::BN_bn2bin(e, out.as_mut_ptr());
+            out.truncate(written);
+            out
+        }
+    }
+
     // Helpers.
 
     /// `RSA_private( 00 01 FF..FF 00 || t )`, appended to `out`.
@@ -315,6 +386,64 @@ mod tests {
         rsa::RsaPrivateKey::from_pkcs8_der(key)
             .unwrap()
             .to_public_key()
+    }
+
+    #[test]
+    fn a_key_ring_parses_each_key_once_and_cards_from_it_sign_alike() {
+        let ring = KeyRing::new();
+        let sign = testing::key_pkcs8(testing::TestKey::JpkiSign);
+        let first = ring.key(sign).unwrap();
+        assert!(Arc::ptr_eq(&first, &ring.key(sign).unwrap()));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &ring
+                .key(testing::key_pkcs8(testing::TestKey::JpkiAuth))
+                .unwrap()
+        ));
+        assert_eq!(ring.len(), 2);
+        assert_eq!(ring.key(b"not a key").err(), Some(KeyError::NotPkcs8));
+        assert_eq!(ring.len(), 2, "a refused document is not kept");
+        assert_eq!(format!("{ring:?}"), "KeyRing { keys: 2 }");
+        assert_eq!(first.public_exponent(), [0x01, 0x00, 0x01]);
+
+        // Two cards over one ring answer a signature APDU exactly as a card of its own keys.
+        let image = testing::card_image();
+        let ring = KeyRing::new();
+        let mut plain = crate::Card::new(image.clone(), Default::default()).unwrap();
+        let mut shared: Vec<_> = (0..2)
+            .map(|_| crate::Card::with_key_ring(image.clone(), Default::default(), &ring).unwrap())
+            .collect();
+        assert_eq!(
+            ring.len(),
+            image
+                .applets
+                .iter()
+                .map(|a| a
+                    .files
+                    .values()
+                    .filter(|f| matches!(f, crate::FileImage::Key(_)))
+                    .count())
+                .sum::<usize>()
+        );
+        let script: [&[u8]; 4] = [
+            &[
+                0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00,
+                0x01,
+            ],
+            &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18],
+            &[0x00, 0x20, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4'],
+            &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x17],
+        ];
+        let mut sign = vec![0x80, 0x2A, 0x00, 0x80, 0x33];
+        sign.extend(digest_info_sha256(&Sha256::digest(b"abc").into()));
+        sign.push(0x00);
+        for command in script.iter().copied().chain([sign.as_slice()]) {
+            let expected = plain.transmit(command);
+            assert_eq!(&expected[expected.len() - 2..], [0x90, 0x00]);
+            for card in &mut shared {
+                assert_eq!(card.transmit(command), expected);
+            }
+        }
     }
 
     #[test]

@@ -25,5 +25,5 @@ pub use card::{
 };
 pub use card_id::{CardId, CardIdError};
 pub use image::{Access, Aid, AppletImage, CardImage, FileId, FileImage, KeyImage, PinImage};
-pub use key::{CardKey, KeyError, SignError, SignatureScheme};
+pub use key::{CardKey, KeyError, KeyRing, SignError, SignatureScheme};
 pub use status::StatusWord;

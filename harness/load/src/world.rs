@@ -280,11 +280,14 @@ fn open_world(
     let mut config = WorldConfig::new(base_url);
     config.clock = Some(ClockMode::Frozen { at: DEFAULT_START });
     config.key_pool = key_pool;
-    World::open(
+    let world = World::open(
         config,
         Store::in_memory()?,
         served_world::open_key_cache(key_cache),
-    )
+    )?;
+    // Every pool key at once, on every core, before any card needs one.
+    world.prepare_key_pool()?;
+    Ok(world)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use mock_ca::{Hierarchy, IssuedCertificate, Serial};
 use serde::{Deserialize, Serialize};
 use sim_card::transport::SharedCard;
-use sim_card::{Card, CardId, CardImage, PinSnapshot};
+use sim_card::{Card, CardId, CardImage, KeyRing, PinSnapshot};
 use time::{OffsetDateTime, Time};
 
 use super::pins;
@@ -196,13 +196,16 @@ impl ProvisionedCard {
 pub(crate) struct Cards {
     by_id: RwLock<BTreeMap<CardId, Arc<ProvisionedCard>>>,
     store: Arc<Store>,
+    /// Parsed keys the card OSes share (a key pool), or each card OS parses its own.
+    key_ring: Option<Arc<KeyRing>>,
 }
 
 impl Cards {
-    pub(crate) fn new(store: Arc<Store>) -> Self {
+    pub(crate) fn new(store: Arc<Store>, key_ring: Option<Arc<KeyRing>>) -> Self {
         Cards {
             by_id: RwLock::new(BTreeMap::new()),
             store,
+            key_ring,
         }
     }
 
@@ -233,7 +236,13 @@ impl Cards {
         state: CardState,
         image: CardImage,
     ) -> Result<Arc<ProvisionedCard>, WorldError> {
-        let card_os = pins::card_os(&self.store, card, state.persona.generation, Arc::new(image))?;
+        let card_os = pins::card_os(
+            &self.store,
+            card,
+            state.persona.generation,
+            Arc::new(image),
+            self.key_ring.as_deref(),
+        )?;
         let mut cards = self.by_id.write().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = cards.get(card) {
             let current = existing.state.read().unwrap_or_else(|e| e.into_inner());

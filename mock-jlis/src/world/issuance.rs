@@ -6,13 +6,13 @@ use mock_ca::{
     CertificateAuthority, Hierarchy, Holder, IssuanceRequest, IssuedCertificate, KeyMaterial,
     KeyRole, KeySeed, MunicipalityCode, Serial, SerialStyle, SubjectId, SubstituteFlags,
 };
-use sim_card::CardImage;
+use sim_card::{CardId, CardImage, KeyRing};
 use time::OffsetDateTime;
 
 use super::keys::KeyCache;
 use super::WorldError;
 use crate::persona::Persona;
-use crate::personalise::{personalise, CardCredentials};
+use crate::personalise::{personalise, personalise_with, CardCredentials};
 
 /// The two CAs, as issuers of card certificates (the same ones publish CRLs and OCSP).
 pub(crate) struct Issuer {
@@ -22,6 +22,9 @@ pub(crate) struct Issuer {
     pub(crate) serial_style: SerialStyle,
     /// Card keys from a shared pool of this many, or each card its own.
     pub(crate) key_pool: Option<std::num::NonZeroU32>,
+    /// With a key pool: the pool's keys parsed once for every card's personalisation and card
+    /// OS.
+    pub(crate) key_ring: Option<Arc<KeyRing>>,
 }
 
 /// Certificates and image produced by [`Issuer::build`].
@@ -36,7 +39,7 @@ impl Issuer {
     /// its slot's in the key pool. The signature key follows the card's re-issues.
     pub(crate) fn key_seed(
         &self,
-        canonical: &str,
+        card: &CardId,
         generation: u32,
         sign_revision: u32,
         role: KeyRole,
@@ -47,15 +50,34 @@ impl Issuer {
             0
         };
         Ok(match self.key_pool {
-            None => KeySeed::for_card_revision(canonical, generation, revision, role)?,
+            None => KeySeed::for_card_revision(&card.to_string(), generation, revision, role)?,
             // What a PF sees — the certificates' keys — comes from the card's slot; the applets'
             // own keys, which only the card's integrity records use, are one set for the pool,
             // so a cold pool costs two key generations a slot, not six.
             Some(pool) if matches!(role, KeyRole::Sign | KeyRole::Auth) => {
-                KeySeed::for_pool(pool_slot(canonical, generation, revision, pool), role)
+                KeySeed::for_pool(pool_slot(card, generation, revision, pool), role)
             }
             Some(_) => KeySeed::for_pool(0, role),
         })
+    }
+
+    /// Every seed of the key pool, each once: the certificates' keys of every slot, then the
+    /// applets' keys; none without a pool.
+    pub(crate) fn pool_seeds(&self) -> Vec<KeySeed> {
+        let Some(pool) = self.key_pool else {
+            return Vec::new();
+        };
+        let certificates = (0..pool.get()).flat_map(|slot| {
+            [KeyRole::Sign, KeyRole::Auth].map(|role| KeySeed::for_pool(slot, role))
+        });
+        let applets = [
+            KeyRole::TextAp,
+            KeyRole::VisualAp,
+            KeyRole::CommonAp,
+            KeyRole::JukiAp,
+        ]
+        .map(|role| KeySeed::for_pool(0, role));
+        certificates.chain(applets).collect()
     }
 
     /// The serial of a card's certificate of `hierarchy` (revision: re-issues within a
@@ -108,7 +130,7 @@ impl Issuer {
         ];
         let seeds = roles
             .iter()
-            .map(|&role| self.key_seed(&canonical, generation, sign_revision, role))
+            .map(|&role| self.key_seed(card, generation, sign_revision, role))
             .collect::<Result<Vec<_>, _>>()?;
         let keys = keys.derive(&seeds)?;
         let [sign_key, auth_key, text_key, visual_key, common_key, juki_key] =
@@ -146,21 +168,22 @@ impl Issuer {
                 &auth_key,
             )?,
         };
-        let image = personalise(
-            persona,
-            &CardCredentials {
-                sign_cert_der: sign.as_ref().map(|c| c.der.clone()),
-                sign_ca_der: self.sign_ca.certificate_der().to_vec(),
-                auth_cert_der: auth.der.clone(),
-                auth_ca_der: self.auth_ca.certificate_der().to_vec(),
-                sign_key_pkcs8: sign_key.pkcs8_der().to_vec(),
-                auth_key_pkcs8: auth_key.pkcs8_der().to_vec(),
-                text_ap_key_pkcs8: text_key.pkcs8_der().to_vec(),
-                visual_ap_key_pkcs8: visual_key.pkcs8_der().to_vec(),
-                common_ap_key_pkcs8: common_key.pkcs8_der().to_vec(),
-                juki_ap_key_pkcs8: juki_key.pkcs8_der().to_vec(),
-            },
-        )?;
+        let credentials = CardCredentials {
+            sign_cert_der: sign.as_ref().map(|c| c.der.clone()),
+            sign_ca_der: self.sign_ca.certificate_der().to_vec(),
+            auth_cert_der: auth.der.clone(),
+            auth_ca_der: self.auth_ca.certificate_der().to_vec(),
+            sign_key_pkcs8: sign_key.pkcs8_der().to_vec(),
+            auth_key_pkcs8: auth_key.pkcs8_der().to_vec(),
+            text_ap_key_pkcs8: text_key.pkcs8_der().to_vec(),
+            visual_ap_key_pkcs8: visual_key.pkcs8_der().to_vec(),
+            common_ap_key_pkcs8: common_key.pkcs8_der().to_vec(),
+            juki_ap_key_pkcs8: juki_key.pkcs8_der().to_vec(),
+        };
+        let image = match &self.key_ring {
+            Some(ring) => personalise_with(persona, &credentials, ring)?,
+            None => personalise(persona, &credentials)?,
+        };
         Ok(Built { sign, auth, image })
     }
 }
@@ -182,16 +205,21 @@ fn holder(persona: &Persona, canonical: &str, generation: u32) -> Result<Holder,
     })
 }
 
-/// A card's slot in the key pool for one revision of its keys: a hash of the card, so a card
-/// keeps its keys from run to run.
-fn pool_slot(canonical: &str, generation: u32, revision: u32, pool: std::num::NonZeroU32) -> u32 {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    hash.update(b"jpki-sim/key-pool-slot/v1\0");
-    hash.update(canonical.as_bytes());
-    hash.update([0]);
-    hash.update(generation.to_be_bytes());
-    hash.update(revision.to_be_bytes());
-    let digest = hash.finalize();
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % pool.get()
+/// A card's slot in the key pool for one revision of its keys: the last four bytes of its id
+/// as a big-endian number, plus the generation after the first and the revision, modulo the
+/// pool's size. Load card `i` (whose id ends in `i`) thus takes slot `i mod K` — `K` cards have
+/// `K` distinct keys — and a renewal or re-issue moves to the next slot, so a re-issued
+/// certificate never has its predecessor's key when the pool has more than one slot.
+pub(crate) fn pool_slot(
+    card: &CardId,
+    generation: u32,
+    revision: u32,
+    pool: std::num::NonZeroU32,
+) -> u32 {
+    let bytes = card.bytes();
+    let tail = bytes[bytes.len().saturating_sub(4)..]
+        .iter()
+        .fold(0u32, |number, &byte| (number << 8) | u32::from(byte));
+    let offset = u64::from(generation.saturating_sub(1)) + u64::from(revision);
+    ((u64::from(tail) + offset) % u64::from(pool.get())) as u32
 }

@@ -227,7 +227,9 @@ impl World {
         key_cache: Option<Store>,
     ) -> Result<World, WorldError> {
         let store = Arc::new(store);
-        let keys = KeyCache::new(key_cache, store.clone());
+        let keys = KeyCache::new(key_cache, store.clone(), config.key_pool.is_some());
+        // Cards sharing a pool's keys also share their parsed form.
+        let key_ring = config.key_pool.map(|_| Arc::new(sim_card::KeyRing::new()));
         let seeds = [
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::SignCa),
             KeySeed::for_authority(CA_GENERATION, CaKeyRole::AuthCa),
@@ -260,6 +262,7 @@ impl World {
             auth_ca: authority(Hierarchy::Auth, &auth_key)?,
             serial_style: config.serial_style,
             key_pool: config.key_pool,
+            key_ring: key_ring.clone(),
         };
         let publisher = Publisher::new(
             issuer.sign_ca.clone(),
@@ -269,7 +272,7 @@ impl World {
             &responder_key,
         )?;
         let world = World {
-            cards: Cards::new(store.clone()),
+            cards: Cards::new(store.clone(), key_ring),
             store,
             keys,
             issuer,
@@ -363,6 +366,17 @@ impl World {
         self.store.put_clock(&json)?;
         self.clock.apply(mode);
         Ok(self.clock.now())
+    }
+
+    /// Derives (or loads) every key of the world's key pool at once, on every core, and keeps
+    /// them in memory: cards provisioned afterwards find their keys there. Returns how many keys
+    /// the pool holds (2 per slot and the applets' 4); 0 without a pool. Without it, the first
+    /// cards each generate their slot's keys, and two cards meeting the same missing slot at once
+    /// generate it twice.
+    pub fn prepare_key_pool(&self) -> Result<usize, WorldError> {
+        let seeds = self.issuer.pool_seeds();
+        self.keys.derive(&seeds)?;
+        Ok(seeds.len())
     }
 
     /// Provisions `card` in its first generation (idempotent; see

@@ -4,18 +4,20 @@
 use std::sync::Arc;
 
 use sim_card::layout::{common, jpki, juki, text};
-use sim_card::{Aid, Card, CardId, CardImage, PinObserver, PinPersistError, PinSnapshot};
+use sim_card::{Aid, Card, CardId, CardImage, KeyRing, PinObserver, PinPersistError, PinSnapshot};
 
 use super::WorldError;
 use crate::persona::Pins;
 use crate::store::Store;
 
-/// A card OS for `image` with the PIN state of `generation` from `store`, persisting changes.
+/// A card OS for `image` with the PIN state of `generation` from `store`, persisting changes;
+/// its keys from `key_ring` when cards share keys.
 pub(super) fn card_os(
     store: &Arc<Store>,
     card: &CardId,
     generation: u32,
     image: Arc<CardImage>,
+    key_ring: Option<&KeyRing>,
 ) -> Result<Card, WorldError> {
     let key = card.to_string();
     let pins = match store.pin_state(&key, generation)? {
@@ -27,7 +29,10 @@ pub(super) fn card_os(
         }
         None => PinSnapshot::default(),
     };
-    let mut card_os = Card::new(image, pins)?;
+    let mut card_os = match key_ring {
+        Some(ring) => Card::with_key_ring(image, pins, ring)?,
+        None => Card::new(image, pins)?,
+    };
     card_os.set_pin_observer(Box::new(StorePinObserver {
         store: store.clone(),
         card: key,

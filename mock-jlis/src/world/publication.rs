@@ -95,9 +95,12 @@ impl World {
             Hierarchy::Sign => KeyRole::Sign,
             Hierarchy::Auth => KeyRole::Auth,
         };
-        let seed = self
-            .issuer
-            .key_seed(&card, generation, state.sign_revision, role)?;
+        let seed = self.issuer.key_seed(
+            &state.persona.card_id,
+            generation,
+            state.sign_revision,
+            role,
+        )?;
         self.keys
             .key_of(seed)
             .ok_or_else(|| super::WorldError::CorruptState {

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::apdu::Apdu;
 use crate::image::{AppletImage, CardImage, FileId, FileImage};
-use crate::key::{CardKey, KeyError};
+use crate::key::{CardKey, KeyError, KeyRing};
 use crate::status::StatusWord;
 
 pub use pins::{
@@ -63,7 +63,7 @@ pub struct Card {
     image: Arc<CardImage>,
     config: CardConfig,
     /// Private keys parsed once at construction, by (applet index, key EF).
-    keys: BTreeMap<(usize, FileId), CardKey>,
+    keys: BTreeMap<(usize, FileId), Arc<CardKey>>,
     pins: PinStore,
     observer: Option<Box<dyn PinObserver>>,
     powered: bool,
@@ -93,16 +93,37 @@ impl Card {
         pins: PinSnapshot,
         config: CardConfig,
     ) -> Result<Card, CardError> {
+        Card::build(image, pins, config, |pkcs8| {
+            CardKey::from_pkcs8(pkcs8).map(Arc::new)
+        })
+    }
+
+    /// Like [`Card::new`], taking the private keys from `ring`: cards that hold the same keys
+    /// share one parsed copy of each (see [`KeyRing`]). The card answers exactly as one built
+    /// by [`Card::new`].
+    pub fn with_key_ring(
+        image: Arc<CardImage>,
+        pins: PinSnapshot,
+        ring: &KeyRing,
+    ) -> Result<Card, CardError> {
+        Card::build(image, pins, CardConfig::default(), |pkcs8| ring.key(pkcs8))
+    }
+
+    fn build(
+        image: Arc<CardImage>,
+        pins: PinSnapshot,
+        config: CardConfig,
+        parse: impl Fn(&[u8]) -> Result<Arc<CardKey>, KeyError>,
+    ) -> Result<Card, CardError> {
         let mut keys = BTreeMap::new();
         for (index, applet) in image.applets.iter().enumerate() {
             for (file, file_image) in &applet.files {
                 if let FileImage::Key(key) = file_image {
-                    let parsed =
-                        CardKey::from_pkcs8(&key.pkcs8).map_err(|source| CardError::Key {
-                            applet: applet.label.clone(),
-                            file: *file,
-                            source,
-                        })?;
+                    let parsed = parse(&key.pkcs8).map_err(|source| CardError::Key {
+                        applet: applet.label.clone(),
+                        file: *file,
+                        source,
+                    })?;
                     keys.insert((index, *file), parsed);
                 }
             }
