@@ -128,8 +128,10 @@ fn a_pool_of_k_gives_k_cards_k_distinct_keys_and_card_k_the_first_again() {
         "the first K cards: 2K distinct key pairs, signature and authentication keys apart"
     );
     assert_eq!(keys[pool as usize], keys[0], "card K takes slot 0 again");
-    let serials: std::collections::BTreeSet<String> =
-        ids.iter().map(|id| auth_key_and_serial(&pooled, id).1).collect();
+    let serials: std::collections::BTreeSet<String> = ids
+        .iter()
+        .map(|id| auth_key_and_serial(&pooled, id).1)
+        .collect();
     assert_eq!(serials.len(), ids.len(), "serials stay per card");
     let certificates: std::collections::BTreeSet<Vec<u8>> = ids
         .iter()
@@ -159,7 +161,11 @@ fn distinct_keys_give_every_card_its_own_and_no_pool() {
     }
     all.sort();
     all.dedup();
-    assert_eq!(all.len(), 2 * ids.len(), "one key pair per card and certificate");
+    assert_eq!(
+        all.len(),
+        2 * ids.len(),
+        "one key pair per card and certificate"
+    );
     // And none of them is a pool key.
     let pooled = world(Some(16));
     for slot in 10..13 {
