@@ -47,6 +47,7 @@ fn platforms() -> &'static [ReferencePf] {
             base_url: "http://127.0.0.1:9".to_owned(),
             sign_ca_pem: include_str!("../fixtures/pf/ca-sign.pem").to_owned(),
             auth_ca_pem: include_str!("../fixtures/pf/ca-auth.pem").to_owned(),
+            admin_token: None,
         };
         std::iter::once(None)
             .chain(Mutant::ALL.into_iter().map(Some))

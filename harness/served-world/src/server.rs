@@ -555,7 +555,7 @@ mod tests {
             }
         }
         // The admin API, the bridge and the two consent writes; the provider's admin API.
-        assert_eq!(guarded, 14 + 10);
+        assert_eq!(guarded, 14 + 12);
     }
 
     #[test]
