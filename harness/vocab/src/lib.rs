@@ -44,17 +44,9 @@ snake_case_names!(
     StatusChannel,
 );
 
-/// An error and its causes, `: `-separated, for reports and adapter answers.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
+/// An error and its causes, `: `-separated, for reports and adapter answers: the simulator's one
+/// copy, under the name the harness crates use.
+pub use mock_ca::error_chain;
 
 #[cfg(test)]
 mod tests {
