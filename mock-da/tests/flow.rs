@@ -8,26 +8,10 @@ mod support;
 use axum::http::StatusCode;
 use mock_da::jose;
 use serde_json::{json, Value};
-use sim_card::apdu::Apdu;
-use sim_card::image::Aid;
-use sim_card::layout::jpki;
-use sim_card::StatusWord;
 use support::*;
 
 const CARD: &str = "felica:0123456789ABCDEF";
 const OTHER_CARD: &str = "felica:00000000000000DA";
-
-/// The tries left on the card's authentication PIN, asked through its own APDUs.
-fn auth_pin_tries(sim: &Sim, card: &str) -> u8 {
-    let card = sim.world.card(&card.parse().unwrap()).unwrap();
-    let send = |apdu: Apdu| StatusWord::from_response(&card.transmit(&apdu.encode())).unwrap();
-    assert!(send(Apdu::new(0x00, 0xA4, 0x04, 0x0C).with_data(Aid::JPKI)).is_success());
-    assert!(
-        send(Apdu::new(0x00, 0xA4, 0x02, 0x0C).with_data(jpki::AUTH_PIN.0.to_be_bytes()))
-            .is_success()
-    );
-    send(Apdu::new(0x00, 0x20, 0x00, 0x80)).retries().unwrap()
-}
 
 fn claims(token: &str, jwks: &jose::Jwks) -> serde_json::Map<String, Value> {
     jose::verify(token, jwks).unwrap().claims

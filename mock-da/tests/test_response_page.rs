@@ -14,10 +14,6 @@ use axum::http::{header, Request, StatusCode};
 use mock_da::jose::b64;
 use mock_jlis::openapi_check::{check_documented, Answer as DocumentedAnswer};
 use serde_json::{json, Value};
-use sim_card::apdu::Apdu;
-use sim_card::image::Aid;
-use sim_card::layout::jpki;
-use sim_card::StatusWord;
 use support::*;
 use tower::ServiceExt;
 
@@ -141,18 +137,6 @@ fn refused(answer: &Answer, says: &str) {
     assert!(description.contains(says), "{description:?} says {says:?}");
 }
 
-/// The tries left on the card's authentication PIN, asked through its own APDUs.
-async fn auth_pin_tries(sim: &Sim, card: &str) -> u8 {
-    let card = sim.world.card(&card.parse().unwrap()).unwrap();
-    let send = |apdu: Apdu| StatusWord::from_response(&card.transmit(&apdu.encode())).unwrap();
-    assert!(send(Apdu::new(0x00, 0xA4, 0x04, 0x0C).with_data(Aid::JPKI)).is_success());
-    assert!(
-        send(Apdu::new(0x00, 0xA4, 0x02, 0x0C).with_data(jpki::AUTH_PIN.0.to_be_bytes()))
-            .is_success()
-    );
-    send(Apdu::new(0x00, 0x20, 0x00, 0x80)).retries().unwrap()
-}
-
 #[tokio::test]
 async fn the_page_is_off_by_default_and_no_armed_login_stays_login_required() {
     let sim = Sim::new();
@@ -242,7 +226,7 @@ async fn the_page_says_simulator_and_lists_every_card_with_its_holder_and_pin() 
     assert!(html.contains("300 秒以内"));
     assert_eq!(id.len(), 43, "32 random bytes, base64url: {id}");
     // The request is held, not played: no PIN try is spent until the tester answers.
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 3);
+    assert_eq!(auth_pin_tries(&sim, CARD), 3);
 
     // The page is the documented 200 of the authorization endpoint.
     let doc: Value = serde_json::from_str(mock_da::OPENAPI).unwrap();
@@ -295,7 +279,7 @@ async fn normal_logs_in_with_the_card_and_the_code_exchanges() {
     let info = sim.userinfo(tokens["access_token"].as_str().unwrap()).await;
     let view = sim.get(&format!("/admin/v1/cards/{CARD}")).await.body;
     assert_eq!(info.body["name"], view["persona"]["name"]);
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 3);
+    assert_eq!(auth_pin_tries(&sim, CARD), 3);
 }
 
 #[tokio::test]
@@ -337,7 +321,7 @@ async fn wrong_pin_costs_a_try_on_the_card_and_is_access_denied() {
         assert_eq!(redirect["error"], "access_denied", "{redirect:?}");
         assert_eq!(redirect["state"], "st-page");
         assert!(!redirect.contains_key("code"));
-        assert_eq!(auth_pin_tries(&sim, CARD).await, left);
+        assert_eq!(auth_pin_tries(&sim, CARD), left);
     }
     // A wrong PIN typed into the field under 正常 is the same refusal.
     let (params, _) = request(&[]);
@@ -353,7 +337,7 @@ async fn wrong_pin_costs_a_try_on_the_card_and_is_access_denied() {
     )
     .await;
     assert_eq!(redirected(&answer)["error"], "access_denied");
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 0);
+    assert_eq!(auth_pin_tries(&sim, CARD), 0);
 }
 
 #[tokio::test]
@@ -370,7 +354,7 @@ async fn refusing_consent_is_access_denied_and_spends_no_try() {
     assert_eq!(redirect["error"], "access_denied");
     assert!(redirect["error_description"].contains("refused"));
     assert_eq!(redirect["state"], "st-page");
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 3);
+    assert_eq!(auth_pin_tries(&sim, CARD), 3);
 }
 
 #[tokio::test]
@@ -390,7 +374,7 @@ async fn provider_side_errors_are_redirected_with_the_sps_state_and_no_card() {
         assert_eq!(redirect["state"], "st-page");
         assert!(!redirect.contains_key("code"));
     }
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 3);
+    assert_eq!(auth_pin_tries(&sim, CARD), 3);
 }
 
 #[tokio::test]
@@ -581,7 +565,7 @@ async fn bad_forms_are_precise_400s_and_leave_the_request_held() {
     )
     .await;
     assert!(redirected(&answer).contains_key("code"));
-    assert_eq!(auth_pin_tries(&sim, CARD).await, 3);
+    assert_eq!(auth_pin_tries(&sim, CARD), 3);
 }
 
 #[tokio::test]

@@ -457,3 +457,16 @@ pub async fn sign_and_exchange(sim: &Sim, client_id: &str, key: &Signer, id: &st
     let client_assertion = assertion(key, client_id, TOKEN_URL, 60, &jti);
     exchange_code(sim, code, &verifier, &client_assertion).await
 }
+
+/// The tries left on the card's authentication PIN, asked through its own APDUs.
+pub fn auth_pin_tries(sim: &Sim, card: &str) -> u8 {
+    use sim_card::{apdu::Apdu, image::Aid, layout::jpki, StatusWord};
+    let card = sim.world.card(&card.parse().unwrap()).unwrap();
+    let send = |apdu: Apdu| StatusWord::from_response(&card.transmit(&apdu.encode())).unwrap();
+    assert!(send(Apdu::new(0x00, 0xA4, 0x04, 0x0C).with_data(Aid::JPKI)).is_success());
+    assert!(
+        send(Apdu::new(0x00, 0xA4, 0x02, 0x0C).with_data(jpki::AUTH_PIN.0.to_be_bytes()))
+            .is_success()
+    );
+    send(Apdu::new(0x00, 0x20, 0x00, 0x80)).retries().unwrap()
+}
